@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "h5tolite",
+    products: [
+        .executable(name: "h5tolite", targets: ["h5tolite"]),
+        .library(name: "H5ToLite", targets: ["H5ToLiteIR", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteTFLite"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
+    targets: [
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .target(name: "H5ToLiteIR"),
+        .target(name: "H5ToLiteKeras", dependencies: [
+            "H5ToLiteIR", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
+        .target(name: "H5ToLitePasses", dependencies: ["H5ToLiteIR"]),
+        .target(name: "H5ToLiteTFLite", dependencies: ["H5ToLiteIR"]),
+        .executableTarget(name: "h5tolite", dependencies: [
+            "H5ToLiteIR", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteTFLite",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "H5ToLiteIRTests", dependencies: ["H5ToLiteIR"]),
+        .testTarget(name: "H5ToLiteKerasTests", dependencies: ["H5ToLiteKeras"]),
+        .testTarget(name: "H5ToLiteTFLiteTests", dependencies: ["H5ToLiteTFLite", "H5ToLiteKeras", "H5ToLitePasses"]),
+    ]
+)

@@ -1,0 +1,30 @@
+/// An error that names where in the input it was found, printed as one line:
+/// `FILE: layer 'conv1': kernel has shape [3,3,3,8], the config needs [3,3,3,16]`.
+public struct ConversionError: Error, CustomStringConvertible, Equatable {
+    public var file: String?
+    public var location: String?
+    public var message: String
+
+    public init(file: String? = nil, location: String? = nil, _ message: String) {
+        self.file = file
+        self.location = location
+        self.message = message
+    }
+
+    public var description: String {
+        [file, location, message].compactMap { $0 }.joined(separator: ": ")
+    }
+
+    /// The same error with a location (a layer, a field) added if it had none.
+    public func at(_ location: String) -> ConversionError {
+        var copy = self
+        if copy.location == nil { copy.location = location }
+        return copy
+    }
+
+    public func inFile(_ file: String) -> ConversionError {
+        var copy = self
+        if copy.file == nil { copy.file = file }
+        return copy
+    }
+}

@@ -1,0 +1,93 @@
+/// A tensor in the graph: an activation produced by an op, a graph input, or a constant.
+public struct Value: Sendable, Equatable {
+    public var name: String
+    public var dtype: DType
+    public var shape: [Int]
+    public var constant: ConstantData?
+
+    public init(name: String, dtype: DType, shape: [Int], constant: ConstantData? = nil) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.constant = constant
+    }
+}
+
+/// One model as a dataflow graph. Ops are kept in topological order; values are
+/// addressed by their index in `values`. Activations carry a batch size of 1;
+/// the batch axis is dynamic in the written file.
+public struct Graph: Sendable, Equatable {
+    public var name: String
+    public var values: [Value] = []
+    public var ops: [Op] = []
+    public var inputs: [ValueID] = []
+    public var outputs: [ValueID] = []
+
+    public init(name: String) {
+        self.name = name
+    }
+
+    public subscript(id: ValueID) -> Value {
+        get { values[id] }
+        set { values[id] = newValue }
+    }
+
+    public mutating func addInput(name: String, shape: [Int], dtype: DType = .float32) -> ValueID {
+        values.append(Value(name: name, dtype: dtype, shape: shape))
+        inputs.append(values.count - 1)
+        return values.count - 1
+    }
+
+    public mutating func addConstant(name: String, shape: [Int], data: ConstantData) -> ValueID {
+        precondition(elementCount(shape) == data.count, "constant \(name): shape does not match data")
+        values.append(Value(name: name, dtype: data.dtype, shape: shape, constant: data))
+        return values.count - 1
+    }
+
+    /// Appends an op whose output shape is inferred from its inputs.
+    @discardableResult
+    public mutating func addOp(_ kind: OpKind, inputs: [ValueID], name: String, origin: String) throws -> ValueID {
+        let shape = try inferShape(kind, inputs: inputs.map { values[$0].shape })
+        let dtype = kind == .greater ? DType.bool : values[inputs[kind == .select ? 1 : 0]].dtype
+        values.append(Value(name: name, dtype: dtype, shape: shape))
+        let output = values.count - 1
+        ops.append(Op(kind, inputs: inputs, outputs: [output], origin: origin))
+        return output
+    }
+
+    public func isConstant(_ id: ValueID) -> Bool {
+        values[id].constant != nil
+    }
+
+    /// Index of the op producing each value, for values produced by an op.
+    public func producers() -> [ValueID: Int] {
+        var result: [ValueID: Int] = [:]
+        for (index, op) in ops.enumerated() {
+            for output in op.outputs { result[output] = index }
+        }
+        return result
+    }
+
+    /// How many ops (and graph outputs) read each value.
+    public func useCounts() -> [Int] {
+        var counts = Array(repeating: 0, count: values.count)
+        for op in ops {
+            for input in op.inputs { counts[input] += 1 }
+        }
+        for output in outputs { counts[output] += 1 }
+        return counts
+    }
+
+    /// Replaces every use of `old` (by ops and as a graph output) with `new`.
+    public mutating func replaceUses(of old: ValueID, with new: ValueID) {
+        for index in ops.indices {
+            ops[index].inputs = ops[index].inputs.map { $0 == old ? new : $0 }
+        }
+        outputs = outputs.map { $0 == old ? new : $0 }
+    }
+
+    /// Number of parameters held in constants.
+    public var parameterCount: Int {
+        values.reduce(0) { $0 + ($1.constant?.count ?? 0) }
+    }
+}

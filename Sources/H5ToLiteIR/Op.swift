@@ -1,0 +1,116 @@
+/// Window geometry shared by convolutions and pools (NHWC, height first).
+public struct Window: Sendable, Equatable {
+    public var size: [Int]  // [h, w]; for convolutions it is read from the filter
+    public var stride: [Int]
+    public var dilation: [Int]
+    public var padding: Padding
+
+    public init(size: [Int] = [1, 1], stride: [Int] = [1, 1], dilation: [Int] = [1, 1], padding: Padding) {
+        self.size = size
+        self.stride = stride
+        self.dilation = dilation
+        self.padding = padding
+    }
+}
+
+public enum BinaryKind: String, Sendable, Equatable {
+    case add, sub, mul, div, maximum, minimum
+}
+
+public enum UnaryKind: String, Sendable, Equatable {
+    case relu, relu6, reluN1To1 = "relu_n1_to_1", logistic, tanh, elu, hardSwish = "hard_swish"
+}
+
+public enum ResizeMode: String, Sendable, Equatable {
+    case nearest, bilinear
+}
+
+/// The operations of the IR. They mirror TFLite's builtin ops, with the operands
+/// TFLite insists must be constant (paddings, shapes, axes) held as attributes.
+///
+/// Operand conventions:
+/// - conv2d: input NHWC, filter OHWI, optional bias [O]
+/// - depthwiseConv2d: input NHWC, filter [1, H, W, C*multiplier], optional bias
+/// - fullyConnected: input [..., I], filter [O, I], optional bias [O]
+/// - prelu: input, alpha (broadcast against input without the batch axis)
+public enum OpKind: Sendable, Equatable {
+    case conv2d(Window, FusedActivation)
+    case depthwiseConv2d(Window, multiplier: Int, FusedActivation)
+    case fullyConnected(FusedActivation)
+    case maxPool(Window, FusedActivation)
+    case averagePool(Window, FusedActivation)
+    case mean(axes: [Int], keepDims: Bool)
+    case reduceMax(axes: [Int], keepDims: Bool)
+    case binary(BinaryKind, FusedActivation)
+    case concat(axis: Int, FusedActivation)
+    case pad([[Int]])
+    case reshape([Int])
+    case transpose([Int])
+    case stridedSlice(begin: [Int], end: [Int], strides: [Int])
+    case softmax(beta: Float)
+    case unary(UnaryKind)
+    case leakyRelu(alpha: Float)
+    case prelu
+    /// inputs: x, y; a bool tensor, x > y elementwise with broadcasting.
+    case greater
+    /// inputs: condition (bool), x, y; picks x where the condition holds, else y (SELECT_V2).
+    case select
+    case resize(ResizeMode, size: [Int], alignCorners: Bool, halfPixelCenters: Bool)
+    /// Passes its input through unchanged: Keras's inference no-ops import as this.
+    case identity
+
+    /// Stable lower-case name used by the printer and in error messages.
+    public var name: String {
+        switch self {
+        case .conv2d: return "conv2d"
+        case .depthwiseConv2d: return "depthwise_conv2d"
+        case .fullyConnected: return "fully_connected"
+        case .maxPool: return "max_pool"
+        case .averagePool: return "average_pool"
+        case .mean: return "mean"
+        case .reduceMax: return "reduce_max"
+        case .binary(let kind, _): return kind.rawValue
+        case .concat: return "concat"
+        case .pad: return "pad"
+        case .reshape: return "reshape"
+        case .transpose: return "transpose"
+        case .stridedSlice: return "strided_slice"
+        case .softmax: return "softmax"
+        case .unary(let kind): return kind.rawValue
+        case .leakyRelu: return "leaky_relu"
+        case .prelu: return "prelu"
+        case .greater: return "greater"
+        case .select: return "select"
+        case .resize(let mode, _, _, _): return "resize_\(mode.rawValue)"
+        case .identity: return "identity"
+        }
+    }
+
+    /// The activation fused into this op, if it can carry one.
+    public var fusedActivation: FusedActivation? {
+        switch self {
+        case .conv2d(_, let a), .depthwiseConv2d(_, _, let a), .fullyConnected(let a),
+             .maxPool(_, let a), .averagePool(_, let a), .binary(_, let a), .concat(_, let a):
+            return a
+        default:
+            return nil
+        }
+    }
+}
+
+public typealias ValueID = Int
+
+public struct Op: Sendable, Equatable {
+    public var kind: OpKind
+    public var inputs: [ValueID]
+    public var outputs: [ValueID]
+    /// The Keras layer this op came from, for dumps and error messages.
+    public var origin: String
+
+    public init(_ kind: OpKind, inputs: [ValueID], outputs: [ValueID], origin: String) {
+        self.kind = kind
+        self.inputs = inputs
+        self.outputs = outputs
+        self.origin = origin
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+/// Deterministic text form of a graph, used by dumps and golden tests.
+///
+///     graph "mini" {
+///       input %0 "input_1": f32[1,8,8,3]
+///       const %1 "conv/kernel": f32[4,3,3,3] {count=108 min=-0.5 max=0.49 mean=0.01}
+///       %2 "conv": f32[1,8,8,4] = conv2d(%0, %1) {window=3x3 stride=1x1 dilation=1x1 padding=same activation=relu}
+///       output %2
+///     }
+public func printGraph(_ graph: Graph) -> String {
+    var lines = ["graph \(quote(graph.name)) {"]
+    for id in graph.inputs {
+        lines.append("  input %\(id) \(quote(graph[id].name)): \(typeText(graph[id]))")
+    }
+    let used = Set(graph.ops.flatMap(\.inputs))
+    for (id, value) in graph.values.enumerated() where value.constant != nil && used.contains(id) {
+        lines.append("  const %\(id) \(quote(value.name)): \(typeText(value)) \(constantText(value.constant!))")
+    }
+    for op in graph.ops {
+        let results = op.outputs.map { "%\($0) \(quote(graph[$0].name)): \(typeText(graph[$0]))" }
+        let args = op.inputs.map { "%\($0)" }.joined(separator: ", ")
+        let attributes = attributeText(op.kind)
+        let attributePart = attributes.isEmpty ? "" : " {\(attributes)}"
+        lines.append("  \(results.joined(separator: ", ")) = \(op.kind.name)(\(args))\(attributePart)")
+    }
+    lines.append("  output " + graph.outputs.map { "%\($0)" }.joined(separator: ", "))
+    lines.append("}")
+    return lines.joined(separator: "\n") + "\n"
+}
+
+public func formatFloat(_ value: Float) -> String {
+    String(format: "%.6g", Double(value))
+}
+
+private func quote(_ text: String) -> String {
+    "\"" + text.replacingOccurrences(of: "\"", with: "\\\"") + "\""
+}
+
+private func typeText(_ value: Value) -> String {
+    "\(value.dtype.shortName)[\(value.shape.map(String.init).joined(separator: ","))]"
+}
+
+private func constantText(_ data: ConstantData) -> String {
+    switch data {
+    case .int32(let values):
+        return "[" + values.map(String.init).joined(separator: ", ") + "]"
+    case .float32(let values) where values.count <= 8:
+        return "[" + values.map(formatFloat).joined(separator: ", ") + "]"
+    case .float32(let values):
+        let sum = values.reduce(0.0) { $0 + Double($1) }
+        return "{count=\(values.count) min=\(formatFloat(values.min()!)) max=\(formatFloat(values.max()!)) "
+            + "mean=\(formatFloat(Float(sum / Double(values.count))))}"
+    }
+}
+
+private func listText(_ values: [Int]) -> String {
+    "[" + values.map(String.init).joined(separator: ",") + "]"
+}
+
+private func windowText(_ w: Window, withSize: Bool) -> String {
+    (withSize ? "window=\(w.size[0])x\(w.size[1]) " : "")
+        + "stride=\(w.stride[0])x\(w.stride[1]) dilation=\(w.dilation[0])x\(w.dilation[1]) padding=\(w.padding.rawValue)"
+}
+
+private func activationText(_ a: FusedActivation) -> String {
+    a == .none ? "" : " activation=\(a.rawValue)"
+}
+
+private func attributeText(_ kind: OpKind) -> String {
+    switch kind {
+    case .conv2d(let w, let a):
+        return windowText(w, withSize: false) + activationText(a)
+    case .depthwiseConv2d(let w, let m, let a):
+        return windowText(w, withSize: false) + " multiplier=\(m)" + activationText(a)
+    case .maxPool(let w, let a), .averagePool(let w, let a):
+        return windowText(w, withSize: true) + activationText(a)
+    case .fullyConnected(let a), .binary(_, let a):
+        return String(activationText(a).dropFirst())
+    case .mean(let axes, let keep), .reduceMax(let axes, let keep):
+        return "axes=\(listText(axes)) keep_dims=\(keep)"
+    case .concat(let axis, let a):
+        return "axis=\(axis)" + activationText(a)
+    case .pad(let paddings):
+        return "paddings=[" + paddings.map(listText).joined(separator: ",") + "]"
+    case .reshape(let shape):
+        return "shape=\(listText(shape))"
+    case .transpose(let perm):
+        return "perm=\(listText(perm))"
+    case .stridedSlice(let begin, let end, let strides):
+        return "begin=\(listText(begin)) end=\(listText(end)) strides=\(listText(strides))"
+    case .softmax(let beta):
+        return "beta=\(formatFloat(beta))"
+    case .leakyRelu(let alpha):
+        return "alpha=\(formatFloat(alpha))"
+    case .resize(_, let size, let align, let half):
+        return "size=\(listText(size)) align_corners=\(align) half_pixel_centers=\(half)"
+    case .unary, .prelu, .identity, .greater, .select:
+        return ""
+    }
+}

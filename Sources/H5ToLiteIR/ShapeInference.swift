@@ -1,0 +1,113 @@
+public struct ShapeError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Output shape of an op given its input shapes.
+public func inferShape(_ kind: OpKind, inputs: [[Int]]) throws -> [Int] {
+    let x = inputs[0]
+    switch kind {
+    case .conv2d(let window, _):
+        try expectRank(x, 4, kind)
+        let filter = inputs[1]
+        guard filter.count == 4, filter[3] == x[3] else {
+            throw ShapeError("conv2d filter \(filter) does not match input channels \(x[3])")
+        }
+        let spatial = try windowOutput(x, kernel: [filter[1], filter[2]], window)
+        return [x[0]] + spatial + [filter[0]]
+    case .depthwiseConv2d(let window, let multiplier, _):
+        try expectRank(x, 4, kind)
+        let filter = inputs[1]
+        guard filter.count == 4, filter[0] == 1, filter[3] == x[3] * multiplier else {
+            throw ShapeError("depthwise filter \(filter) does not match input channels \(x[3]) x \(multiplier)")
+        }
+        return [x[0]] + (try windowOutput(x, kernel: [filter[1], filter[2]], window)) + [filter[3]]
+    case .fullyConnected:
+        let filter = inputs[1]
+        guard filter.count == 2, let last = x.last, filter[1] == last else {
+            throw ShapeError("fully_connected weights \(filter) do not match input \(x)")
+        }
+        return x.dropLast() + [filter[0]]
+    case .maxPool(let window, _), .averagePool(let window, _):
+        try expectRank(x, 4, kind)
+        return [x[0]] + (try windowOutput(x, kernel: window.size, window)) + [x[3]]
+    case .mean(let axes, let keepDims), .reduceMax(let axes, let keepDims):
+        return x.indices.compactMap { axis in
+            axes.contains(axis) ? (keepDims ? 1 : nil) : x[axis]
+        }
+    case .binary:
+        return try broadcast(x, inputs[1])
+    case .concat(let axis, _):
+        var shape = x
+        for other in inputs.dropFirst() {
+            guard other.count == x.count,
+                  other.indices.allSatisfy({ $0 == axis || other[$0] == x[$0] }) else {
+                throw ShapeError("cannot concatenate \(inputs) on axis \(axis)")
+            }
+            shape[axis] += other[axis]
+        }
+        return shape
+    case .pad(let paddings):
+        guard paddings.count == x.count else { throw ShapeError("pad needs \(x.count) paddings") }
+        return zip(x, paddings).map { $0 + $1[0] + $1[1] }
+    case .reshape(let shape):
+        guard elementCount(shape) == elementCount(x) else {
+            throw ShapeError("cannot reshape \(x) to \(shape)")
+        }
+        return shape
+    case .transpose(let perm):
+        guard perm.sorted() == Array(x.indices) else { throw ShapeError("bad permutation \(perm)") }
+        return perm.map { x[$0] }
+    case .stridedSlice(let begin, let end, let strides):
+        guard begin.count == x.count, end.count == x.count, strides.count == x.count else {
+            throw ShapeError("strided_slice needs \(x.count) begins, ends and strides")
+        }
+        return x.indices.map { i in
+            max(0, (min(end[i], x[i]) - begin[i] + strides[i] - 1) / strides[i])
+        }
+    case .resize(_, let size, _, _):
+        try expectRank(x, 4, kind)
+        return [x[0], size[0], size[1], x[3]]
+    case .prelu:
+        _ = try broadcast(x, inputs[1])
+        return x
+    case .greater:
+        return try broadcast(x, inputs[1])
+    case .select:
+        return try broadcast(try broadcast(x, inputs[1]), inputs[2])
+    case .softmax, .unary, .leakyRelu, .identity:
+        return x
+    }
+}
+
+private func expectRank(_ shape: [Int], _ rank: Int, _ kind: OpKind) throws {
+    guard shape.count == rank else {
+        throw ShapeError("\(kind.name) needs a rank-\(rank) input, got \(shape)")
+    }
+}
+
+/// Spatial output size of a window sliding over an NHWC input (TFLite's rules).
+private func windowOutput(_ x: [Int], kernel: [Int], _ window: Window) throws -> [Int] {
+    try (0..<2).map { i in
+        let effective = (kernel[i] - 1) * window.dilation[i] + 1
+        let size = x[1 + i]
+        let out = window.padding == .same
+            ? (size + window.stride[i] - 1) / window.stride[i]
+            : (size - effective + window.stride[i]) / window.stride[i]
+        guard out > 0 else {
+            throw ShapeError("window \(kernel) does not fit input \(Array(x[1...2]))")
+        }
+        return out
+    }
+}
+
+/// NumPy broadcasting of two shapes.
+public func broadcast(_ a: [Int], _ b: [Int]) throws -> [Int] {
+    let rank = max(a.count, b.count)
+    let pa = Array(repeating: 1, count: rank - a.count) + a
+    let pb = Array(repeating: 1, count: rank - b.count) + b
+    return try zip(pa, pb).map { da, db in
+        guard da == db || da == 1 || db == 1 else { throw ShapeError("cannot broadcast \(a) with \(b)") }
+        return max(da, db)
+    }
+}

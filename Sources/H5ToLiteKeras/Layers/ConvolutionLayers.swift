@@ -1,0 +1,122 @@
+import H5ToLiteIR
+
+@Sendable private func kernelAndBias(_ config: LayerConfig) throws -> [WeightSpec] {
+    [WeightSpec(name: "kernel", trainable: true)]
+        + (try config.bool("use_bias", default: true) ? [WeightSpec(name: "bias", trainable: true)] : [])
+}
+
+let convolutionLayers: [String: LayerImporter] = [
+    "Conv2D": LayerImporter(weights: kernelAndBias, build: importConv2D),
+    "DepthwiseConv2D": LayerImporter(weights: { config in
+        [WeightSpec(name: "depthwise_kernel", trainable: true)]
+            + (try config.bool("use_bias", default: true) ? [WeightSpec(name: "bias", trainable: true)] : [])
+    }, build: importDepthwiseConv2D),
+    "SeparableConv2D": LayerImporter(weights: { config in
+        [WeightSpec(name: "depthwise_kernel", trainable: true), WeightSpec(name: "pointwise_kernel", trainable: true)]
+            + (try config.bool("use_bias", default: true) ? [WeightSpec(name: "bias", trainable: true)] : [])
+    }, build: importSeparableConv2D),
+    "Dense": LayerImporter(weights: kernelAndBias, build: importDense),
+]
+
+/// Window settings shared by the convolution layers; only channels-last data is supported.
+private func window(_ config: LayerConfig) throws -> Window {
+    let format = try config.string("data_format", default: "channels_last")
+    guard format == "channels_last" else { throw ConversionError("data_format '\(format)' is not supported (only channels_last)") }
+    let padding = try config.string("padding", default: "valid")
+    guard let pad = Padding(rawValue: padding) else { throw ConversionError("padding '\(padding)' is not supported") }
+    return Window(stride: try config.ints("strides", count: 2), dilation: try config.ints("dilation_rate", count: 2), padding: pad)
+}
+
+/// The layer's bias, or zeros: TFLite's convolution kernels require a bias operand.
+private func optionalBias(_ call: LayerCall, count: Int) throws -> [ValueID] {
+    guard try call.config.bool("use_bias", default: true) else {
+        return [call.constant("bias", shape: [count], [Float](repeating: 0, count: count))]
+    }
+    return [call.constant("bias", shape: [count], try call.weight("bias", shape: [count]))]
+}
+
+/// Keras HWIO kernel -> TFLite OHWI filter.
+func hwioToOhwi(_ kernel: [Float], _ shape: [Int]) -> [Float] {
+    let (h, w, i, o) = (shape[0], shape[1], shape[2], shape[3])
+    var result = [Float](repeating: 0, count: kernel.count)
+    for y in 0..<h {
+        for x in 0..<w {
+            for c in 0..<i {
+                let source = ((y * w + x) * i + c) * o
+                for n in 0..<o {
+                    result[((n * h + y) * w + x) * i + c] = kernel[source + n]
+                }
+            }
+        }
+    }
+    return result
+}
+
+private func importConv2D(_ call: LayerCall) throws -> ValueID {
+    let config = call.config
+    guard try config.int("groups", default: 1) == 1 else { throw ConversionError("grouped convolutions are not supported") }
+    let size = try config.ints("kernel_size", count: 2)
+    let channels = call.shape(call.input).last!
+    let filters = try config.int("filters")
+    let kernelShape = [size[0], size[1], channels, filters]
+    let filter = call.constant("kernel", shape: [filters, size[0], size[1], channels],
+                               hwioToOhwi(try call.weight("kernel", shape: kernelShape), kernelShape))
+    let conv = try call.emit(.conv2d(try window(config), .none), [call.input, filter] + optionalBias(call, count: filters),
+                             suffix: activationSuffix(config))
+    return try applyActivation(call, try config.string("activation", default: "linear"), to: conv)
+}
+
+private func importDepthwiseConv2D(_ call: LayerCall) throws -> ValueID {
+    let config = call.config
+    let size = try config.ints("kernel_size", count: 2)
+    let channels = call.shape(call.input).last!
+    let multiplier = try config.int("depth_multiplier", default: 1)
+    // Keras [h, w, in, multiplier] and TFLite [1, h, w, in * multiplier] share one memory order.
+    let kernel = try call.weight("depthwise_kernel", shape: [size[0], size[1], channels, multiplier])
+    let filter = call.constant("depthwise_kernel", shape: [1, size[0], size[1], channels * multiplier], kernel)
+    let conv = try call.emit(.depthwiseConv2d(try window(config), multiplier: multiplier, .none),
+                             [call.input, filter] + optionalBias(call, count: channels * multiplier),
+                             suffix: activationSuffix(config))
+    return try applyActivation(call, try config.string("activation", default: "linear"), to: conv)
+}
+
+private func importSeparableConv2D(_ call: LayerCall) throws -> ValueID {
+    let config = call.config
+    let size = try config.ints("kernel_size", count: 2)
+    let channels = call.shape(call.input).last!
+    let multiplier = try config.int("depth_multiplier", default: 1)
+    let filters = try config.int("filters")
+    let depthwise = try call.weight("depthwise_kernel", shape: [size[0], size[1], channels, multiplier])
+    let depthwiseFilter = call.constant("depthwise_kernel", shape: [1, size[0], size[1], channels * multiplier], depthwise)
+    let zeros = call.constant("depthwise_bias", shape: [channels * multiplier], [Float](repeating: 0, count: channels * multiplier))
+    let spatial = try call.emit(.depthwiseConv2d(try window(config), multiplier: multiplier, .none),
+                                [call.input, depthwiseFilter, zeros], suffix: "depthwise")
+    let pointwiseShape = [1, 1, channels * multiplier, filters]
+    let pointwise = call.constant("pointwise_kernel", shape: [filters, 1, 1, channels * multiplier],
+                                  hwioToOhwi(try call.weight("pointwise_kernel", shape: pointwiseShape), pointwiseShape))
+    let conv = try call.emit(.conv2d(Window(padding: .valid), .none), [spatial, pointwise] + optionalBias(call, count: filters),
+                             suffix: activationSuffix(config))
+    return try applyActivation(call, try config.string("activation", default: "linear"), to: conv)
+}
+
+private func importDense(_ call: LayerCall) throws -> ValueID {
+    let units = try call.config.int("units")
+    let inputs = call.shape(call.input).last!
+    let kernel = try call.weight("kernel", shape: [inputs, units])
+    // Keras stores [in, out]; FULLY_CONNECTED wants [out, in].
+    var transposed = [Float](repeating: 0, count: kernel.count)
+    for i in 0..<inputs {
+        for o in 0..<units { transposed[o * inputs + i] = kernel[i * units + o] }
+    }
+    let weights = call.constant("kernel", shape: [units, inputs], transposed)
+    let dense = try call.emit(.fullyConnected(.none), [call.input, weights] + optionalBias(call, count: units),
+                              suffix: activationSuffix(call.config))
+    return try applyActivation(call, try call.config.string("activation", default: "linear"), to: dense)
+}
+
+/// The op before a separate activation op gets a suffixed name, so the layer's own name
+/// stays on the layer's final output.
+private func activationSuffix(_ config: LayerConfig) -> String? {
+    let activation = (try? config.string("activation", default: "linear")) ?? "linear"
+    return activation == "linear" ? nil : "pre_activation"
+}

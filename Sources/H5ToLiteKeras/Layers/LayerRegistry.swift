@@ -1,0 +1,46 @@
+import H5ToLiteIR
+
+/// How one Keras layer class converts: the variables it stores, and the ops one call becomes.
+struct LayerImporter: Sendable {
+    var weights: @Sendable (LayerConfig) throws -> [WeightSpec] = { _ in [] }
+    var build: @Sendable (LayerCall) throws -> ValueID
+}
+
+/// Every supported layer class. A class missing here is refused by name.
+let layerImporters: [String: LayerImporter] = convolutionLayers
+    .merging(normalizationLayers) { $1 }
+    .merging(activationLayers) { $1 }
+    .merging(poolingLayers) { $1 }
+    .merging(reshapingLayers) { $1 }
+    .merging(mergingLayers) { $1 }
+
+/// Layers that run Python stored in the file; refused rather than executed.
+private let codeLayers: Set = ["Lambda", "TFOpLambda", "SlicingOpLambda"]
+
+func importer(for layer: LayerNode) throws -> LayerImporter {
+    if codeLayers.contains(layer.className) {
+        throw ConversionError(location: "layer '\(layer.name)' (\(layer.className))",
+                              "holds serialized Python code, which h5tolite never executes; rebuild the model with built-in layers")
+    }
+    guard let importer = layerImporters[layer.className] else {
+        throw ConversionError(location: "layer '\(layer.name)'",
+                              "unknown layer class '\(layer.className)' (custom layers are not supported)")
+    }
+    return importer
+}
+
+/// Refuses code-carrying and unknown layers anywhere in the model before any weight is read.
+func checkLayerClasses(_ model: ModelSpec) throws {
+    for layer in model.layers where layer.className != "InputLayer" {
+        if let inner = layer.model {
+            try checkLayerClasses(inner)
+        } else {
+            _ = try importer(for: layer)
+        }
+    }
+}
+
+/// Layers that do nothing at inference time.
+func passThrough() -> LayerImporter {
+    LayerImporter { call in try call.emit(.identity, [call.input]) }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import H5ToLiteIR
+
+let normalizationLayers: [String: LayerImporter] = [
+    "BatchNormalization": LayerImporter(weights: { config in
+        (try config.bool("scale", default: true) ? [WeightSpec(name: "gamma", trainable: true)] : [])
+            + (try config.bool("center", default: true) ? [WeightSpec(name: "beta", trainable: true)] : [])
+            + [WeightSpec(name: "moving_mean", trainable: false), WeightSpec(name: "moving_variance", trainable: false)]
+    }, build: importBatchNormalization),
+    "Rescaling": LayerImporter(build: importRescaling),
+]
+
+/// Inference-mode batch normalization as y = x * multiplier + offset per channel,
+/// multiplier = gamma / sqrt(variance + epsilon), offset = beta - mean * multiplier.
+/// The fold-batchnorm pass merges the pair into a neighbouring op where it can.
+private func importBatchNormalization(_ call: LayerCall) throws -> ValueID {
+    let config = call.config
+    let shape = call.shape(call.input)
+    let axisJSON = config.json["axis"]
+    let axis = axisJSON?.int ?? axisJSON?.array?.first?.int ?? -1
+    guard axis == -1 || axis == shape.count - 1, axisJSON?.array.map({ $0.count == 1 }) ?? true else {
+        throw ConversionError("normalization over axis \(axisJSON.map { "\($0)" } ?? "?") is not supported (only the channel axis)")
+    }
+    let channels = shape.last!
+    let epsilon = try config.double("epsilon", default: 1e-3)
+    let gamma = try config.bool("scale", default: true) ? try call.weight("gamma", shape: [channels]) : nil
+    let beta = try config.bool("center", default: true) ? try call.weight("beta", shape: [channels]) : nil
+    let mean = try call.weight("moving_mean", shape: [channels])
+    let variance = try call.weight("moving_variance", shape: [channels])
+    var multiplier = [Float](repeating: 0, count: channels)
+    var offset = [Float](repeating: 0, count: channels)
+    for c in 0..<channels {
+        let m = Double(gamma?[c] ?? 1) / (Double(variance[c]) + epsilon).squareRoot()
+        multiplier[c] = Float(m)
+        offset[c] = Float(Double(beta?[c] ?? 0) - Double(mean[c]) * m)
+    }
+    let scaled = try call.emit(.binary(.mul, .none), [call.input, call.constant("multiplier", shape: [channels], multiplier)],
+                               suffix: "scale")
+    return try call.emit(.binary(.add, .none), [scaled, call.constant("offset", shape: [channels], offset)])
+}
+
+/// y = x * scale + offset; scale and offset are numbers or per-channel lists.
+private func importRescaling(_ call: LayerCall) throws -> ValueID {
+    func parameter(_ key: String, default fallback: Float) throws -> [Float] {
+        guard let value = call.config.json[key], !value.isNull else { return [fallback] }
+        if let number = value.number { return [Float(number)] }
+        guard let list = value.array?.compactMap(\.number), !list.isEmpty else {
+            throw ConversionError("field '\(key)' must be a number or a list of numbers")
+        }
+        return list.map { Float($0) }
+    }
+    let scale = try parameter("scale", default: 1)
+    let offset = try parameter("offset", default: 0)
+    var value = call.input
+    let needsOffset = offset.contains { $0 != 0 }
+    if scale != [1] {
+        value = try call.emit(.binary(.mul, .none), [value, call.constant("scale", shape: scale.count == 1 ? [] : [scale.count], scale)],
+                              suffix: needsOffset ? "scale" : nil)
+    }
+    if needsOffset {
+        value = try call.emit(.binary(.add, .none), [value, call.constant("offset", shape: offset.count == 1 ? [] : [offset.count], offset)])
+    }
+    return value == call.input ? try call.emit(.identity, [value]) : value
+}

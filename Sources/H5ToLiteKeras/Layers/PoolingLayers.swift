@@ -1,0 +1,22 @@
+import H5ToLiteIR
+
+let poolingLayers: [String: LayerImporter] = [
+    "MaxPooling2D": LayerImporter { call in try call.emit(.maxPool(try poolWindow(call.config), .none), [call.input]) },
+    "AveragePooling2D": LayerImporter { call in try call.emit(.averagePool(try poolWindow(call.config), .none), [call.input]) },
+    "GlobalAveragePooling2D": LayerImporter { call in
+        try call.emit(.mean(axes: [1, 2], keepDims: try call.config.bool("keepdims", default: false)), [call.input])
+    },
+    "GlobalMaxPooling2D": LayerImporter { call in
+        try call.emit(.reduceMax(axes: [1, 2], keepDims: try call.config.bool("keepdims", default: false)), [call.input])
+    },
+]
+
+private func poolWindow(_ config: LayerConfig) throws -> Window {
+    let format = try config.string("data_format", default: "channels_last")
+    guard format == "channels_last" else { throw ConversionError("data_format '\(format)' is not supported (only channels_last)") }
+    let size = try config.ints("pool_size", count: 2)
+    let strides = config.has("strides") ? try config.ints("strides", count: 2) : size
+    let padding = try config.string("padding", default: "valid")
+    guard let pad = Padding(rawValue: padding) else { throw ConversionError("padding '\(padding)' is not supported") }
+    return Window(size: size, stride: strides, padding: pad)
+}

@@ -1,0 +1,55 @@
+import H5ToLiteIR
+
+/// A named graph rewrite. Names are kebab-case and stable: `--dump-after`, `h5tolite passes`
+/// and the tests all refer to passes by name.
+public struct Pass: Sendable {
+    public let name: String
+    public let summary: String
+    public let run: @Sendable (inout Graph) throws -> Void
+
+    public init(name: String, summary: String, run: @escaping @Sendable (inout Graph) throws -> Void) {
+        self.name = name
+        self.summary = summary
+        self.run = run
+    }
+}
+
+/// Every pass, in the order the default pipeline runs them.
+public let passRegistry: [Pass] = [
+    removeInferenceNoops,
+    foldBatchNorm,
+    fuseActivations,
+    deadCodeElimination,
+]
+
+public func pass(named name: String) -> Pass? {
+    passRegistry.first { $0.name == name }
+}
+
+/// Runs passes in order, verifying the graph after each; `observe` sees the graph after
+/// each pass (dumps hang off it, not off the passes).
+public func runPipeline(_ graph: Graph, passes: [Pass] = passRegistry,
+                        observe: (Int, Pass, Graph) throws -> Void = { _, _, _ in }) throws -> Graph {
+    var current = graph
+    for (index, pass) in passes.enumerated() {
+        var next = current
+        do {
+            try pass.run(&next)
+            try verify(next)
+        } catch {
+            throw PassFailure(pass: pass.name, lastGood: current, underlying: error)
+        }
+        current = next
+        try observe(index, pass, current)
+    }
+    return current
+}
+
+/// A pass that threw or broke the graph; carries the last graph that verified.
+public struct PassFailure: Error, CustomStringConvertible {
+    public let pass: String
+    public let lastGood: Graph
+    public let underlying: Error
+
+    public var description: String { "pass '\(pass)' failed: \(underlying)" }
+}

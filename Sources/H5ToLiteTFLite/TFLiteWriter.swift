@@ -1,0 +1,223 @@
+import H5ToLiteIR
+
+/// Serializes a graph as a TFLite flatbuffer (schema version 3), laid out as
+/// TensorFlow's converter does: buffer 0 empty, constant data 16-byte aligned,
+/// a dynamic batch axis in `shape_signature`, `min_runtime_version` metadata and
+/// a `serving_default` signature named after the model's inputs and outputs.
+public func writeTFLite(_ graph: Graph, description: String = "h5tolite") throws -> [UInt8] {
+    var plan = FilePlan()
+    for id in graph.inputs { _ = plan.tensor(for: id, in: graph) }
+    for op in graph.ops {
+        let encoded = encode(op.kind, inputShape: graph[op.inputs[0]].shape)
+        var inputs = op.inputs.map { plan.tensor(for: $0, in: graph) }
+        for (index, operand) in encoded.constantOperands.enumerated() {
+            inputs.append(plan.addConstant(name: "\(graph[op.outputs[0]].name)/operand\(index)", shape: operand.shape,
+                                           payload: .int32(operand.values)))
+        }
+        let outputs = op.outputs.map { plan.tensor(for: $0, in: graph) }
+        plan.operators.append(PlannedOperator(opcode: plan.opcode(encoded.code, encoded.version), inputs: inputs,
+                                              outputs: outputs, encoded: encoded))
+    }
+    for id in graph.outputs {
+        guard !graph.isConstant(id), !graph.inputs.contains(id) else {
+            throw ConversionError(location: "output '\(graph[id].name)'", "a model output must be computed by an op")
+        }
+    }
+    return plan.serialize(graph: graph, description: description)
+}
+
+private enum Payload {
+    case empty
+    case bytes([UInt8])
+    case constant(ConstantData)
+    case int32([Int32])
+}
+
+private struct PlannedTensor {
+    var name: String
+    var shape: [Int]
+    var type: TensorType
+    var buffer: Int
+    var dynamicBatch: Bool
+}
+
+private struct PlannedOperator {
+    var opcode: Int
+    var inputs: [Int32]
+    var outputs: [Int32]
+    var encoded: EncodedOp
+}
+
+private struct FilePlan {
+    var tensors: [PlannedTensor] = []
+    var buffers: [Payload] = [.empty]
+    var operators: [PlannedOperator] = []
+    var opcodes: [(code: BuiltinOperator, version: Int32)] = []
+    private var tensorIndex: [ValueID: Int32] = [:]
+
+    mutating func tensor(for id: ValueID, in graph: Graph) -> Int32 {
+        if let index = tensorIndex[id] { return index }
+        let value = graph[id]
+        var buffer = 0
+        if let constant = value.constant {
+            buffers.append(.constant(constant))
+            buffer = buffers.count - 1
+        }
+        tensors.append(PlannedTensor(name: value.name, shape: value.shape, type: tensorType(value.dtype),
+                                     buffer: buffer, dynamicBatch: value.constant == nil && !value.shape.isEmpty))
+        tensorIndex[id] = Int32(tensors.count - 1)
+        return Int32(tensors.count - 1)
+    }
+
+    mutating func addConstant(name: String, shape: [Int], payload: Payload) -> Int32 {
+        buffers.append(payload)
+        tensors.append(PlannedTensor(name: name, shape: shape, type: .INT32, buffer: buffers.count - 1, dynamicBatch: false))
+        return Int32(tensors.count - 1)
+    }
+
+    mutating func opcode(_ code: BuiltinOperator, _ version: Int32) -> Int {
+        if let index = opcodes.firstIndex(where: { $0.code == code && $0.version == version }) { return index }
+        opcodes.append((code, version))
+        return opcodes.count - 1
+    }
+
+    var minimumRuntimeVersion: String {
+        opcodes.map { minimumRuntime($0.code, $0.version) }.max(by: runtimeVersionLess) ?? "1.5.0"
+    }
+
+    func serialize(graph: Graph, description: String) -> [UInt8] {
+        var b = FlatBufferBuilder(capacity: estimatedSize(graph))
+        // Children first: FlatBuffers are built back to front.
+        var allBuffers = buffers
+        var runtime = Array(minimumRuntimeVersion.utf8)
+        runtime += [UInt8](repeating: 0, count: 16 - runtime.count)
+        allBuffers.append(.bytes(runtime))
+        let bufferTables = allBuffers.map { writeBuffer($0, &b) }
+        let tensorTables = tensors.map { writeTensor($0, &b) }
+        let operatorTables = operators.map { writeOperator($0, &b) }
+        let subgraph = writeSubgraph(graph: graph, tensors: tensorTables, operators: operatorTables, &b)
+        let opcodeTables = opcodes.map { entry -> FBOffset in
+            b.startTable()
+            b.add(Slot.OperatorCode.deprecated_builtin_code, Int8(min(entry.code.rawValue, 127)))
+            b.add(Slot.OperatorCode.version, entry.version, default: 1)
+            b.add(Slot.OperatorCode.builtin_code, entry.code.rawValue)
+            return b.endTable()
+        }
+        let metadataName = b.createString("min_runtime_version")
+        b.startTable()
+        b.add(Slot.Metadata.name, metadataName)
+        b.add(Slot.Metadata.buffer, UInt32(allBuffers.count - 1))
+        let metadata = b.endTable()
+        let signature = writeSignature(graph: graph, &b)
+        let descriptionText = b.createString(description)
+        let opcodeVector = b.createVector(offsets: opcodeTables)
+        let subgraphVector = b.createVector(offsets: [subgraph])
+        let bufferVector = b.createVector(offsets: bufferTables)
+        let metadataVector = b.createVector(offsets: [metadata])
+        let signatureVector = b.createVector(offsets: [signature])
+        b.startTable()
+        b.add(Slot.Model.version, UInt32(3))
+        b.add(Slot.Model.operator_codes, opcodeVector)
+        b.add(Slot.Model.subgraphs, subgraphVector)
+        b.add(Slot.Model.description, descriptionText)
+        b.add(Slot.Model.buffers, bufferVector)
+        b.add(Slot.Model.metadata, metadataVector)
+        b.add(Slot.Model.signature_defs, signatureVector)
+        let model = b.endTable()
+        return b.finish(root: model, fileIdentifier: "TFL3")
+    }
+
+    private func estimatedSize(_ graph: Graph) -> Int {
+        graph.values.reduce(1 << 20) { $0 + ($1.constant.map { $0.count * 4 + 32 } ?? 256) }
+    }
+
+    private func writeBuffer(_ payload: Payload, _ b: inout FlatBufferBuilder) -> FBOffset {
+        let data: FBOffset?
+        switch payload {
+        case .empty: data = nil
+        case .bytes(let bytes): data = bytes.withUnsafeBytes { b.createByteVector($0, alignment: 16) }
+        case .int32(let values): data = values.withUnsafeBytes { b.createByteVector($0, alignment: 16) }
+        case .constant(.float32(let values)): data = values.withUnsafeBytes { b.createByteVector($0, alignment: 16) }
+        case .constant(.int32(let values)): data = values.withUnsafeBytes { b.createByteVector($0, alignment: 16) }
+        }
+        b.startTable()
+        b.add(Slot.Buffer.data, data)
+        return b.endTable()
+    }
+
+    private func writeTensor(_ tensor: PlannedTensor, _ b: inout FlatBufferBuilder) -> FBOffset {
+        let name = b.createString(tensor.name)
+        let shape = b.createVector(tensor.shape.map { Int32($0) })
+        let signature = tensor.dynamicBatch ? b.createVector([Int32(-1)] + tensor.shape.dropFirst().map { Int32($0) }) : nil
+        b.startTable()
+        b.add(Slot.Tensor.shape, shape)
+        b.add(Slot.Tensor.type, tensor.type.rawValue)
+        b.add(Slot.Tensor.buffer, UInt32(tensor.buffer))
+        b.add(Slot.Tensor.name, name)
+        b.add(Slot.Tensor.shape_signature, signature)
+        b.add(Slot.Tensor.has_rank, true)
+        return b.endTable()
+    }
+
+    private func writeOperator(_ op: PlannedOperator, _ b: inout FlatBufferBuilder) -> FBOffset {
+        let options = op.encoded.options?(&b)
+        let inputs = b.createVector(op.inputs)
+        let outputs = b.createVector(op.outputs)
+        b.startTable()
+        b.add(Slot.Operator.opcode_index, UInt32(op.opcode))
+        b.add(Slot.Operator.inputs, inputs)
+        b.add(Slot.Operator.outputs, outputs)
+        b.add(Slot.Operator.builtin_options_type, op.encoded.optionsType.rawValue)
+        b.add(Slot.Operator.builtin_options, options)
+        return b.endTable()
+    }
+
+    private func writeSubgraph(graph: Graph, tensors: [FBOffset], operators: [FBOffset], _ b: inout FlatBufferBuilder) -> FBOffset {
+        let tensorVector = b.createVector(offsets: tensors)
+        let inputs = b.createVector(graph.inputs.map { tensorIndex[$0]! })
+        let outputs = b.createVector(graph.outputs.map { tensorIndex[$0]! })
+        let operatorVector = b.createVector(offsets: operators)
+        let name = b.createString("main")
+        b.startTable()
+        b.add(Slot.SubGraph.tensors, tensorVector)
+        b.add(Slot.SubGraph.inputs, inputs)
+        b.add(Slot.SubGraph.outputs, outputs)
+        b.add(Slot.SubGraph.operators, operatorVector)
+        b.add(Slot.SubGraph.name, name)
+        return b.endTable()
+    }
+
+    private func writeSignature(graph: Graph, _ b: inout FlatBufferBuilder) -> FBOffset {
+        func maps(_ ids: [ValueID]) -> FBOffset {
+            let entries = ids.map { id -> FBOffset in
+                let name = b.createString(graph[id].name)
+                b.startTable()
+                b.add(Slot.TensorMap.name, name)
+                b.add(Slot.TensorMap.tensor_index, UInt32(tensorIndex[id]!))
+                return b.endTable()
+            }
+            return b.createVector(offsets: entries)
+        }
+        let inputs = maps(graph.inputs)
+        let outputs = maps(graph.outputs)
+        let key = b.createString("serving_default")
+        b.startTable()
+        b.add(Slot.SignatureDef.inputs, inputs)
+        b.add(Slot.SignatureDef.outputs, outputs)
+        b.add(Slot.SignatureDef.signature_key, key)
+        b.add(Slot.SignatureDef.subgraph_index, UInt32(0))
+        return b.endTable()
+    }
+}
+
+private func tensorType(_ dtype: DType) -> TensorType {
+    switch dtype {
+    case .float32: return .FLOAT32
+    case .float16: return .FLOAT16
+    case .int32: return .INT32
+    case .int8: return .INT8
+    case .uint8: return .UINT8
+    case .int64: return .INT64
+    case .bool: return .BOOL
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it into place, so a
+/// failure never leaves a partial file and an existing file is replaced only on success.
+func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let temporary = url.deletingLastPathComponent()
+        .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+    do {
+        try Data(bytes).write(to: temporary)
+        // rename(2) replaces an existing file atomically.
+        guard rename(temporary.path, url.path) == 0 else {
+            throw CommandError(String(cString: strerror(errno)))
+        }
+    } catch {
+        try? FileManager.default.removeItem(at: temporary)
+        throw CommandError("\(path): cannot write (\(error.localizedDescription))")
+    }
+}
+
+/// A failure reported as one line on stderr.
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,770 @@
+#!/usr/bin/env python3
+"""Generate the golden Keras fixtures used by h5tolite's tests.
+
+HOW TO RUN (from the repository root, with the pinned stack):
+
+    python3 -m venv /tmp/tfvenv
+    /tmp/tfvenv/bin/pip install -r golden/requirements.txt
+    /tmp/tfvenv/bin/python golden/generate.py            # all models
+    /tmp/tfvenv/bin/python golden/generate.py --only mini_densenet,layers_conv
+
+CI NEVER RUNS THIS SCRIPT. TensorFlow is not available on the CI machine; the
+outputs (golden/models/*, golden/bad/*) are committed to the repository and the
+Swift tests only read them.  Re-run it only when a fixture must change, then
+commit the regenerated files together with the script change.
+
+What it writes, for every model NAME, in golden/models/NAME/:
+    tfkeras.h5           built + saved with tf_keras (legacy tf.keras 2.x HDF5)
+    keras3.h5            built + saved with Keras 3 (legacy HDF5 writer)
+    model.keras          Keras 3 native zip archive
+    input.npy            float32 (2, H, W, C), seeded
+    output_tfkeras.npy   tf_keras model.predict(input)
+    output_keras3.npy    Keras 3 model.predict(input)
+    tf.tflite            tf.lite.TFLiteConverter.from_keras_model(<Keras 3 model>), float32
+    info.json            name, input shape, layer classes, notes, measured diffs
+and golden/bad/* (inputs the compiler must reject with a clear error).
+
+Determinism: every architecture is ONE builder function taking the keras module
+(`tf_keras` or `keras`), with explicit layer names, so both frameworks build the
+same graph.  Weights are then set explicitly from numpy RandomState streams that
+are keyed by (seed, layer name, weight kind) - never by position - so the same
+architecture gets bit-identical weights in both frameworks even where the
+frameworks order a layer's weights differently.  A self-check at the end reloads
+every file with the framework that wrote it, compares the outputs, and runs
+tf.tflite in LiteRT (ai_edge_litert) against Keras (max abs err <= 1e-5).
+"""
+
+import argparse
+import functools
+import json
+import os
+import shutil
+import sys
+import zlib
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # reproducible float math
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import warnings  # noqa: E402
+
+warnings.filterwarnings("ignore")
+
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tf_keras  # noqa: E402
+import keras  # noqa: E402
+
+tf.get_logger().setLevel("ERROR")
+try:
+    from ai_edge_litert.interpreter import Interpreter  # noqa: E402
+except ImportError:  # pragma: no cover
+    Interpreter = tf.lite.Interpreter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SEED = 1234
+
+
+def is_keras3(K):
+    return K.__name__ == "keras"
+
+
+# --------------------------------------------------------------------------
+# deterministic weights
+# --------------------------------------------------------------------------
+
+def leaf_layers(model):
+    """All weight-carrying leaf layers, recursing into nested models."""
+    for layer in model.layers:
+        sub = getattr(layer, "layers", None)
+        if isinstance(sub, list) and sub:
+            yield from leaf_layers(layer)
+        else:
+            yield layer
+
+
+def weight_kind(w, layer=None):
+    # Keras 3: w.name == "kernel"; tf_keras: w.name == "conv1/conv/kernel:0"
+    kind = w.name.split("/")[-1].split(":")[0]
+    # Keras 3 calls the DepthwiseConv2D kernel "kernel", tf_keras "depthwise_kernel"
+    if kind == "kernel" and type(layer).__name__ == "DepthwiseConv2D":
+        kind = "depthwise_kernel"
+    return kind
+
+
+def norm_name(name):
+    # tf_keras applications use "conv1/conv" where Keras 3 uses "conv1_conv"
+    return name.replace("/", "_")
+
+
+def make_value(rng, kind, shape, layer_class=""):
+    shape = tuple(int(s) for s in shape)
+    if kind == "kernel" and layer_class == "Dense":
+        # smaller than He so classifier heads do not saturate softmax/sigmoid
+        return rng.normal(0.0, 0.5 / np.sqrt(shape[0]), shape)
+    if kind == "kernel":
+        fan_in = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+        return rng.normal(0.0, np.sqrt(2.0 / fan_in), shape)
+    if kind == "depthwise_kernel":
+        fan_in = shape[0] * shape[1]
+        return rng.normal(0.0, np.sqrt(2.0 / fan_in), shape)
+    if kind == "pointwise_kernel":
+        return rng.normal(0.0, np.sqrt(2.0 / shape[2]), shape)
+    if kind == "bias":
+        return rng.normal(0.0, 0.1, shape)
+    if kind == "gamma":
+        return rng.uniform(0.5, 1.5, shape)
+    if kind in ("beta", "moving_mean"):
+        return rng.uniform(-0.25, 0.25, shape)
+    if kind == "moving_variance":
+        return rng.uniform(0.5, 1.5, shape)
+    if kind == "alpha":  # PReLU
+        return rng.uniform(0.05, 0.35, shape)
+    return rng.uniform(0.5, 1.5, shape)  # custom layers etc.
+
+
+def fill_weights(model, seed=SEED):
+    """Set every weight from a RandomState keyed by (seed, layer, kind)."""
+    for layer in leaf_layers(model):
+        ws = layer.weights
+        if not ws:
+            continue
+        vals = []
+        for w in ws:
+            kind = weight_kind(w, layer)
+            key = f"{seed}:{norm_name(layer.name)}:{kind}".encode()
+            rng = np.random.RandomState(zlib.crc32(key))
+            vals.append(make_value(rng, kind, w.shape, type(layer).__name__).astype(np.float32))
+        layer.set_weights(vals)
+
+
+def weights_by_key(model):
+    out = {}
+    for layer in leaf_layers(model):
+        for w, v in zip(layer.weights, layer.get_weights()):
+            out[(norm_name(layer.name), weight_kind(w, layer))] = v
+    return out
+
+
+def class_names(model):
+    names = {type(model).__name__}
+    for layer in model.layers:
+        names.add(type(layer).__name__)
+        if isinstance(getattr(layer, "layers", None), list) and layer.layers:
+            names |= class_names(layer)
+    return names
+
+
+# --------------------------------------------------------------------------
+# architectures: ONE builder per model, parameterised by the keras module
+# --------------------------------------------------------------------------
+
+def build_mini_densenet(K, include_top=True, name="mini_densenet",
+                        slash_names=False, classes=3,
+                        classifier_activation="softmax", input_shape=(32, 32, 3),
+                        growth=4, blocks=(2, 2), stem_filters=8):
+    """keras.applications.DenseNet, shrunk.  slash_names=True reproduces the
+    tf_keras applications spelling ("conv1/conv"); Keras 3 forbids '/' in
+    layer names and spells it "conv1_conv"."""
+    L = K.layers
+    sep = "/" if slash_names else "_"
+    eps = 1.001e-5
+
+    def conv_block(x, name):
+        x1 = L.BatchNormalization(axis=3, epsilon=eps, name=name + "_0_bn")(x)
+        x1 = L.Activation("relu", name=name + "_0_relu")(x1)
+        x1 = L.Conv2D(4 * growth, 1, use_bias=False, name=name + "_1_conv")(x1)
+        x1 = L.BatchNormalization(axis=3, epsilon=eps, name=name + "_1_bn")(x1)
+        x1 = L.Activation("relu", name=name + "_1_relu")(x1)
+        x1 = L.Conv2D(growth, 3, padding="same", use_bias=False,
+                      name=name + "_2_conv")(x1)
+        return L.Concatenate(axis=3, name=name + "_concat")([x, x1])
+
+    def dense_block(x, n, name):
+        for i in range(n):
+            x = conv_block(x, name=f"{name}_block{i + 1}")
+        return x
+
+    def transition_block(x, reduction, name):
+        x = L.BatchNormalization(axis=3, epsilon=eps, name=name + "_bn")(x)
+        x = L.Activation("relu", name=name + "_relu")(x)
+        x = L.Conv2D(int(x.shape[3] * reduction), 1, use_bias=False,
+                     name=name + "_conv")(x)
+        return L.AveragePooling2D(2, strides=2, name=name + "_pool")(x)
+
+    inp = K.Input(shape=input_shape, name="input_1")
+    x = L.ZeroPadding2D(padding=((3, 3), (3, 3)), name="zero_padding2d")(inp)
+    x = L.Conv2D(stem_filters, 7, strides=2, use_bias=False,
+                 name=f"conv1{sep}conv")(x)
+    x = L.BatchNormalization(axis=3, epsilon=eps, name=f"conv1{sep}bn")(x)
+    x = L.Activation("relu", name=f"conv1{sep}relu")(x)
+    x = L.ZeroPadding2D(padding=((1, 1), (1, 1)), name="zero_padding2d_1")(x)
+    x = L.MaxPooling2D(3, strides=2, name="pool1")(x)
+    for i, n in enumerate(blocks):  # conv2, pool2, conv3, pool3, ...
+        x = dense_block(x, n, name=f"conv{i + 2}")
+        if i + 1 < len(blocks):
+            x = transition_block(x, 0.5, name=f"pool{i + 2}")
+    x = L.BatchNormalization(axis=3, epsilon=eps, name="bn")(x)
+    x = L.Activation("relu", name="relu")(x)
+    if include_top:
+        x = L.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = L.Dense(classes, activation=classifier_activation,
+                    name="predictions")(x)
+    return K.Model(inp, x, name=name)
+
+
+def build_mini_inception(K):
+    """keras.applications.InceptionV3 style: conv2d_bn = Conv(no bias) +
+    BN(scale=False) + ReLU, one 'mixed0'-like block."""
+    L = K.layers
+    counters = {}
+
+    def auto(base):  # explicit names that look like Keras auto-naming
+        n = counters.get(base, 0)
+        counters[base] = n + 1
+        return base if n == 0 else f"{base}_{n}"
+
+    def conv2d_bn(x, filters, nr, nc, padding="same", strides=(1, 1)):
+        x = L.Conv2D(filters, (nr, nc), strides=strides, padding=padding,
+                     use_bias=False, name=auto("conv2d"))(x)
+        x = L.BatchNormalization(axis=3, scale=False,
+                                 name=auto("batch_normalization"))(x)
+        return L.Activation("relu", name=auto("activation"))(x)
+
+    inp = K.Input(shape=(32, 32, 3), name="input_1")
+    x = conv2d_bn(inp, 12, 3, 3, strides=(2, 2), padding="valid")  # 15x15
+    x = L.MaxPooling2D((3, 3), strides=(2, 2), name=auto("max_pooling2d"))(x)  # 7x7
+    b1 = conv2d_bn(x, 8, 1, 1)
+    b5 = conv2d_bn(x, 6, 1, 1)
+    b5 = conv2d_bn(b5, 8, 5, 5)
+    b3 = conv2d_bn(x, 8, 1, 1)
+    b3 = conv2d_bn(b3, 12, 3, 3)
+    b3 = conv2d_bn(b3, 12, 3, 3)
+    bp = L.AveragePooling2D((3, 3), strides=(1, 1), padding="same",
+                            name=auto("average_pooling2d"))(x)
+    bp = conv2d_bn(bp, 4, 1, 1)
+    x = L.Concatenate(axis=3, name="mixed0")([b1, b5, b3, bp])
+    x = L.GlobalAveragePooling2D(name="avg_pool")(x)
+    x = L.Dense(2, activation="softmax", name="predictions")(x)
+    return K.Model(inp, x, name="mini_inception")
+
+
+def build_mini_mobilenetv2(K):
+    """keras.applications.MobileNetV2 style (names, eps, correct_pad)."""
+    L = K.layers
+
+    def correct_pad(x, k):
+        h, w = int(x.shape[1]), int(x.shape[2])
+        adjust = (1 - h % 2, 1 - w % 2)
+        c = (k // 2, k // 2)
+        return ((c[0] - adjust[0], c[0]), (c[1] - adjust[1], c[1]))
+
+    def bn(name):
+        return L.BatchNormalization(axis=-1, epsilon=1e-3, momentum=0.999, name=name)
+
+    def block(x, expansion, stride, filters, block_id):
+        in_ch = int(x.shape[-1])
+        inputs = x
+        prefix = f"block_{block_id}_"
+        if block_id:
+            x = L.Conv2D(expansion * in_ch, 1, padding="same", use_bias=False,
+                         name=prefix + "expand")(x)
+            x = bn(prefix + "expand_BN")(x)
+            x = L.ReLU(6.0, name=prefix + "expand_relu")(x)
+        else:
+            prefix = "expanded_conv_"
+        if stride == 2:
+            x = L.ZeroPadding2D(padding=correct_pad(x, 3), name=prefix + "pad")(x)
+        x = L.DepthwiseConv2D(3, strides=stride, use_bias=False,
+                              padding="same" if stride == 1 else "valid",
+                              name=prefix + "depthwise")(x)
+        x = bn(prefix + "depthwise_BN")(x)
+        x = L.ReLU(6.0, name=prefix + "depthwise_relu")(x)
+        x = L.Conv2D(filters, 1, padding="same", use_bias=False,
+                     name=prefix + "project")(x)
+        x = bn(prefix + "project_BN")(x)
+        if in_ch == filters and stride == 1:
+            return L.Add(name=prefix + "add")([inputs, x])
+        return x
+
+    inp = K.Input(shape=(32, 32, 3), name="input_1")
+    x = L.Conv2D(8, 3, strides=(2, 2), padding="same", use_bias=False, name="Conv1")(inp)
+    x = bn("bn_Conv1")(x)
+    x = L.ReLU(6.0, name="Conv1_relu")(x)
+    x = block(x, 6, 2, 12, 1)    # ZeroPadding2D((0,1),(0,1)) + valid dw -> 8x8x12
+    x = block(x, 6, 1, 12, 2)    # stride 1, same channels -> residual Add
+    x = L.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
+    x = L.Dense(2, activation="softmax", name="predictions")(x)
+    return K.Model(inp, x, name="mini_mobilenetv2")
+
+
+def build_chexnet(K, frozen=False, bn_frozen=False, blocks=(2, 2)):
+    """CheXNet shape: Sequential([DenseNet(include_top=False), GAP, Dense(14, sigmoid)]).
+    The inner model uses each framework's keras.applications spelling
+    (tf_keras: "conv1/conv", Keras 3: "conv1_conv")."""
+    L = K.layers
+    inner = build_mini_densenet(K, include_top=False, name="densenet_mini",
+                                slash_names=not is_keras3(K), blocks=blocks)
+    if frozen:
+        inner.trainable = False
+    if bn_frozen:
+        inner.get_layer("conv2_block1_1_bn").trainable = False
+    model = K.Sequential([
+        inner,
+        L.GlobalAveragePooling2D(name="global_average_pooling2d"),
+        L.Dense(14, activation="sigmoid", name="dense"),
+    ], name="sequential")
+    return model
+
+
+def leaky_relu(K, slope, name):
+    if is_keras3(K):
+        return K.layers.LeakyReLU(negative_slope=slope, name=name)
+    return K.layers.LeakyReLU(alpha=slope, name=name)
+
+
+def build_layers_conv(K):
+    L = K.layers
+    inp = K.Input(shape=(16, 16, 3), name="input")
+    x = L.Conv2D(8, 3, strides=2, padding="same", activation="relu",
+                 name="conv_s2_same_relu")(inp)                         # 8x8x8
+    x = L.BatchNormalization(name="bn_default")(x)
+    x = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same",
+                          name="dwconv_m2_same")(x)                     # 8x8x16
+    x = L.BatchNormalization(scale=False, name="bn_no_scale")(x)
+    x = L.SeparableConv2D(8, 3, padding="same", name="sepconv_same")(x)  # 8x8x8
+    x = L.BatchNormalization(center=False, name="bn_no_center")(x)
+    a = L.Conv2D(6, 3, dilation_rate=2, padding="valid", use_bias=False,
+                 name="conv_d2_valid_nobias")(x)                        # 4x4x6
+    b = L.Conv2D(6, 3, dilation_rate=2, padding="same", name="conv_d2_same")(x)  # 8x8x6
+    b = L.Conv2D(6, (3, 2), strides=(2, 1), padding="valid",
+                 name="conv_s21_valid")(b)                               # 3x7x6
+    b = L.DepthwiseConv2D(3, strides=2, padding="valid", depth_multiplier=1,
+                          use_bias=False, name="dwconv_s2_valid")(x)    # 3x3x8
+    c = L.Dense(5, name="dense_4d")(a)                                  # 4x4x5
+    c = L.Flatten(name="flatten")(c)
+    d = L.Flatten(name="flatten_1")(b)
+    x = L.Concatenate(name="concat")([c, d])
+    x = L.Dense(10, name="dense_out")(x)
+    return K.Model(inp, x, name="layers_conv")
+
+
+ACTIVATIONS = ["relu", "relu6", "sigmoid", "softmax", "tanh", "swish", "silu",
+               "hard_sigmoid", "elu", "linear"]
+
+
+def build_layers_activation(K):
+    L = K.layers
+    inp = K.Input(shape=(6, 6, 4), name="input")
+    x = L.Conv2D(4, 1, name="pre_conv")(inp)
+    outs = [L.Activation(a, name=f"act_{a}")(x) for a in ACTIVATIONS]
+    outs += [
+        L.ReLU(name="relu_layer")(x),
+        L.ReLU(max_value=2.5, name="relu_max2_5")(x),
+        L.ReLU(negative_slope=0.1, name="relu_slope0_1")(x),
+        L.ReLU(threshold=0.5, name="relu_thresh0_5")(x),
+        L.ReLU(max_value=6.0, name="relu_max6")(x),
+        leaky_relu(K, 0.2, "leaky_relu")(x),
+        L.PReLU(shared_axes=[1, 2], name="prelu_shared")(x),
+        L.PReLU(name="prelu_full")(x),
+        L.Softmax(axis=-1, name="softmax_layer")(x),
+    ]
+    y = L.Concatenate(axis=-1, name="concat")(outs)
+    return K.Model(inp, y, name="layers_activation")
+
+
+def build_layers_shape(K):
+    L = K.layers
+    inp = K.Input(shape=(12, 12, 3), name="input")
+    x = L.Rescaling(scale=0.5, offset=0.25, name="rescaling")(inp)
+    x = L.ZeroPadding2D(padding=((1, 2), (0, 1)), name="zpad_asym")(x)   # 15x13
+    x = L.Cropping2D(cropping=((1, 0), (2, 1)), name="crop_asym")(x)      # 14x10
+    x = L.Conv2D(6, 3, padding="same", activation="relu", name="conv")(x)
+    x = L.Dropout(0.5, name="dropout")(x)
+    x = L.SpatialDropout2D(0.3, name="spatial_dropout")(x)
+    x = L.GaussianNoise(0.1, name="gaussian_noise")(x)
+    x = L.GaussianDropout(0.2, name="gaussian_dropout")(x)
+    x = L.ActivityRegularization(l1=0.01, name="activity_reg")(x)        # 14x10x6
+    mp_same = L.MaxPooling2D(3, strides=2, padding="same", name="maxpool_same")(x)    # 7x5
+    mp_valid = L.MaxPooling2D(2, strides=1, padding="valid", name="maxpool_valid")(x)  # 13x9
+    ap_same = L.AveragePooling2D(3, strides=2, padding="same", name="avgpool_same")(x)  # 7x5
+    ap_valid = L.AveragePooling2D((2, 3), strides=(2, 1), padding="valid",
+                                  name="avgpool_valid")(x)                           # 7x8
+    up_n = L.UpSampling2D(2, name="upsample_nearest")(mp_same)                        # 14x10
+    up_b = L.UpSampling2D((2, 3), interpolation="bilinear", name="upsample_bilinear")(ap_same)  # 14x15
+    gap = L.GlobalAveragePooling2D(name="gap")(x)
+    gmp = L.GlobalMaxPooling2D(name="gmp")(x)
+    gap_k = L.GlobalAveragePooling2D(keepdims=True, name="gap_keepdims")(x)
+    gmp_k = L.GlobalMaxPooling2D(keepdims=True, name="gmp_keepdims")(x)
+    perm1 = L.Permute((3, 1, 2), name="permute_312")(mp_valid)   # 6x13x9
+    perm2 = L.Permute((2, 1, 3), name="permute_213")(ap_valid)   # 8x7x6
+    resh = L.Reshape((35, 6), name="reshape_35x6")(mp_same)
+    resh2 = L.Reshape((-1,), name="reshape_flat")(ap_same)
+    flats = [L.Flatten(name=f"flatten_{n}")(t) for n, t in [
+        ("perm1", perm1), ("perm2", perm2), ("up_n", up_n), ("up_b", up_b),
+        ("gap_k", gap_k), ("gmp_k", gmp_k), ("resh", resh)]]
+    y = L.Concatenate(axis=-1, name="concat")(flats + [gap, gmp, resh2])
+    return K.Model(inp, y, name="layers_shape")
+
+
+def build_layers_merge(K):
+    L = K.layers
+    inp = K.Input(shape=(8, 8, 4), name="input")
+    a = L.Conv2D(6, 1, name="conv_a")(inp)
+    b = L.Conv2D(6, 1, name="conv_b")(inp)
+    c = L.Conv2D(6, 3, padding="same", name="conv_c")(inp)
+    d = L.Conv2D(3, 1, name="conv_d")(inp)
+    add3 = L.Add(name="add3")([a, b, c])
+    sub = L.Subtract(name="subtract")([a, b])
+    mul3 = L.Multiply(name="multiply3")([a, b, c])
+    avg = L.Average(name="average")([a, c])
+    mx3 = L.Maximum(name="maximum3")([a, b, c])
+    mn = L.Minimum(name="minimum")([b, c])
+    cat_last = L.Concatenate(axis=-1, name="concat_last")([add3, sub, mul3, avg, mx3, mn, d])  # 8x8x39
+    cat_h = L.Concatenate(axis=1, name="concat_axis1")([add3, mx3])   # 16x8x6
+    cat_w = L.Concatenate(axis=2, name="concat_axis2")([sub, mn, avg])  # 8x24x6
+    y = L.Concatenate(axis=-1, name="concat_flat")([
+        L.Flatten(name="flatten_last")(cat_last),
+        L.Flatten(name="flatten_h")(cat_h),
+        L.Flatten(name="flatten_w")(cat_w)])
+    return K.Model(inp, y, name="layers_merge")
+
+
+MODELS = [
+    dict(name="mini_densenet", build=build_mini_densenet, input_shape=(32, 32, 3),
+         note="keras.applications.DenseNet shape shrunk: ZeroPadding2D+Conv7x7/2(no bias)+BN+ReLU, "
+              "ZeroPadding2D+MaxPool, 2 dense blocks x 2 conv blocks (growth 4, stem 8 filters), transition pool2, "
+              "final BN+ReLU, GAP, Dense(3, softmax). Layer names use the Keras 3 spelling "
+              "(conv1_conv) in BOTH files; see chexnet_* for the tf_keras 'conv1/conv' spelling."),
+    dict(name="mini_inception", build=build_mini_inception, input_shape=(32, 32, 3),
+         note="InceptionV3 style conv2d_bn (Conv no bias + BN(scale=False) + ReLU) with Keras auto-style "
+              "names (conv2d_3, batch_normalization_3, activation_3): stem conv2d_bn 3x3/2 valid + "
+              "MaxPooling2D 3/2, then a mixed0-like block with 1x1, 1x1->5x5, "
+              "1x1->3x3->3x3 and AveragePooling2D(3, strides 1, same)->1x1 branches."),
+    dict(name="mini_mobilenetv2", build=build_mini_mobilenetv2, input_shape=(32, 32, 3),
+         note="MobileNetV2 style: Conv1 s2 same + BN(eps 1e-3) + ReLU(6.), block_1 (expand 1x1 + BN + "
+              "ReLU(6.), stride 2 with correct_pad ZeroPadding2D(((0,1),(0,1))) + DepthwiseConv2D valid + BN + "
+              "ReLU(6.), project 1x1 + BN), block_2 (same, stride 1, DepthwiseConv2D same, Add residual "
+              "'block_2_add'), GAP, Dense(2, softmax). (The expanded_conv and Conv_1 stages of the real "
+              "model are left out to keep the fixture small.)"),
+    dict(name="chexnet_nested", build=build_chexnet, input_shape=(32, 32, 3), compile="compile",
+         note="CheXNet shape: Sequential([functional 'densenet_mini' (= mini_densenet with include_top=False), "
+              "GlobalAveragePooling2D, Dense(14, sigmoid)]). Inner layer names follow each framework's "
+              "keras.applications spelling: tfkeras.h5 has 'conv1/conv' (a '/' in a layer name => nested "
+              "HDF5 groups and weight names 'conv1/conv/kernel:0'), keras3.h5/model.keras have 'conv1_conv'. "
+              "Compiled (Adam, binary_crossentropy) but never trained, so the files carry training_config "
+              "and a near-empty optimizer_weights group (tf_keras: 'iteration:0'; Keras 3: 'adam/iteration', "
+              "'adam/learning_rate') like a real checkpoint. Bundled sample model for the README quick start."),
+    dict(name="chexnet_frozen", build=functools.partial(build_chexnet, frozen=True, blocks=(1,)),
+         input_shape=(32, 32, 3),
+         variants=[dict(suffix="bn_frozen", compile="train",
+                        build=functools.partial(build_chexnet, bn_frozen=True, blocks=(1,)))],
+         note="chexnet_nested shape with a smaller inner DenseNet (one dense block of one conv block, no "
+              "transition). tfkeras.h5/keras3.h5/model.keras: the inner functional model has trainable=False "
+              "before saving, which changes the order of the weights stored for it (per layer, "
+              "instead of all trainable weights first then all moving statistics). Variant files "
+              "tfkeras_bn_frozen.h5 / keras3_bn_frozen.h5 / model_bn_frozen.keras: same architecture and "
+              "weights (so the SAME input.npy/output_*.npy/tf.tflite apply), inner trainable but inner "
+              "BatchNormalization 'conv2_block1_1_bn' trainable=False (its gamma/beta move to the "
+              "non-trainable section), compiled with Adam and trained one step (weights then reset) so "
+              "these files also carry optimizer weights (HDF5 'optimizer_weights' group / .keras "
+              "'optimizer' vars)."),
+    dict(name="layers_conv", build=build_layers_conv, input_shape=(16, 16, 3),
+         note="Conv2D strides 2 same with activation='relu' inside, dilation 2 valid/same, with and without "
+              "bias, non-square kernel+strides; DepthwiseConv2D depth_multiplier 2 (and stride 2 valid); "
+              "SeparableConv2D; BatchNormalization default / scale=False / center=False; Dense on a 4D "
+              "tensor and after Flatten; Concatenate of flat vectors."),
+    dict(name="layers_activation", build=build_layers_activation, input_shape=(6, 6, 4), data_scale=2.5,
+         note="Each output channel group (4 channels) is one activation applied to the same 1x1 conv output, "
+              "in this order: Activation(" + ", ".join(ACTIVATIONS) + "), ReLU(), ReLU(max_value=2.5), "
+              "ReLU(negative_slope=0.1), ReLU(threshold=0.5), ReLU(max_value=6), LeakyReLU(0.2), "
+              "PReLU(shared_axes=[1,2]), PReLU(), Softmax(axis=-1). Framework differences: hard_sigmoid is "
+              "max(0,min(1,0.2x+0.5)) in tf_keras but relu6(x+3)/6 = clip(x/6+0.5) in Keras 3, so "
+              "output_tfkeras.npy and output_keras3.npy DIFFER in channels 28..31 (group 7) only. "
+              "LeakyReLU is built with alpha= in tf_keras and negative_slope= in Keras 3. tf_keras "
+              "serialises 'silu' as 'swish'; Keras 3 serialises 'swish' as 'silu'. Input is normal*2.5 "
+              "so clipping ranges are exercised."),
+    dict(name="layers_shape", build=build_layers_shape, input_shape=(12, 12, 3),
+         note="Rescaling(scale 0.5, offset 0.25), ZeroPadding2D((1,2),(0,1)), Cropping2D((1,0),(2,1)), "
+              "Dropout/SpatialDropout2D/GaussianNoise/GaussianDropout/ActivityRegularization (inference "
+              "no-ops), MaxPooling2D same(3,s2)/valid(2,s1), AveragePooling2D same(3,s2)/valid((2,3),s(2,1)), "
+              "UpSampling2D nearest(2) and bilinear((2,3)), GlobalAverage/MaxPooling2D with and without "
+              "keepdims, Permute (3,1,2) and (2,1,3), Reshape((35,6)) and Reshape((-1,)), Flatten, "
+              "Concatenate of the flattened results."),
+    dict(name="layers_merge", build=build_layers_merge, input_shape=(8, 8, 4),
+         note="Add/Multiply/Maximum with 3 inputs, Subtract, Average, Minimum with 2, Concatenate on axis "
+              "-1, 1 and 2, Flatten, Conv2D 1x1 and 3x3 same."),
+]
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+
+def make_input(shape, seed, scale=1.0):
+    rng = np.random.RandomState(seed)
+    return (rng.normal(0.0, 1.0, (2,) + tuple(shape)) * scale).astype(np.float32)
+
+
+def predict(model, x):
+    return np.asarray(model.predict(x, verbose=0), dtype=np.float32)
+
+
+def run_tflite(path_or_bytes, x):
+    kw = {"model_content": path_or_bytes} if isinstance(path_or_bytes, bytes) else {"model_path": path_or_bytes}
+    outs = []
+    for i in range(x.shape[0]):  # batch 1 per sample, as the converter emits [1,...]
+        it = Interpreter(**kw)
+        it.allocate_tensors()
+        inp = it.get_input_details()[0]
+        it.set_tensor(inp["index"], x[i:i + 1])
+        it.invoke()
+        outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    return np.concatenate(outs, 0).astype(np.float32)
+
+
+def convert_tflite(model):
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    return conv.convert()
+
+
+def maybe_compile_and_step(K, model, x, mode):
+    """mode "compile": training_config only; "train": also one step of Adam
+    (optimizer state in the files), then the weights are reset."""
+    if not mode:
+        return
+    model.compile(optimizer=K.optimizers.Adam(learning_rate=1e-3),
+                  loss="binary_crossentropy")
+    if mode == "train":
+        y = np.random.RandomState(7).randint(0, 2, (x.shape[0], 14)).astype(np.float32)
+        model.train_on_batch(x, y)
+        fill_weights(model)
+
+
+def build_pair(build, x, compile_mode):
+    km = build(keras)
+    fill_weights(km)
+    tm = build(tf_keras)
+    fill_weights(tm)
+    maybe_compile_and_step(keras, km, x, compile_mode)
+    maybe_compile_and_step(tf_keras, tm, x, compile_mode)
+    wk, wt = weights_by_key(km), weights_by_key(tm)
+    assert wk.keys() == wt.keys(), (set(wk) ^ set(wt))
+    for k in wk:
+        assert np.array_equal(wk[k], wt[k]), k
+    return km, tm
+
+
+def save_keras3_h5(model, path):
+    model.save(path)  # Keras 3 picks the legacy HDF5 writer for *.h5
+
+
+def generate_model(spec, out_root):
+    name = spec["name"]
+    d = os.path.join(out_root, "models", name)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    x = make_input(spec["input_shape"], SEED, spec.get("data_scale", 1.0))
+
+    km, tm = build_pair(spec["build"], x, spec.get("compile"))
+    yk, yt = predict(km, x), predict(tm, x)
+    np.save(os.path.join(d, "input.npy"), x)
+    np.save(os.path.join(d, "output_keras3.npy"), yk)
+    np.save(os.path.join(d, "output_tfkeras.npy"), yt)
+    tm.save(os.path.join(d, "tfkeras.h5"))
+    save_keras3_h5(km, os.path.join(d, "keras3.h5"))
+    km.save(os.path.join(d, "model.keras"))
+    for v in spec.get("variants", []):
+        vk, vt = build_pair(v["build"], x, v.get("compile"))
+        assert np.allclose(predict(vk, x), yk, atol=1e-6) and np.allclose(predict(vt, x), yt, atol=1e-6)
+        vt.save(os.path.join(d, f"tfkeras_{v['suffix']}.h5"))
+        save_keras3_h5(vk, os.path.join(d, f"keras3_{v['suffix']}.h5"))
+        vk.save(os.path.join(d, f"model_{v['suffix']}.keras"))
+    tfl = convert_tflite(km)
+    with open(os.path.join(d, "tf.tflite"), "wb") as f:
+        f.write(tfl)
+
+    info = {
+        "name": name,
+        "input_shape": list(spec["input_shape"]),
+        "input_npy_shape": list(x.shape),
+        "output_shape": list(yk.shape),
+        "layers": sorted(class_names(km) | class_names(tm)),
+        "note": spec["note"],
+        "input_data": f"RandomState({SEED}).normal(0,1)*{spec.get('data_scale', 1.0)}",
+        "weights": f"fill_weights(seed={SEED}) keyed by (layer name with '/'->'_', weight kind)",
+        "max_abs_diff_tfkeras_vs_keras3": float(np.max(np.abs(yk - yt))),
+        "max_abs_diff_tflite_vs_keras3": float(np.max(np.abs(run_tflite(tfl, x) - yk))),
+        "versions": {"tensorflow": tf.__version__, "tf_keras": tf_keras.__version__,
+                     "keras": keras.__version__, "h5py": h5py.__version__, "numpy": np.__version__},
+    }
+    with open(os.path.join(d, "info.json"), "w") as f:
+        json.dump(info, f, indent=2)
+        f.write("\n")
+    print(f"[gen] {name}: out {yk.shape}, tfkeras-vs-keras3 {info['max_abs_diff_tfkeras_vs_keras3']:.3g}, "
+          f"tflite-vs-keras3 {info['max_abs_diff_tflite_vs_keras3']:.3g}", flush=True)
+
+
+# --------------------------------------------------------------------------
+# bad fixtures
+# --------------------------------------------------------------------------
+
+@keras.saving.register_keras_serializable(package="h5tolite")
+class MyCustomScale(keras.layers.Layer):
+    """Multiplies by a learned per-channel scale. Unknown to h5tolite on purpose."""
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(name="scale", shape=(input_shape[-1],),
+                                     initializer="ones")
+
+    def call(self, x):
+        return x * self.scale
+
+
+def build_tiny(K, name="tiny", extra=None):
+    L = K.layers
+    inp = K.Input(shape=(8, 8, 3), name="input")
+    x = L.Conv2D(4, 3, padding="same", name="conv")(inp)
+    if extra is not None:
+        x = extra(x)
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    x = L.Dense(2, activation="softmax", name="dense")(x)
+    return K.Model(inp, x, name=name)
+
+
+def generate_bad(out_root):
+    d = os.path.join(out_root, "bad")
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    for K, fn in ((tf_keras, "lambda_tfkeras.h5"), (keras, "lambda_keras3.h5"), (keras, "lambda.keras")):
+        m = build_tiny(K, "lambda_model",
+                       extra=lambda t, K=K: K.layers.Lambda(lambda v: v * 2.0 + 1.0, name="lambda")(t))
+        fill_weights(m)
+        m.save(os.path.join(d, fn))
+    for fn in ("custom_layer_keras3.h5", "custom_layer.keras"):
+        m = build_tiny(keras, "custom_model", extra=lambda t: MyCustomScale(name="my_custom_scale")(t))
+        fill_weights(m)
+        m.save(os.path.join(d, fn))
+    m = build_tiny(keras, "weights_only")
+    fill_weights(m)
+    m.save_weights(os.path.join(d, "weights_only.weights.h5"))
+    m = build_tiny(tf_keras, "weights_only")
+    fill_weights(m)
+    m.save_weights(os.path.join(d, "weights_only_tfkeras.h5"))
+    # shape mismatch: valid tf_keras model file, conv kernel replaced by (3,3,3,5)
+    m = build_tiny(tf_keras, "shape_mismatch")
+    fill_weights(m)
+    p = os.path.join(d, "shape_mismatch_tfkeras.h5")
+    m.save(p)
+    with h5py.File(p, "r+") as f:
+        g = f["model_weights/conv/conv"]
+        old = g["kernel:0"].shape
+        del g["kernel:0"]
+        g.create_dataset("kernel:0", data=np.full((3, 3, 3, 5), 0.1, np.float32))
+        assert "model_config" in f.attrs
+    print(f"[gen] bad fixtures written (shape_mismatch conv kernel {old} -> (3, 3, 3, 5))", flush=True)
+
+
+# --------------------------------------------------------------------------
+# self-check
+# --------------------------------------------------------------------------
+
+def self_check(out_root, names):
+    ok = True
+
+    def check(cond, msg):
+        nonlocal ok
+        print(("  ok   " if cond else "  FAIL ") + msg, flush=True)
+        ok = ok and bool(cond)
+
+    for name in names:
+        d = os.path.join(out_root, "models", name)
+        print(f"[check] {name}")
+        x = np.load(os.path.join(d, "input.npy"))
+        yk = np.load(os.path.join(d, "output_keras3.npy"))
+        yt = np.load(os.path.join(d, "output_tfkeras.npy"))
+        check(x.dtype == np.float32 and x.shape[0] == 2, f"input {x.shape} {x.dtype}")
+        spec = next(m for m in MODELS if m["name"] == name)
+        for sfx in [""] + ["_" + v["suffix"] for v in spec.get("variants", [])]:
+            r = predict(tf_keras.models.load_model(os.path.join(d, f"tfkeras{sfx}.h5"), compile=False), x)
+            check(np.allclose(r, yt, atol=1e-6), f"tfkeras{sfx}.h5 reload max err {np.max(np.abs(r - yt)):.2g}")
+            r = predict(keras.models.load_model(os.path.join(d, f"keras3{sfx}.h5"), compile=False), x)
+            check(np.allclose(r, yk, atol=1e-6), f"keras3{sfx}.h5 reload max err {np.max(np.abs(r - yk)):.2g}")
+            r = predict(keras.models.load_model(os.path.join(d, f"model{sfx}.keras"), compile=False), x)
+            check(np.allclose(r, yk, atol=1e-6), f"model{sfx}.keras reload max err {np.max(np.abs(r - yk)):.2g}")
+        r = run_tflite(os.path.join(d, "tf.tflite"), x)
+        err = float(np.max(np.abs(r - yk)))
+        check(err <= 1e-5, f"tf.tflite (LiteRT) vs keras3 max err {err:.2g}")
+        diff = float(np.max(np.abs(yk - yt)))
+        if name == "layers_activation":
+            mask = np.ones(yk.shape[-1], bool)
+            hs = ACTIVATIONS.index("hard_sigmoid")
+            mask[hs * 4:(hs + 1) * 4] = False
+            diff = float(np.max(np.abs(yk[..., mask] - yt[..., mask])))
+            check(diff <= 1e-5, f"tfkeras vs keras3 (hard_sigmoid channels excluded) {diff:.2g}")
+        else:
+            check(diff <= 1e-5, f"tfkeras vs keras3 outputs {diff:.2g}")
+
+    d = os.path.join(out_root, "bad")
+    if os.path.isdir(d):
+        print("[check] bad fixtures")
+        xb = make_input((8, 8, 3), 5)
+        m = tf_keras.models.load_model(os.path.join(d, "lambda_tfkeras.h5"), compile=False)
+        check(any(type(l).__name__ == "Lambda" for l in m.layers), "lambda_tfkeras.h5 loads, has Lambda")
+        for fn in ("lambda_keras3.h5", "lambda.keras"):
+            try:
+                keras.models.load_model(os.path.join(d, fn), compile=False)
+                check(False, f"{fn} should be refused by safe_mode")
+            except ValueError:
+                check(True, f"{fn} refused by safe_mode (needs safe_mode=False)")
+            m = keras.models.load_model(os.path.join(d, fn), compile=False, safe_mode=False)
+            check(m.get_layer("lambda") is not None and predict(m, xb).shape == (2, 2), f"{fn} loads with safe_mode=False")
+        for fn in ("custom_layer_keras3.h5", "custom_layer.keras"):
+            m = keras.models.load_model(os.path.join(d, fn), compile=False)
+            check(type(m.get_layer("my_custom_scale")).__name__ == "MyCustomScale", f"{fn} loads (registered)")
+        with h5py.File(os.path.join(d, "weights_only.weights.h5"), "r") as f:
+            check("model_config" not in f.attrs, "weights_only.weights.h5 has no model_config")
+        with h5py.File(os.path.join(d, "weights_only_tfkeras.h5"), "r") as f:
+            check("model_config" not in f.attrs and "layer_names" in f.attrs,
+                  "weights_only_tfkeras.h5 has no model_config, has layer_names")
+        try:
+            tf_keras.models.load_model(os.path.join(d, "shape_mismatch_tfkeras.h5"), compile=False)
+            check(False, "shape_mismatch_tfkeras.h5 should fail to load")
+        except ValueError as e:
+            check(True, f"shape_mismatch_tfkeras.h5 rejected by tf_keras: {str(e)[:90]}")
+    return ok
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=HERE, help="golden root (default: this folder)")
+    ap.add_argument("--only", default="", help="comma separated model names (default all)")
+    ap.add_argument("--no-bad", action="store_true", help="skip golden/bad")
+    ap.add_argument("--check-only", action="store_true", help="only run the self-check")
+    args = ap.parse_args()
+    tf.random.set_seed(SEED)
+    keras.utils.set_random_seed(SEED)
+    tf_keras.utils.set_random_seed(SEED)
+    names = [m["name"] for m in MODELS]
+    if args.only:
+        want = args.only.split(",")
+        unknown = set(want) - set(names)
+        if unknown:
+            sys.exit(f"unknown model(s): {sorted(unknown)}; known: {names}")
+        names = want
+    if not args.check_only:
+        for spec in MODELS:
+            if spec["name"] in names:
+                generate_model(spec, args.out)
+        if not args.no_bad and not args.only:
+            generate_bad(args.out)
+    ok = self_check(args.out, names)
+    print("SELF-CHECK", "PASSED" if ok else "FAILED")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
