@@ -19,12 +19,16 @@ let package = Package(
         ]),
         .target(name: "H5ToLitePasses", dependencies: ["H5ToLiteIR"]),
         .target(name: "H5ToLiteTFLite", dependencies: ["H5ToLiteIR"]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "H5ToLiteInterpreter", dependencies: ["H5ToLiteIR", "COpenBLAS"]),
         .executableTarget(name: "h5tolite", dependencies: [
-            "H5ToLiteIR", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteTFLite",
+            "H5ToLiteIR", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteTFLite", "H5ToLiteInterpreter",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "H5ToLiteIRTests", dependencies: ["H5ToLiteIR"]),
         .testTarget(name: "H5ToLiteKerasTests", dependencies: ["H5ToLiteKeras"]),
+        .testTarget(name: "H5ToLiteInterpreterTests", dependencies: ["H5ToLiteInterpreter", "H5ToLiteTFLite"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "H5ToLiteTFLiteTests", dependencies: ["H5ToLiteTFLite", "H5ToLiteKeras", "H5ToLitePasses"]),
     ]
 )

@@ -1,0 +1,33 @@
+"""Shared fixtures for the end-to-end tests: the built h5tolite binary and golden files."""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "golden" / "models"
+BAD = ROOT / "golden" / "bad"
+FORMATS = {"tfkeras.h5": "output_tfkeras.npy", "keras3.h5": "output_keras3.npy", "model.keras": "output_keras3.npy"}
+
+
+def binary() -> pathlib.Path:
+    path = pathlib.Path(os.environ.get("H5TOLITE", ROOT / ".build" / "debug" / "h5tolite"))
+    if not path.exists():
+        pytest.fail(f"{path} does not exist: build first (swift build)")
+    return path
+
+
+def h5tolite(*args, check=True):
+    result = subprocess.run([str(binary()), *map(str, args)], capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        pytest.fail(f"h5tolite {' '.join(map(str, args))} failed: {result.stderr.strip()}")
+    return result
+
+
+def golden_models():
+    return sorted(p.name for p in GOLDEN.iterdir() if (p / "input.npy").exists())
+
+
+def golden_cases():
+    return [(model, fmt) for model in golden_models() for fmt in FORMATS if (GOLDEN / model / fmt).exists()]
