@@ -543,6 +543,10 @@ def maybe_compile_and_step(K, model, x, mode):
 
 
 def build_pair(build, x, compile_mode):
+    # fresh name counters => auto names (e.g. Sequential's InputLayer) do not
+    # depend on what was built before in this process
+    keras.backend.clear_session()
+    tf_keras.backend.clear_session()
     km = build(keras)
     fill_weights(km)
     tm = build(tf_keras)
@@ -635,6 +639,8 @@ def build_tiny(K, name="tiny", extra=None):
 
 
 def generate_bad(out_root):
+    keras.backend.clear_session()
+    tf_keras.backend.clear_session()
     d = os.path.join(out_root, "bad")
     if os.path.isdir(d):
         shutil.rmtree(d)

@@ -235,8 +235,14 @@ def main():
         sys.exit(f"unknown model(s) {bad}; choose from {list(MODELS)}")
     os.makedirs(args.out, exist_ok=True)
     summary = {n: make(n, args.out) for n in names}
-    with open(os.path.join(args.out, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+    sp = os.path.join(args.out, "summary.json")
+    merged = {}
+    if os.path.exists(sp):
+        with open(sp) as f:
+            merged = json.load(f)
+    merged.update(summary)
+    with open(sp, "w") as f:
+        json.dump(merged, f, indent=2)
     print(json.dumps({n: {k: s[k] for k in ("converter_seconds", "tflite_bytes", "litert_max_abs_err_vs_keras3")}
                       for n, s in summary.items()}, indent=1))
 

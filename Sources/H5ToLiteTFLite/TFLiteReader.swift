@@ -1,0 +1,367 @@
+import Foundation
+import H5ToLiteIR
+
+/// Loads a .tflite file (ours or one TensorFlow's converter wrote) into the IR.
+/// Subgraph 0 becomes the graph, with the batch size the file's shapes carry (1
+/// for TensorFlow's files, whose `shape_signature` marks the batch as dynamic).
+public func readTFLite(path: String) throws -> Graph {
+    let data: Data
+    do {
+        data = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+        throw ConversionError(file: path, "cannot read the file: \(error.localizedDescription)")
+    }
+    let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+    do {
+        return try readTFLite(bytes: [UInt8](data), name: name)
+    } catch let error as ConversionError {
+        throw error.inFile(path)
+    }
+}
+
+public func readTFLite(bytes: [UInt8], name: String = "model") throws -> Graph {
+    do {
+        var reader = try TFLiteGraphReader(FlatBuffer(bytes: bytes), name: name)
+        return try reader.read()
+    } catch let error as FlatBufferError {
+        throw ConversionError("malformed flatbuffer: \(error)")
+    } catch let error as ShapeError {
+        throw ConversionError(error.description)
+    }
+}
+
+/// Largest element count accepted for one tensor, so a corrupt shape cannot make
+/// the interpreter allocate without bound.
+let maximumElementCount = 1 << 31
+
+struct TensorEntry {
+    let index: Int
+    let name: String
+    let type: TensorType
+    let shape: [Int]
+    let buffer: Int
+}
+
+struct OperatorEntry {
+    let index: Int
+    let code: BuiltinOperator
+    let inputs: [Int]
+    let outputs: [Int]
+    let optionsType: UInt8
+    let optionsTable: FlatTable?
+
+    var label: String { "operator \(index) (\(code))" }
+
+    /// The operator's options table, checked to be of the type its code uses;
+    /// nil when the file leaves them out (every field then takes its default).
+    func options(_ expected: BuiltinOptions) throws -> FlatTable? {
+        guard optionsType != BuiltinOptions.NONE.rawValue else { return nil }
+        guard optionsType == expected.rawValue else {
+            let found = BuiltinOptions(rawValue: optionsType).map { "\($0)" } ?? "\(optionsType)"
+            throw ConversionError("options of type \(found), expected \(expected)")
+        }
+        return optionsTable
+    }
+
+    /// Input `position`, or nil when it is left out (missing or -1).
+    func optionalInput(_ position: Int) -> Int? {
+        position < inputs.count && inputs[position] >= 0 ? inputs[position] : nil
+    }
+
+    func input(_ position: Int) throws -> Int {
+        guard let tensor = optionalInput(position) else {
+            throw ConversionError("input \(position) is missing")
+        }
+        return tensor
+    }
+
+    func expectInputs(_ range: ClosedRange<Int>) throws {
+        guard range.contains(inputs.count) else {
+            throw ConversionError("has \(inputs.count) inputs, expected \(range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound) to \(range.upperBound)")")
+        }
+    }
+
+    var output: Int {
+        get throws {
+            guard outputs.count == 1 else { throw ConversionError("has \(outputs.count) outputs, expected 1") }
+            return outputs[0]
+        }
+    }
+}
+
+/// Reads one model: the file's tables first, then its operators in order, each
+/// turned into IR ops (or, for integer shape arithmetic, folded on the spot).
+struct TFLiteGraphReader {
+    let file: FlatBuffer
+    let buffers: FlatVector
+    var tensors: [TensorEntry] = []
+    var operators: [OperatorEntry] = []
+    var graph: Graph
+    /// The IR value holding each tensor, once it is defined.
+    var values: [Int: ValueID] = [:]
+    /// Integer tensors known while reading: constants and folded shape arithmetic.
+    var integers: [Int: IntTensor] = [:]
+    /// Operators absorbed into an earlier operator's pattern.
+    var absorbed: Set<Int> = []
+    let subgraph: FlatTable
+
+    init(_ file: FlatBuffer, name: String) throws {
+        guard file.bytes.count >= 8 else {
+            throw ConversionError("the file is \(file.bytes.count) bytes long, too short for a TFLite model")
+        }
+        guard file.fileIdentifier == "TFL3" else {
+            throw ConversionError("not a TFLite model: the file identifier is not \"TFL3\"")
+        }
+        self.file = file
+        let model = try file.rootTable()
+        guard let subgraphs = try model.vector(Slot.Model.subgraphs, elementSize: 4), subgraphs.count > 0 else {
+            throw ConversionError("the model has no subgraph")
+        }
+        subgraph = try subgraphs.table(0)
+        buffers = try model.vector(Slot.Model.buffers, elementSize: 4) ?? FlatVector(empty: file)
+        graph = Graph(name: try subgraph.string(Slot.SubGraph.name).flatMap { $0.isEmpty ? nil : $0 } ?? name)
+        let codes = try readOperatorCodes(model)
+        tensors = try readTensors()
+        operators = try readOperators(codes: codes)
+    }
+
+    mutating func read() throws -> Graph {
+        for tensor in try tensorList(Slot.SubGraph.inputs, of: subgraph) {
+            try addInput(tensor)
+        }
+        for op in operators where !absorbed.contains(op.index) {
+            do {
+                try readOperator(op)
+            } catch let error as ConversionError {
+                throw error.at(op.label)
+            } catch let error as ShapeError {
+                throw ConversionError(location: op.label, error.description)
+            }
+        }
+        for tensor in try tensorList(Slot.SubGraph.outputs, of: subgraph) {
+            graph.outputs.append(try value(tensor))
+        }
+        try verify(graph)
+        return graph
+    }
+
+    // MARK: the file's tables
+
+    private func readOperatorCodes(_ model: FlatTable) throws -> [Result<BuiltinOperator, ConversionError>] {
+        guard let vector = try model.vector(Slot.Model.operator_codes, elementSize: 4) else { return [] }
+        return try (0..<vector.count).map { index in
+            let table = try vector.table(index)
+            // Codes above 127 live in `builtin_code`; older files only fill the deprecated int8 field.
+            let deprecated = Int32(try table.scalar(Slot.OperatorCode.deprecated_builtin_code, default: Int8(0)))
+            let code = max(deprecated, try table.scalar(Slot.OperatorCode.builtin_code, default: Int32(0)))
+            if code == BuiltinOperator.CUSTOM.rawValue {
+                let name = try table.string(Slot.OperatorCode.custom_code) ?? ""
+                return .failure(ConversionError("custom op '\(name)' is not supported"))
+            }
+            guard let known = BuiltinOperator(rawValue: code) else {
+                return .failure(ConversionError("unknown builtin operator code \(code)"))
+            }
+            return .success(known)
+        }
+    }
+
+    private func readTensors() throws -> [TensorEntry] {
+        guard let vector = try subgraph.vector(Slot.SubGraph.tensors, elementSize: 4) else { return [] }
+        return try (0..<vector.count).map { index in
+            let table = try vector.table(index)
+            let name = try table.string(Slot.Tensor.name) ?? "tensor\(index)"
+            let rawType = try table.scalar(Slot.Tensor.type, default: Int8(0))
+            guard let type = TensorType(rawValue: rawType) else {
+                throw ConversionError("tensor \(index) ('\(name)') has an unknown type \(rawType)")
+            }
+            let shape = try table.vector(Slot.Tensor.shape, elementSize: 4)?.scalars(Int32.self).map(Int.init) ?? []
+            try checkShape(shape, tensor: index, name: name)
+            let buffer = Int(try table.scalar(Slot.Tensor.buffer, default: UInt32(0)))
+            guard buffer < max(buffers.count, 1) else {
+                throw ConversionError("tensor \(index) ('\(name)') refers to buffer \(buffer), but the model has \(buffers.count) buffers")
+            }
+            return TensorEntry(index: index, name: name, type: type, shape: shape, buffer: buffer)
+        }
+    }
+
+    private func checkShape(_ shape: [Int], tensor: Int, name: String) throws {
+        var count = 1
+        for dimension in shape {
+            guard dimension >= 0 else {
+                throw ConversionError("tensor \(tensor) ('\(name)') has a negative dimension in shape \(shape)")
+            }
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard !overflow, product <= maximumElementCount else {
+                throw ConversionError("tensor \(tensor) ('\(name)') has shape \(shape), too large")
+            }
+            count = product
+        }
+    }
+
+    private func readOperators(codes: [Result<BuiltinOperator, ConversionError>]) throws -> [OperatorEntry] {
+        guard let vector = try subgraph.vector(Slot.SubGraph.operators, elementSize: 4) else { return [] }
+        return try (0..<vector.count).map { index in
+            let table = try vector.table(index)
+            let opcode = Int(try table.scalar(Slot.Operator.opcode_index, default: UInt32(0)))
+            guard opcode < codes.count else {
+                throw ConversionError(location: "operator \(index)", "opcode index \(opcode) is out of range (\(codes.count) operator codes)")
+            }
+            let code: BuiltinOperator
+            switch codes[opcode] {
+            case .success(let known): code = known
+            case .failure(let error): throw error.at("operator \(index)")
+            }
+            let optionsType = try table.unionType(Slot.Operator.builtin_options_type)
+            let entry = OperatorEntry(
+                index: index, code: code,
+                inputs: try tensorList(Slot.Operator.inputs, of: table, optional: true),
+                outputs: try tensorList(Slot.Operator.outputs, of: table),
+                optionsType: optionsType,
+                optionsTable: optionsType == 0 ? nil : try table.table(Slot.Operator.builtin_options))
+            return entry
+        }
+    }
+
+    /// A vector of tensor indices, each checked against the tensor count (-1 marks
+    /// a left-out optional operand where `optional` allows it).
+    private func tensorList(_ slot: Int, of table: FlatTable, optional: Bool = false) throws -> [Int] {
+        let indices = try table.vector(slot, elementSize: 4)?.scalars(Int32.self).map(Int.init) ?? []
+        for index in indices where !(index >= 0 && index < tensors.count) && !(optional && index == -1) {
+            throw ConversionError("tensor index \(index) is out of range (\(tensors.count) tensors)")
+        }
+        return indices
+    }
+
+    /// The data bytes of a tensor's buffer; empty when the tensor is not a constant.
+    func bufferBytes(_ tensor: TensorEntry) throws -> ArraySlice<UInt8> {
+        guard tensor.buffer > 0 else { return [] }
+        let table = try buffers.table(tensor.buffer)
+        if let data = try table.vector(Slot.Buffer.data, elementSize: 1), data.count > 0 {
+            return data.bytes
+        }
+        // Files over 2 GB keep buffers after the flatbuffer, addressed from the file start.
+        let offset = try table.scalar(Slot.Buffer.offset, default: UInt64(0))
+        let size = try table.scalar(Slot.Buffer.size, default: UInt64(0))
+        guard offset > 1 else { return [] }
+        guard offset <= UInt64(file.bytes.count), size <= UInt64(file.bytes.count) - offset else {
+            throw ConversionError("buffer \(tensor.buffer) of tensor '\(tensor.name)' lies outside the file")
+        }
+        return file.bytes[Int(offset)..<Int(offset + size)]
+    }
+
+    /// The constant data of a tensor, checked against its shape; nil for activations.
+    func constantBytes(_ tensor: TensorEntry) throws -> ArraySlice<UInt8>? {
+        let bytes = try bufferBytes(tensor)
+        guard !bytes.isEmpty else { return nil }
+        guard let size = tensor.type.byteSize else {
+            throw ConversionError("tensor '\(tensor.name)' holds \(tensor.type) data, which is not supported")
+        }
+        let needed = elementCount(tensor.shape) * size
+        guard bytes.count == needed else {
+            throw ConversionError("tensor '\(tensor.name)': buffer \(tensor.buffer) holds \(bytes.count) bytes, its shape \(tensor.shape) of \(tensor.type) needs \(needed)")
+        }
+        return bytes
+    }
+
+    // MARK: values
+
+    private mutating func addInput(_ index: Int) throws {
+        let tensor = tensors[index]
+        guard try constantBytes(tensor) == nil, values[index] == nil else {
+            throw ConversionError("graph input '\(tensor.name)' is a constant or listed twice")
+        }
+        guard tensor.type == .FLOAT32 else {
+            throw ConversionError("graph input '\(tensor.name)' has type \(tensor.type); only float32 inputs are read")
+        }
+        values[index] = graph.addInput(name: tensor.name, shape: tensor.shape)
+    }
+
+    /// The IR value of a tensor an operator reads: a value defined earlier, or a
+    /// float constant added on first use.
+    mutating func value(_ index: Int) throws -> ValueID {
+        if let id = values[index] { return id }
+        let tensor = tensors[index]
+        guard let bytes = try constantBytes(tensor) else {
+            throw ConversionError("tensor \(index) ('\(tensor.name)') is read before any operator writes it")
+        }
+        guard tensor.type == .FLOAT32 else {
+            throw ConversionError("tensor '\(tensor.name)' of type \(tensor.type) is used as float data")
+        }
+        let id = graph.addConstant(name: tensor.name, shape: tensor.shape, data: .float32(floats(bytes)))
+        values[index] = id
+        return id
+    }
+
+    /// Appends an IR op computing `output`, and checks that the shape the IR
+    /// infers is the one the file declares.
+    @discardableResult
+    mutating func emit(_ kind: OpKind, _ inputs: [ValueID], output: Int) throws -> ValueID {
+        let tensor = tensors[output]
+        guard tensor.type == .FLOAT32 else {
+            throw ConversionError("output '\(tensor.name)' has type \(tensor.type); only float32 models are read")
+        }
+        guard values[output] == nil else {
+            throw ConversionError("tensor \(output) ('\(tensor.name)') is written twice")
+        }
+        let id = try graph.addOp(kind, inputs: inputs, name: tensor.name, origin: origin(tensor))
+        guard graph[id].shape == tensor.shape else {
+            throw ConversionError("output '\(tensor.name)' has shape \(tensor.shape) in the file, but \(kind.name) gives \(graph[id].shape)")
+        }
+        values[output] = id
+        return id
+    }
+
+    /// Appends an intermediate IR op that has no tensor in the file.
+    mutating func emitStep(_ kind: OpKind, _ inputs: [ValueID], output: Int, suffix: String) throws -> ValueID {
+        let tensor = tensors[output]
+        return try graph.addOp(kind, inputs: inputs, name: "\(tensor.name)/\(suffix)", origin: origin(tensor))
+    }
+
+    mutating func addScalar(_ value: Float, for output: Int, suffix: String) -> ValueID {
+        graph.addConstant(name: "\(tensors[output].name)/\(suffix)", shape: [], data: .float32([value]))
+    }
+
+    /// TensorFlow joins the names of fused nodes with ';': the first names the layer.
+    private func origin(_ tensor: TensorEntry) -> String {
+        String(tensor.name.split(separator: ";").first ?? Substring(tensor.name))
+    }
+
+    func shape(_ id: ValueID) -> [Int] {
+        graph[id].shape
+    }
+}
+
+extension FlatVector {
+    /// A zero-length vector, for a table field the file leaves out.
+    init(empty buffer: FlatBuffer) {
+        self.buffer = buffer
+        start = 0
+        count = 0
+        elementSize = 4
+    }
+}
+
+extension TensorType {
+    /// Bytes per element of the types whose constant data can be read.
+    var byteSize: Int? {
+        switch self {
+        case .FLOAT32, .INT32: return 4
+        case .FLOAT16: return 2
+        case .INT64: return 8
+        case .BOOL, .INT8, .UINT8: return 1
+        default: return nil
+        }
+    }
+}
+
+func floats(_ bytes: ArraySlice<UInt8>) -> [Float] {
+    bytes.withUnsafeBytes { raw in
+        (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+    }
+}
+
+func halfFloats(_ bytes: ArraySlice<UInt8>) -> [Float] {
+    bytes.withUnsafeBytes { raw in
+        (0..<(raw.count / 2)).map { Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)))) }
+    }
+}
