@@ -103,6 +103,8 @@ struct TFLiteGraphReader {
     var integers: [Int: IntTensor] = [:]
     /// Operators absorbed into an earlier operator's pattern.
     var absorbed: Set<Int> = []
+    var inputTensors: [Int] = []
+    var outputTensors: [Int] = []
     let subgraph: FlatTable
 
     init(_ file: FlatBuffer, name: String) throws {
@@ -123,10 +125,12 @@ struct TFLiteGraphReader {
         let codes = try readOperatorCodes(model)
         tensors = try readTensors()
         operators = try readOperators(codes: codes)
+        inputTensors = try tensorList(Slot.SubGraph.inputs, of: subgraph)
+        outputTensors = try tensorList(Slot.SubGraph.outputs, of: subgraph)
     }
 
     mutating func read() throws -> Graph {
-        for tensor in try tensorList(Slot.SubGraph.inputs, of: subgraph) {
+        for tensor in inputTensors {
             try addInput(tensor)
         }
         for op in operators where !absorbed.contains(op.index) {
@@ -138,7 +142,7 @@ struct TFLiteGraphReader {
                 throw ConversionError(location: op.label, error.description)
             }
         }
-        for tensor in try tensorList(Slot.SubGraph.outputs, of: subgraph) {
+        for tensor in outputTensors {
             graph.outputs.append(try value(tensor))
         }
         try verify(graph)

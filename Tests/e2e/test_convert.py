@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from conftest import FORMATS, GOLDEN, ROOT, golden_cases, h5tolite
+from conftest import EXPECTED, FORMATS, GOLDEN, ROOT, golden_cases, h5tolite
 
 TOLERANCE = 1e-5
 
@@ -44,7 +44,7 @@ def test_litert_matches_keras(model, fmt, tmp_path):
     out = tmp_path / f"{model}.tflite"
     h5tolite("convert", folder / fmt, "-o", out)
     inputs = np.load(folder / "input.npy")
-    expected = np.load(folder / FORMATS[fmt])
+    expected = np.load(folder / EXPECTED[fmt])
     actual = run_litert(out, inputs)
     assert actual.shape == expected.shape
     assert relative_error(actual, expected) <= TOLERANCE
