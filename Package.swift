@@ -27,6 +27,7 @@ let package = Package(
         ]),
         .testTarget(name: "H5ToLiteIRTests", dependencies: ["H5ToLiteIR"]),
         .testTarget(name: "H5ToLiteKerasTests", dependencies: ["H5ToLiteKeras"]),
+        .testTarget(name: "H5ToLitePassesTests", dependencies: ["H5ToLitePasses", "H5ToLiteKeras"]),
         .testTarget(name: "H5ToLiteInterpreterTests", dependencies: ["H5ToLiteInterpreter", "H5ToLiteTFLite"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "H5ToLiteTFLiteTests", dependencies: ["H5ToLiteTFLite", "H5ToLiteKeras", "H5ToLitePasses"]),

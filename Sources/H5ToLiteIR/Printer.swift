@@ -8,14 +8,17 @@ import Foundation
 ///       %2 "conv": f32[1,8,8,4] = conv2d(%0, %1) {window=3x3 stride=1x1 dilation=1x1 padding=same activation=relu}
 ///       output %2
 ///     }
-public func printGraph(_ graph: Graph) -> String {
+///
+/// Constants of more than eight elements print as a summary unless `fullConstants` is set;
+/// `parseGraph` reads only the full form.
+public func printGraph(_ graph: Graph, fullConstants: Bool = false) -> String {
     var lines = ["graph \(quote(graph.name)) {"]
     for id in graph.inputs {
         lines.append("  input %\(id) \(quote(graph[id].name)): \(typeText(graph[id]))")
     }
     let used = Set(graph.ops.flatMap(\.inputs))
     for (id, value) in graph.values.enumerated() where value.constant != nil && used.contains(id) {
-        lines.append("  const %\(id) \(quote(value.name)): \(typeText(value)) \(constantText(value.constant!))")
+        lines.append("  const %\(id) \(quote(value.name)): \(typeText(value)) \(constantText(value.constant!, full: fullConstants))")
     }
     for op in graph.ops {
         let results = op.outputs.map { "%\($0) \(quote(graph[$0].name)): \(typeText(graph[$0]))" }
@@ -29,8 +32,9 @@ public func printGraph(_ graph: Graph) -> String {
     return lines.joined(separator: "\n") + "\n"
 }
 
+/// Shortest text that reads back as the same Float.
 public func formatFloat(_ value: Float) -> String {
-    String(format: "%.6g", Double(value))
+    "\(value)"
 }
 
 private func quote(_ text: String) -> String {
@@ -41,11 +45,11 @@ private func typeText(_ value: Value) -> String {
     "\(value.dtype.shortName)[\(value.shape.map(String.init).joined(separator: ","))]"
 }
 
-private func constantText(_ data: ConstantData) -> String {
+private func constantText(_ data: ConstantData, full: Bool) -> String {
     switch data {
     case .int32(let values):
         return "[" + values.map(String.init).joined(separator: ", ") + "]"
-    case .float32(let values) where values.count <= 8:
+    case .float32(let values) where values.count <= 8 || full:
         return "[" + values.map(formatFloat).joined(separator: ", ") + "]"
     case .float32(let values):
         let sum = values.reduce(0.0) { $0 + Double($1) }

@@ -19,6 +19,8 @@ public let passRegistry: [Pass] = [
     removeInferenceNoops,
     foldBatchNorm,
     fuseActivations,
+    foldPadding,
+    dedupConstants,
     deadCodeElimination,
 ]
 

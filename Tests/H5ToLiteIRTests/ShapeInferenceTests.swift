@@ -53,8 +53,8 @@ import Testing
         let expected = """
         graph "tiny" {
           input %0 "input": f32[1,4,4,2]
-          const %1 "conv/kernel": f32[3,1,1,2] [1, 2, 3, 4, 5, 6]
-          const %2 "conv/bias": f32[3] [0, 0.5, -1]
+          const %1 "conv/kernel": f32[3,1,1,2] [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+          const %2 "conv/bias": f32[3] [0.0, 0.5, -1.0]
           %3 "conv": f32[1,4,4,3] = conv2d(%0, %1, %2) {stride=1x1 dilation=1x1 padding=same activation=relu}
           %4 "pool": f32[1,3] = mean(%3) {axes=[1,2] keep_dims=false}
           output %4

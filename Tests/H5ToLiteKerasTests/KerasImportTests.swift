@@ -21,7 +21,7 @@ func goldenModel(_ name: String, _ file: String) -> String {
         let graphs = try ["tfkeras.h5", "keras3.h5", "model.keras"].map { file in
             try importKeras(try loadKerasModel(path: goldenModel(model, file)))
         }
-        let texts = graphs.map(printGraph)
+        let texts = graphs.map { printGraph($0) }
         #expect(texts[1] == texts[2])
         // tf.keras 2 lowers a few activations differently (hard_sigmoid), so compare its
         // weights, not its scalar constants.

@@ -1,0 +1,47 @@
+import H5ToLiteIR
+
+/// Makes ops share one constant where several hold identical data (same type, shape and
+/// values), so the file stores one buffer for them.
+///
+///     const %1 "a/bias": f32[2] [0.0, 0.0]
+///     const %2 "b/bias": f32[2] [0.0, 0.0]
+///     %3 = add(%0, %1)
+///     %4 = add(%3, %2)
+///   ->
+///     %3 = add(%0, %1)
+///     %4 = add(%3, %1)
+let dedupConstants = Pass(name: "dedup-constants",
+                          summary: "share one buffer between identical constants") { graph in
+    var first: [ConstantKey: ValueID] = [:]
+    var replacement: [ValueID: ValueID] = [:]
+    for (id, value) in graph.values.enumerated() {
+        guard let data = value.constant else { continue }
+        let key = ConstantKey(shape: value.shape, data: data)
+        if let existing = first[key] {
+            replacement[id] = existing
+        } else {
+            first[key] = id
+        }
+    }
+    guard !replacement.isEmpty else { return }
+    for index in graph.ops.indices {
+        graph.ops[index].inputs = graph.ops[index].inputs.map { replacement[$0] ?? $0 }
+    }
+}
+
+private struct ConstantKey: Hashable {
+    let shape: [Int]
+    let data: ConstantData
+
+    static func == (a: ConstantKey, b: ConstantKey) -> Bool {
+        a.shape == b.shape && a.data == b.data
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(shape)
+        switch data {
+        case .float32(let values): values.withUnsafeBytes { hasher.combine(bytes: $0) }
+        case .int32(let values): values.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+    }
+}
