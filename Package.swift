@@ -24,6 +24,7 @@ let package = Package(
         .executableTarget(name: "h5tolite", dependencies: [
             "H5ToLiteIR", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteTFLite", "H5ToLiteInterpreter",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .testTarget(name: "H5ToLiteIRTests", dependencies: ["H5ToLiteIR"]),
         .testTarget(name: "H5ToLiteKerasTests", dependencies: ["H5ToLiteKeras"]),

@@ -1,13 +1,14 @@
 /// Reads the text form written by `printGraph(_:fullConstants: true)`, so pass tests can
 /// be written as IR text: input IR -> one pass -> expected IR. Value numbers are kept as
-/// written; numbers the text skips become unused placeholder values.
+/// written; numbers the text skips become unused placeholder values. Lines starting with
+/// `#` are comments.
 public func parseGraph(_ text: String) throws -> Graph {
     var graph = Graph(name: "")
     var defined: [ValueID: Value] = [:]
     var ops: [Op] = []
     for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
         let line = rawLine.trimmingCharacters(in: " ")
-        guard !line.isEmpty, line != "}" else { continue }
+        guard !line.isEmpty, line != "}", !line.hasPrefix("#") else { continue }
         var scanner = LineScanner(line: line, number: index + 1)
         do {
             try parseLine(&scanner, graph: &graph, defined: &defined, ops: &ops)

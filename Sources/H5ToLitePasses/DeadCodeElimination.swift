@@ -7,7 +7,7 @@ import H5ToLiteIR
 ///   ->
 ///     output %2
 let deadCodeElimination = Pass(name: "dead-code-elimination",
-                               summary: "remove unused ops and constants, renumber values") { graph in
+                               summary: "remove unused ops and constants, renumber values") { graph, _ in
     var live = Set(graph.outputs)
     var kept: [Op] = []
     for op in graph.ops.reversed() where op.outputs.contains(where: live.contains) {

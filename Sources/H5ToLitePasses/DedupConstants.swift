@@ -11,7 +11,7 @@ import H5ToLiteIR
 ///     %3 = add(%0, %1)
 ///     %4 = add(%3, %1)
 let dedupConstants = Pass(name: "dedup-constants",
-                          summary: "share one buffer between identical constants") { graph in
+                          summary: "share one buffer between identical constants") { graph, _ in
     var first: [ConstantKey: ValueID] = [:]
     var replacement: [ValueID: ValueID] = [:]
     for (id, value) in graph.values.enumerated() {

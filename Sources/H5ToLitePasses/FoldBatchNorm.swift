@@ -12,7 +12,7 @@ import H5ToLiteIR
 ///   ->
 ///     %7 "bn": f32[1,8,8,4] = conv2d(%0, %1', %2') {...}
 let foldBatchNorm = Pass(name: "fold-batchnorm",
-                         summary: "fold per-channel mul/add by constants into the conv or dense before them") { graph in
+                         summary: "fold per-channel mul/add by constants into the conv or dense before them") { graph, _ in
     var index = 0
     while index < graph.ops.count {
         if try foldIntoProducer(&graph, at: index) {

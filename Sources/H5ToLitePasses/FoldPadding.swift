@@ -11,7 +11,7 @@ import H5ToLiteIR
 ///   ->
 ///     %3 "conv": f32[1,4,4,8] = conv2d(%0, %2, %b) {stride=2x2 dilation=1x1 padding=same}
 let foldPadding = Pass(name: "fold-padding",
-                       summary: "fold zero padding into the VALID conv or max pool after it") { graph in
+                       summary: "fold zero padding into the VALID conv or max pool after it") { graph, _ in
     var index = 0
     while index < graph.ops.count {
         if foldPad(&graph, at: index) {

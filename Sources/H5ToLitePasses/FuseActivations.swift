@@ -9,7 +9,7 @@ import H5ToLiteIR
 ///   ->
 ///     %4 "conv": f32[1,8,8,4] = conv2d(%0, %1, %2) {... activation=relu}
 let fuseActivations = Pass(name: "fuse-activations",
-                           summary: "fold RELU, RELU6 and RELU_N1_TO_1 into the op before them") { graph in
+                           summary: "fold RELU, RELU6 and RELU_N1_TO_1 into the op before them") { graph, _ in
     var index = 0
     while index < graph.ops.count {
         let op = graph.ops[index]

@@ -5,18 +5,42 @@ import H5ToLiteIR
 public struct Pass: Sendable {
     public let name: String
     public let summary: String
-    public let run: @Sendable (inout Graph) throws -> Void
+    public let run: @Sendable (inout Graph, PassContext) throws -> Void
 
-    public init(name: String, summary: String, run: @escaping @Sendable (inout Graph) throws -> Void) {
+    public init(name: String, summary: String, run: @escaping @Sendable (inout Graph, PassContext) throws -> Void) {
         self.name = name
         self.summary = summary
         self.run = run
     }
 }
 
+/// What the user asked the pipeline to do beyond the default rewrites.
+public struct PipelineOptions: Sendable {
+    public var pruning: PruningOptions?
+
+    public init(pruning: PruningOptions? = nil) {
+        self.pruning = pruning
+    }
+}
+
+/// Settings every pass can read, and the report lines passes leave for the user.
+public final class PassContext {
+    public let options: PipelineOptions
+    public private(set) var report: [String] = []
+
+    public init(options: PipelineOptions = PipelineOptions()) {
+        self.options = options
+    }
+
+    func note(_ line: String) {
+        report.append(line)
+    }
+}
+
 /// Every pass, in the order the default pipeline runs them.
 public let passRegistry: [Pass] = [
     removeInferenceNoops,
+    pruneWeights,
     foldBatchNorm,
     fuseActivations,
     foldPadding,
@@ -30,13 +54,13 @@ public func pass(named name: String) -> Pass? {
 
 /// Runs passes in order, verifying the graph after each; `observe` sees the graph after
 /// each pass (dumps hang off it, not off the passes).
-public func runPipeline(_ graph: Graph, passes: [Pass] = passRegistry,
+public func runPipeline(_ graph: Graph, passes: [Pass] = passRegistry, context: PassContext = PassContext(),
                         observe: (Int, Pass, Graph) throws -> Void = { _, _, _ in }) throws -> Graph {
     var current = graph
     for (index, pass) in passes.enumerated() {
         var next = current
         do {
-            try pass.run(&next)
+            try pass.run(&next, context)
             try verify(next)
         } catch {
             throw PassFailure(pass: pass.name, lastGood: current, underlying: error)

@@ -8,7 +8,7 @@ import H5ToLiteIR
 ///   ->
 ///     %2 "dense": f32[1,2] = fully_connected(%0, %w, %b)
 let removeInferenceNoops = Pass(name: "remove-inference-noops",
-                                summary: "drop Dropout, noise and other identity layers") { graph in
+                                summary: "drop Dropout, noise and other identity layers") { graph, _ in
     while let index = graph.ops.firstIndex(where: { $0.kind == .identity }) {
         let op = graph.ops.remove(at: index)
         let (input, output) = (op.inputs[0], op.outputs[0])

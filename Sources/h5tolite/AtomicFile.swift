@@ -23,3 +23,16 @@ struct CommandError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+/// Renders a DOT file with Graphviz when `dot` is on the PATH; without it the .dot stays alone.
+func renderSVG(dot: String, svg: String) {
+    let candidates = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
+    guard let tool = candidates.map({ "\($0)/dot" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        return
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: tool)
+    process.arguments = ["-Tsvg", dot, "-o", svg]
+    try? process.run()
+    process.waitUntilExit()
+}

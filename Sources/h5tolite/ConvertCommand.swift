@@ -26,6 +26,24 @@ struct Convert: ParsableCommand {
     @Option(name: .customLong("dump-dir"), help: "Folder for --dump-after files.")
     var dumpDirectory: String = "h5tolite-dump"
 
+    @Flag(name: .customLong("print-after-all"), help: "Print the IR to stderr after every pass.")
+    var printAfterAll = false
+
+    @Option(help: "Zero this fraction (0..1) of the smallest-magnitude conv, depthwise and dense weights.")
+    var prune: Double?
+
+    @Option(name: .customLong("prune-scope"), help: "Rank weights per 'layer' or across all layers ('global').")
+    var pruneScope: PruningScope = .layer
+
+    @Flag(name: .customLong("prune-ends"), help: "Also prune the first convolution and the classifier head.")
+    var pruneEnds = false
+
+    func validate() throws {
+        if let prune, !(0..<1).contains(prune) {
+            throw ValidationError("--prune takes a fraction in [0, 1), e.g. 0.5")
+        }
+    }
+
     func run() throws {
         let start = Date()
         let keras = try loadKerasModel(path: model)
@@ -35,9 +53,14 @@ struct Convert: ParsableCommand {
             try FileManager.default.createDirectory(atPath: dumpDirectory, withIntermediateDirectories: true)
             try writeDump(imported, name: "00-import")
         }
+        let options = PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0, scope: pruneScope, includeEnds: pruneEnds) })
+        let context = PassContext(options: options)
         let optimized: Graph
         do {
-            optimized = try runPipeline(imported) { index, pass, graph in
+            optimized = try runPipeline(imported, context: context) { index, pass, graph in
+                if printAfterAll {
+                    FileHandle.standardError.write(Data("// after \(pass.name)\n\(printGraph(graph))".utf8))
+                }
                 if dumpNames.contains(pass.name) {
                     try writeDump(graph, name: String(format: "%02d-%@", index + 1, pass.name))
                 }
@@ -50,8 +73,15 @@ struct Convert: ParsableCommand {
         let bytes = try writeTFLite(optimized)
         try writeAtomically(bytes, to: output)
         let seconds = Date().timeIntervalSince(start)
+        context.report.forEach { print($0) }
         print("\(output): \(optimized.ops.count) ops, \(optimized.parameterCount) parameters, "
               + "\(bytes.count) bytes (\(keras.format.rawValue), Keras \(keras.kerasVersion)) in \(String(format: "%.2f", seconds)) s")
+        if prune != nil {
+            let zeros = optimized.values.reduce(0) { total, value in
+                total + (value.constant?.floats?.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } ?? 0)
+            }
+            print("sparsity \(zeros)/\(optimized.parameterCount) parameters zero; gzip size \(try gzipSize(bytes)) bytes")
+        }
     }
 
     private func selectedDumps() throws -> Set<String> {
@@ -63,9 +93,12 @@ struct Convert: ParsableCommand {
         return names
     }
 
+    /// `NN-pass.txt` (text IR) and `NN-pass.dot`, plus `NN-pass.svg` when Graphviz's `dot` is installed.
     private func writeDump(_ graph: Graph, name: String) throws {
-        let path = (dumpDirectory as NSString).appendingPathComponent("\(name).txt")
-        try writeAtomically(Array(printGraph(graph).utf8), to: path)
+        let base = (dumpDirectory as NSString).appendingPathComponent(name)
+        try writeAtomically(Array(printGraph(graph).utf8), to: base + ".txt")
+        try writeAtomically(Array(dotGraph(graph).utf8), to: base + ".dot")
+        renderSVG(dot: base + ".dot", svg: base + ".svg")
     }
 }
 

@@ -22,6 +22,21 @@ func goldenPassCases() -> [String] {
     }
 }
 
+/// Options a case asks for in a `# options: prune=0.5 prune-scope=global prune-ends` line.
+func options(from text: String) -> PipelineOptions {
+    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("# options:") }) else { return PipelineOptions() }
+    var settings: [String: String] = [:]
+    for word in line.dropFirst("# options:".count).split(separator: " ") {
+        let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
+        settings[parts[0]] = parts.count > 1 ? parts[1] : "true"
+    }
+    let pruning = settings["prune"].flatMap(Double.init).map { sparsity in
+        PruningOptions(sparsity: sparsity, scope: PruningScope(rawValue: settings["prune-scope"] ?? "layer") ?? .layer,
+                       includeEnds: settings["prune-ends"] != nil)
+    }
+    return PipelineOptions(pruning: pruning)
+}
+
 @Suite struct PassGoldenTests {
     /// Input IR -> one pass -> expected IR, as text.
     @Test(arguments: goldenPassCases())
@@ -31,9 +46,10 @@ func goldenPassCases() -> [String] {
         let selected = try #require(found, "no pass named \(passName)")
         let input = passGolden.appendingPathComponent(path)
         let expectedURL = input.deletingPathExtension().appendingPathExtension("expected.ir")
-        var graph = try parseGraph(try String(contentsOf: input, encoding: .utf8))
+        let text = try String(contentsOf: input, encoding: .utf8)
+        var graph = try parseGraph(text)
         try verify(graph)
-        try selected.run(&graph)
+        try selected.run(&graph, PassContext(options: options(from: text)))
         try verify(graph)
         let actual = printGraph(graph, fullConstants: true)
         if updateGolden {

@@ -1,0 +1,89 @@
+import H5ToLiteIR
+
+public enum PruningScope: String, Sendable, CaseIterable {
+    /// Each layer reaches the sparsity on its own.
+    case layer
+    /// One magnitude threshold across all pruned layers.
+    case global
+}
+
+public struct PruningOptions: Sendable {
+    public var sparsity: Double
+    public var scope: PruningScope
+    /// Prune the first convolution and the classifier head too (kept dense by default:
+    /// they are small and the most sensitive).
+    public var includeEnds: Bool
+
+    public init(sparsity: Double, scope: PruningScope = .layer, includeEnds: Bool = false) {
+        self.sparsity = sparsity
+        self.scope = scope
+        self.includeEnds = includeEnds
+    }
+}
+
+/// Magnitude pruning (`--prune S`): zeroes the fraction S of smallest-magnitude weights of
+/// every conv, depthwise and dense kernel, per layer or globally. Runs before BatchNorm
+/// folding so that it ranks the weights the model was trained with.
+///
+///     const %1 "dense/kernel": f32[2,2] [0.1, -2.0, 0.5, 3.0]
+///   -> (--prune 0.5)
+///     const %5 "dense/kernel": f32[2,2] [0.0, -2.0, 0.0, 3.0]
+let pruneWeights = Pass(name: "prune-weights",
+                        summary: "zero the smallest-magnitude conv, depthwise and dense weights (--prune)") { graph, context in
+    guard let options = context.options.pruning else { return }
+    let targets = prunableOps(graph, includeEnds: options.includeEnds)
+    let kernels = targets.map { graph[graph.ops[$0].inputs[1]].constant?.floats ?? [] }
+    let globalThreshold = options.scope == .global
+        ? magnitudeThreshold(kernels.flatMap { $0 }, sparsity: options.sparsity) : nil
+    for (target, kernel) in zip(targets, kernels) {
+        let threshold = globalThreshold ?? magnitudeThreshold(kernel, sparsity: options.sparsity)
+        let limit = options.scope == .layer ? Int(Double(kernel.count) * options.sparsity) : kernel.count
+        let pruned = prune(kernel, threshold: threshold, limit: limit)
+        let filterID = graph.ops[target].inputs[1]
+        let filter = graph[filterID]
+        graph.ops[target].inputs[1] = graph.addConstant(name: filter.name, shape: filter.shape, data: .float32(pruned))
+        let zeros = pruned.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+        context.note("prune-weights: \(graph.ops[target].origin): \(zeros)/\(pruned.count) zero "
+                     + "(\(percent(Double(zeros) / Double(max(pruned.count, 1)))))")
+    }
+}
+
+/// Conv, depthwise and dense ops with constant weights, without the first and last of them
+/// unless `includeEnds`.
+func prunableOps(_ graph: Graph, includeEnds: Bool) -> [Int] {
+    let weighted = graph.ops.indices.filter { index in
+        switch graph.ops[index].kind {
+        case .conv2d, .depthwiseConv2d, .fullyConnected: return graph.isConstant(graph.ops[index].inputs[1])
+        default: return false
+        }
+    }
+    guard !includeEnds, weighted.count > 2 else { return includeEnds ? weighted : [] }
+    return Array(weighted.dropFirst().dropLast())
+}
+
+/// The magnitude below which a fraction `sparsity` of `values` lies (the k-th smallest |w|).
+func magnitudeThreshold(_ values: [Float], sparsity: Double) -> Float {
+    let count = Int(Double(values.count) * sparsity)
+    guard count > 0 else { return 0 }
+    let sorted = values.map(abs).sorted()
+    return sorted[count - 1]
+}
+
+/// Zeroes weights below `threshold`, and those equal to it until `limit` zeros are reached,
+/// so ties never push a layer past its sparsity.
+private func prune(_ values: [Float], threshold: Float, limit: Int) -> [Float] {
+    var zeros = values.reduce(0) { $0 + (abs($1) < threshold || $1 == 0 ? 1 : 0) }
+    return values.map { value in
+        let magnitude = abs(value)
+        if magnitude < threshold { return 0 }
+        if magnitude == threshold, value != 0, zeros < limit {
+            zeros += 1
+            return 0
+        }
+        return value
+    }
+}
+
+func percent(_ fraction: Double) -> String {
+    "\((fraction * 1000).rounded() / 10)%"
+}

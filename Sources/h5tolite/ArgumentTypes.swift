@@ -1,0 +1,4 @@
+import ArgumentParser
+import H5ToLitePasses
+
+extension PruningScope: ExpressibleByArgument {}
