@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import H5ToLiteIR
 import H5ToLiteKeras
+import H5ToLiteTFLite
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,17 +11,53 @@ struct Inspect: ParsableCommand {
     @Argument(help: "The file to describe.")
     var file: String
 
+    @Flag(help: "Also print the whole graph as text IR.")
+    var graph = false
+
     func run() throws {
-        let keras = try loadKerasModel(path: file)
-        let graph = try importKeras(keras)
-        print("\(file): \(keras.format.rawValue), Keras \(keras.kerasVersion), model '\(keras.name)'")
+        let described: Graph
+        if file.hasSuffix(".tflite") {
+            let bytes: [UInt8]
+            do {
+                bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
+            } catch {
+                throw CommandError("\(file): cannot read (\(error.localizedDescription))")
+            }
+            do {
+                let summary = try summarizeTFLite(bytes: bytes)
+                described = try readTFLite(bytes: bytes, name: file)
+                printSummary(summary)
+            } catch {
+                throw CommandError("\(file): \(error)")
+            }
+        } else {
+            let keras = try loadKerasModel(path: file)
+            described = try importKeras(keras)
+            print("\(file): \(keras.format.rawValue), Keras \(keras.kerasVersion), model '\(keras.name)'")
+        }
+        printGraphSummary(described)
+        if graph { print(printGraph(described), terminator: "") }
+    }
+
+    private func printSummary(_ summary: TFLiteSummary) {
+        print("\(file): TFLite schema \(summary.schemaVersion), \(summary.fileBytes) bytes "
+              + "(\(summary.bufferBytes) in buffers), description \"\(summary.description)\"")
+        print("  min_runtime_version \(summary.minimumRuntime ?? "(none)"), signatures: \(summary.signatures.joined(separator: ", "))")
+        for code in summary.operatorCodes {
+            print("  op \(code.name) v\(code.version): \(code.uses) use(s)")
+        }
+    }
+
+    private func printGraphSummary(_ graph: Graph) {
         for id in graph.inputs {
-            print("  input  \(graph[id].name): \(graph[id].shape)")
+            print("  input  \(graph[id].name): \(graph[id].dtype.shortName)\(graph[id].shape)")
         }
         for id in graph.outputs {
-            print("  output \(graph[id].name): \(graph[id].shape)")
+            print("  output \(graph[id].name): \(graph[id].dtype.shortName)\(graph[id].shape)")
         }
-        print("  \(graph.ops.count) ops, \(graph.parameterCount) parameters")
-        print(printGraph(graph), terminator: "")
+        var counts: [String: Int] = [:]
+        for op in graph.ops { counts[op.kind.name, default: 0] += 1 }
+        let kinds = counts.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", ")
+        print("  \(graph.ops.count) ops (\(kinds)), \(graph.values.count) tensors, \(graph.parameterCount) parameters")
     }
 }
