@@ -23,6 +23,10 @@ What it writes, for every model NAME, in golden/models/NAME/:
     tf.tflite            tf.lite.TFLiteConverter.from_keras_model(<Keras 3 model>), float32
     info.json            name, input shape, layer classes, notes, measured diffs
 and golden/bad/* (inputs the compiler must reject with a clear error).
+Exception: pruned_tfmot (TensorFlow Model Optimization Toolkit pruning, saved
+without strip_pruning) is tf_keras only - tfkeras.h5, input.npy,
+output_tfkeras.npy, output_stripped.npy, tf.tflite (from the stripped model),
+info.json with the observed HDF5 layout; see generate_pruned_tfmot.
 
 Determinism: every architecture is ONE builder function taking the keras module
 (`tf_keras` or `keras`), with explicit layer names, so both frameworks build the
@@ -431,6 +435,250 @@ def build_layers_merge(K):
     return K.Model(inp, y, name="layers_merge")
 
 
+# --------------------------------------------------------------------------
+# pruned_tfmot: TensorFlow Model Optimization Toolkit pruning, tf_keras only
+# --------------------------------------------------------------------------
+# Saved WITHOUT strip_pruning, as users do: every wrapped layer is a
+# PruneLowMagnitude layer in model_config and its HDF5 weight group carries the
+# inner layer's weights plus mask / threshold / pruning_step.  tfmot does not
+# support Keras 3, so this model has no keras3.h5 / model.keras.
+
+PRUNED_WRAPPED = ("conv1", "dwconv", "conv_pw", "dense")  # inner layer names
+PRUNED_EXAMPLE = "prune_low_magnitude_dense"               # wrapper recorded in info.json
+
+
+def import_tfmot():
+    """Import tensorflow_model_optimization lazily (only this model needs it).
+
+    On import tfmot sets os.environ["TF_USE_LEGACY_KERAS"] = "1" and reads
+    tf.keras; if tf.keras had not been resolved yet it would then resolve to
+    tf_keras for the rest of the process.  Resolve tf.keras first (Keras 3, as
+    for every other model here; tfmot then imports tf_keras itself) and restore
+    the variable, so importing tfmot changes nothing for the other models."""
+    try:
+        return sys.modules["tensorflow_model_optimization"]
+    except KeyError:
+        pass
+    tf.keras.__name__  # noqa: B018  (resolve the lazy tf.keras module now)
+    saved = os.environ.get("TF_USE_LEGACY_KERAS")
+    try:
+        import tensorflow_model_optimization as tfmot
+    except ImportError:  # pragma: no cover
+        sys.exit("pruned_tfmot needs tensorflow-model-optimization (pip install -r golden/requirements.txt)")
+    finally:
+        if saved is None:
+            os.environ.pop("TF_USE_LEGACY_KERAS", None)
+        else:
+            os.environ["TF_USE_LEGACY_KERAS"] = saved
+    from tensorflow_model_optimization.python.core.keras.compat import keras as tfmot_keras
+    assert tfmot_keras is tf_keras, f"tfmot uses {tfmot_keras.__name__}, expected tf_keras"
+    return tfmot
+
+
+def build_pruned_base(K):
+    L = K.layers
+    inp = K.Input(shape=(16, 16, 3), name="input")
+    x = L.Conv2D(8, 3, padding="same", name="conv1")(inp)
+    x = L.BatchNormalization(name="bn")(x)
+    x = L.ReLU(name="relu")(x)
+    x = L.DepthwiseConv2D(3, padding="same", name="dwconv")(x)
+    x = L.Conv2D(8, 1, name="conv_pw")(x)
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    x = L.Dense(4, activation="softmax", name="dense")(x)
+    return K.Model(inp, x, name="pruned_tfmot")
+
+
+def build_pruned_tfmot(tfmot):
+    """Base model with fill_weights, then the tfmot guide's clone_model idiom:
+    wrap Conv2D / DepthwiseConv2D / Dense in prune_low_magnitude (the wrapper
+    holds the original layer, so the filled weights are kept)."""
+    base = build_pruned_base(tf_keras)
+    fill_weights(base)
+    sched = tfmot.sparsity.keras.ConstantSparsity(0.5, begin_step=0, frequency=1)
+    L = tf_keras.layers
+
+    def wrap(layer):
+        if isinstance(layer, (L.Conv2D, L.DepthwiseConv2D, L.Dense)):
+            return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=sched)
+        return layer
+
+    model = tf_keras.models.clone_model(base, clone_function=wrap)
+    assert [l.layer.name for l in model.layers if hasattr(l, "pruning_schedule")] == list(PRUNED_WRAPPED)
+    return model
+
+
+def train_pruned(tfmot, model):
+    """3 epochs x 4 batches of 8 seeded random samples, Adam, UpdatePruningStep
+    (which re-applies kernel*mask at each epoch end, so the saved kernels are sparse)."""
+    rng = np.random.RandomState(SEED + 1)
+    xt = rng.normal(0.0, 1.0, (32, 16, 16, 3)).astype(np.float32)
+    yt = np.eye(4, dtype=np.float32)[rng.randint(0, 4, 32)]
+    model.compile(optimizer=tf_keras.optimizers.Adam(learning_rate=1e-3),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(xt, yt, batch_size=8, epochs=3, shuffle=False, verbose=0,
+              callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
+
+
+def h5_str_list(a):
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in a]
+
+
+def pruned_h5_facts(path):
+    """The tfmot HDF5 layout as read back with h5py (recorded in info.json and
+    re-derived by the self-check)."""
+    with h5py.File(path, "r") as f:
+        cfg = json.loads(f.attrs["model_config"])
+        mw = f["model_weights"]
+        layers = cfg["config"]["layers"]
+        wrapped = [l for l in layers if l["class_name"] == "PruneLowMagnitude"]
+        example = next(l for l in wrapped if l["config"]["name"] == PRUNED_EXAMPLE)
+        groups, sparsity = {}, {}
+        for l in wrapped:
+            wname = l["config"]["name"]
+            names = h5_str_list(mw[wname].attrs["weight_names"])
+            ds = {n: mw[wname][n] for n in names}
+            groups[wname] = {n: {"shape": list(d.shape), "dtype": str(d.dtype)} for n, d in ds.items()}
+            inner = l["config"]["layer"]["config"]["name"]
+            kernel = next(n for n in names if n.split("/")[-1].split(":")[0] in ("kernel", "depthwise_kernel"))
+            k = ds[kernel][()]
+            mask_name = f"{wname}/mask:0"
+            entry = {"kernel": kernel, "size": int(k.size), "zeros": int(np.sum(k == 0)),
+                     "sparsity": float(np.mean(k == 0)), "has_mask": mask_name in ds,
+                     "pruning_step": int(ds[f"{wname}/pruning_step:0"][()])}
+            if mask_name in ds:
+                m = ds[mask_name][()]
+                entry["mask_zeros"] = int(np.sum(m == 0))
+                entry["mask_values"] = sorted(float(v) for v in np.unique(m))
+                entry["kernel_equals_kernel_times_mask"] = bool(np.array_equal(k, k * m))
+                entry["threshold"] = float(ds[f"{wname}/threshold:0"][()])
+            sparsity[inner] = entry
+        opt = f.get("optimizer_weights")
+        return {
+            "root_attrs": sorted(f.attrs.keys()),
+            "model_weights_layer_names": h5_str_list(mw.attrs["layer_names"]),
+            "wrapped_layer_model_config_example": example,
+            "wrapped_layer_model_config": {
+                "class_name": "PruneLowMagnitude",
+                "layer_name": "'prune_low_magnitude_' + inner layer name",
+                "config_keys": sorted(example["config"].keys()),
+                "inner_layer_config_path": "layers[i].config.layer (keys: "
+                                           + ", ".join(sorted(example["config"]["layer"].keys()))
+                                           + "); the inner layer's own config is layers[i].config.layer.config",
+            },
+            "wrapper_weight_groups": {k: {"weight_names": list(v.keys()), "datasets": v} for k, v in groups.items()},
+            "h5_dataset_path_rule": ("model_weights/<wrapper name>/<weight name>: inner weights under the "
+                                     "INNER layer name (e.g. model_weights/prune_low_magnitude_conv1/conv1/kernel:0), "
+                                     "mask/threshold/pruning_step under the wrapper name"),
+            "optimizer_weight_names": h5_str_list(opt.attrs["weight_names"]) if opt is not None else [],
+            "kernel_sparsity": sparsity,
+        }
+
+
+def generate_pruned_tfmot(spec, out_root):
+    tfmot = import_tfmot()
+    name = spec["name"]
+    d = os.path.join(out_root, "models", name)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    x = make_input(spec["input_shape"], SEED)
+    tf_keras.backend.clear_session()
+    tf_keras.utils.set_random_seed(SEED)
+    model = build_pruned_tfmot(tfmot)
+    train_pruned(tfmot, model)
+    y_mem = predict(model, x)
+    h5 = os.path.join(d, "tfkeras.h5")
+    model.save(h5)  # no strip_pruning: PruneLowMagnitude wrappers + mask/threshold/pruning_step
+    with tfmot.sparsity.keras.prune_scope():
+        reloaded = tf_keras.models.load_model(h5)
+    yt = predict(reloaded, x)
+    stripped = tfmot.sparsity.keras.strip_pruning(reloaded)
+    ys = predict(stripped, x)
+    assert np.array_equal(yt, y_mem), float(np.max(np.abs(yt - y_mem)))
+    assert np.array_equal(ys, yt), float(np.max(np.abs(ys - yt)))
+    np.save(os.path.join(d, "input.npy"), x)
+    np.save(os.path.join(d, "output_tfkeras.npy"), yt)
+    np.save(os.path.join(d, "output_stripped.npy"), ys)
+    tfl = convert_tflite(stripped)
+    with open(os.path.join(d, "tf.tflite"), "wb") as f:
+        f.write(tfl)
+
+    facts = pruned_h5_facts(h5)
+    for inner, e in facts["kernel_sparsity"].items():
+        if e["has_mask"]:
+            assert e["kernel_equals_kernel_times_mask"] and e["zeros"] == e["size"] // 2, (inner, e)
+    info = {
+        "name": name,
+        "input_shape": list(spec["input_shape"]),
+        "input_npy_shape": list(x.shape),
+        "output_shape": list(yt.shape),
+        "layers": sorted(class_names(model) | {type(l.layer).__name__ for l in model.layers
+                                               if hasattr(l, "pruning_schedule")}),
+        "wrapper_class": "PruneLowMagnitude",
+        "files": ["tfkeras.h5 (tf_keras only: tfmot does not support Keras 3)", "input.npy",
+                  "output_tfkeras.npy (reloaded wrapped model, prune_scope)",
+                  "output_stripped.npy (strip_pruning of it; asserted == output_tfkeras.npy)",
+                  "tf.tflite (TFLiteConverter.from_keras_model(stripped tf_keras model))"],
+        "note": spec["note"],
+        "input_data": f"RandomState({SEED}).normal(0,1)",
+        "weights": (f"fill_weights(seed={SEED}) on the unwrapped base model, then wrapped (clone_model) and "
+                    f"trained: Adam(1e-3), categorical_crossentropy, 3 epochs x 4 batches of 8 samples of "
+                    f"RandomState({SEED + 1}) data, shuffle=False, UpdatePruningStep callback"),
+        "pruning": "prune_low_magnitude(ConstantSparsity(target_sparsity=0.5, begin_step=0, frequency=1)), "
+                   "block_size (1,1), saved without strip_pruning",
+        "h5_layout": facts,
+        "max_abs_diff_stripped_vs_tfkeras": float(np.max(np.abs(ys - yt))),
+        "max_abs_diff_tflite_vs_tfkeras": float(np.max(np.abs(run_tflite(tfl, x) - yt))),
+        "versions": {"tensorflow": tf.__version__, "tf_keras": tf_keras.__version__,
+                     "tensorflow_model_optimization": tfmot.__version__,
+                     "h5py": h5py.__version__, "numpy": np.__version__},
+    }
+    with open(os.path.join(d, "info.json"), "w") as f:
+        json.dump(info, f, indent=2)
+        f.write("\n")
+    sp = ", ".join(f"{k} {e['zeros']}/{e['size']}" for k, e in facts["kernel_sparsity"].items())
+    print(f"[gen] {name}: out {yt.shape}, kernel zeros {sp}, stripped==wrapped, "
+          f"tflite-vs-tfkeras {info['max_abs_diff_tflite_vs_tfkeras']:.3g}", flush=True)
+
+
+def check_pruned_tfmot(spec, out_root, check):
+    tfmot = import_tfmot()
+    d = os.path.join(out_root, "models", spec["name"])
+    x = np.load(os.path.join(d, "input.npy"))
+    yt = np.load(os.path.join(d, "output_tfkeras.npy"))
+    ys = np.load(os.path.join(d, "output_stripped.npy"))
+    check(x.dtype == np.float32 and x.shape[0] == 2, f"input {x.shape} {x.dtype}")
+    check(np.array_equal(ys, yt), "output_stripped.npy == output_tfkeras.npy")
+    h5 = os.path.join(d, "tfkeras.h5")
+    try:
+        tf_keras.models.load_model(h5, compile=False)
+        check(False, "tfkeras.h5 should need prune_scope() to load")
+    except ValueError:
+        check(True, "tfkeras.h5 needs prune_scope() (unknown layer PruneLowMagnitude)")
+    with tfmot.sparsity.keras.prune_scope():
+        m = tf_keras.models.load_model(h5, compile=False)
+    wrapped = [l for l in m.layers if type(l).__name__ == "PruneLowMagnitude"]
+    check([l.layer.name for l in wrapped] == list(PRUNED_WRAPPED),
+          f"wrapped layers {[l.name for l in wrapped]}")
+    r = predict(m, x)
+    check(np.allclose(r, yt, atol=1e-6), f"tfkeras.h5 reload (prune_scope) max err {np.max(np.abs(r - yt)):.2g}")
+    r = predict(tfmot.sparsity.keras.strip_pruning(m), x)
+    check(np.allclose(r, ys, atol=1e-6), f"strip_pruning(reload) max err {np.max(np.abs(r - ys)):.2g}")
+    facts = pruned_h5_facts(h5)
+    with open(os.path.join(d, "info.json")) as f:
+        info = json.load(f)
+    check(info["h5_layout"] == json.loads(json.dumps(facts)), "info.json h5_layout matches tfkeras.h5")
+    for inner, e in facts["kernel_sparsity"].items():
+        if e["has_mask"]:
+            check(e["kernel_equals_kernel_times_mask"] and e["zeros"] == e["size"] // 2,
+                  f"{e['kernel']}: {e['zeros']}/{e['size']} zeros, kernel == kernel*mask")
+        else:
+            check(e["zeros"] == 0, f"{e['kernel']}: no mask (tfmot registry prunes nothing in {inner}), dense")
+    r = run_tflite(os.path.join(d, "tf.tflite"), x)
+    err = float(np.max(np.abs(r - yt)))
+    check(err <= 1e-5, f"tf.tflite (LiteRT) vs tfkeras max err {err:.2g}")
+
+
 MODELS = [
     dict(name="mini_densenet", build=build_mini_densenet, input_shape=(32, 32, 3),
          note="keras.applications.DenseNet shape shrunk: ZeroPadding2D+Conv7x7/2(no bias)+BN+ReLU, "
@@ -495,6 +743,22 @@ MODELS = [
     dict(name="layers_merge", build=build_layers_merge, input_shape=(8, 8, 4),
          note="Add/Multiply/Maximum with 3 inputs, Subtract, Average, Minimum with 2, Concatenate on axis "
               "-1, 1 and 2, Flatten, Conv2D 1x1 and 3x3 same."),
+    # keep last: tf_keras only, own generate/check (needs tensorflow-model-optimization)
+    dict(name="pruned_tfmot", input_shape=(16, 16, 3),
+         generate=generate_pruned_tfmot, check=check_pruned_tfmot,
+         note="TensorFlow Model Optimization Toolkit pruning, saved WITHOUT strip_pruning (tf_keras only). "
+              "Functional Conv2D(8,3,same) -> BatchNormalization -> ReLU -> DepthwiseConv2D(3,same) -> "
+              "Conv2D(8,1) -> GlobalAveragePooling2D -> Dense(4, softmax); conv1, dwconv, conv_pw and dense "
+              "are wrapped in PruneLowMagnitude (model_config class_name 'PruneLowMagnitude', name "
+              "'prune_low_magnitude_<inner>', inner layer config under config.layer). Each wrapper's HDF5 "
+              "group lists inner kernel, inner bias, then <wrapper>/mask:0 (float32, kernel shape), "
+              "<wrapper>/threshold:0 (float32 scalar), <wrapper>/pruning_step:0 (int64 scalar). tfmot's "
+              "registry has NO prunable weight for DepthwiseConv2D, so prune_low_magnitude_dwconv has no "
+              "mask/threshold (only depthwise_kernel, bias, pruning_step) and its kernel stays dense. The "
+              "saved Conv2D/Dense kernels are already kernel*mask (exactly 50% zeros). Trained 3 epochs "
+              "with Adam, so the file also has training_config and optimizer_weights (iteration + Adam m/v "
+              "for the inner trainable weights only, no mask). tf.tflite is converted from "
+              "strip_pruning(model)."),
 ]
 
 
@@ -565,6 +829,8 @@ def save_keras3_h5(model, path):
 
 
 def generate_model(spec, out_root):
+    if "generate" in spec:  # single-framework model with its own writer (pruned_tfmot)
+        return spec["generate"](spec, out_root)
     name = spec["name"]
     d = os.path.join(out_root, "models", name)
     if os.path.isdir(d):
@@ -689,11 +955,14 @@ def self_check(out_root, names):
     for name in names:
         d = os.path.join(out_root, "models", name)
         print(f"[check] {name}")
+        spec = next(m for m in MODELS if m["name"] == name)
+        if "check" in spec:
+            spec["check"](spec, out_root, check)
+            continue
         x = np.load(os.path.join(d, "input.npy"))
         yk = np.load(os.path.join(d, "output_keras3.npy"))
         yt = np.load(os.path.join(d, "output_tfkeras.npy"))
         check(x.dtype == np.float32 and x.shape[0] == 2, f"input {x.shape} {x.dtype}")
-        spec = next(m for m in MODELS if m["name"] == name)
         for sfx in [""] + ["_" + v["suffix"] for v in spec.get("variants", [])]:
             r = predict(tf_keras.models.load_model(os.path.join(d, f"tfkeras{sfx}.h5"), compile=False), x)
             check(np.allclose(r, yt, atol=1e-6), f"tfkeras{sfx}.h5 reload max err {np.max(np.abs(r - yt)):.2g}")

@@ -94,3 +94,15 @@ func goldenModel(_ name: String, _ file: String) -> String {
         #expect(message(path) == "\(path): not an HDF5 file")
     }
 }
+
+@Suite struct PruningWrapperTests {
+    /// A tfmot model saved without strip_pruning: the wrappers vanish and the masks hold.
+    @Test func tfmotWrappersAreUnwrapped() throws {
+        let graph = try importKeras(try loadKerasModel(path: goldenModel("pruned_tfmot", "tfkeras.h5")))
+        #expect(!graph.values.contains { $0.name.hasPrefix("prune_low_magnitude") })
+        let kernel = try #require(graph.values.first { $0.name == "conv1/kernel" }?.constant?.floats)
+        // golden/models/pruned_tfmot/info.json: conv1's mask zeroes 108 of its 216 weights.
+        #expect(kernel.count == 216)
+        #expect(kernel.filter { $0 == 0 }.count == 108)
+    }
+}

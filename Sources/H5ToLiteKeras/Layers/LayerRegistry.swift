@@ -13,6 +13,7 @@ let layerImporters: [String: LayerImporter] = convolutionLayers
     .merging(poolingLayers) { $1 }
     .merging(reshapingLayers) { $1 }
     .merging(mergingLayers) { $1 }
+    .merging(pruningWrapperLayers) { $1 }
 
 /// Layers that run Python stored in the file; refused rather than executed.
 private let codeLayers: Set = ["Lambda", "TFOpLambda", "SlicingOpLambda"]
