@@ -5,7 +5,7 @@ let package = Package(
     name: "h5tolite",
     products: [
         .executable(name: "h5tolite", targets: ["h5tolite"]),
-        .library(name: "H5ToLite", targets: ["H5ToLiteIR", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteTFLite"]),
+        .library(name: "H5ToLite", targets: ["H5ToLiteIR", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteTFLite", "H5ToLiteInterpreter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -2,7 +2,7 @@ import Foundation
 import H5ToLiteIR
 
 /// A parsed JSON document (Keras stores model configs as JSON text).
-enum JSON: Decodable, Equatable, Sendable {
+enum JSON: Equatable, Sendable {
     case object([String: JSON])
     case array([JSON])
     case string(String)
@@ -10,29 +10,13 @@ enum JSON: Decodable, Equatable, Sendable {
     case bool(Bool)
     case null
 
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSON].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSON].self))
-        }
-    }
-
+    /// Parses JSON as Python's json module writes it, NaN and Infinity included.
     static func parse(_ text: String) throws -> JSON {
-        // Python's json module writes NaN and Infinity, which JSONDecoder accepts only when told.
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return try decoder.decode(JSON.self, from: Data(text.utf8))
+        var parser = JSONParser(bytes: Array(text.utf8))
+        let value = try parser.value(depth: 0)
+        parser.skipSpace()
+        guard parser.position == parser.bytes.count else { throw parser.error("trailing characters") }
+        return value
     }
 
     subscript(key: String) -> JSON? {
@@ -67,6 +51,140 @@ enum JSON: Decodable, Equatable, Sendable {
 
     var isNull: Bool {
         self == .null
+    }
+}
+
+/// A small recursive-descent JSON reader: faster than Codable on multi-megabyte configs,
+/// and bounded in nesting so a hostile file cannot exhaust the stack.
+private struct JSONParser {
+    let bytes: [UInt8]
+    var position = 0
+    static let maxDepth = 512
+
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    func error(_ message: String) -> ConversionError {
+        ConversionError("invalid JSON at byte \(position): \(message)")
+    }
+
+    mutating func skipSpace() {
+        while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+    }
+
+    mutating func take(_ literal: String) -> Bool {
+        let expected = Array(literal.utf8)
+        guard position + expected.count <= bytes.count, Array(bytes[position..<position + expected.count]) == expected else {
+            return false
+        }
+        position += expected.count
+        return true
+    }
+
+    mutating func value(depth: Int) throws -> JSON {
+        guard depth < Self.maxDepth else { throw error("nested deeper than \(Self.maxDepth) levels") }
+        skipSpace()
+        guard position < bytes.count else { throw error("unexpected end") }
+        switch bytes[position] {
+        case UInt8(ascii: "{"): return try object(depth: depth)
+        case UInt8(ascii: "["): return try array(depth: depth)
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t") where take("true"): return .bool(true)
+        case UInt8(ascii: "f") where take("false"): return .bool(false)
+        case UInt8(ascii: "n") where take("null"): return .null
+        case UInt8(ascii: "N") where take("NaN"): return .number(.nan)
+        case UInt8(ascii: "I") where take("Infinity"): return .number(.infinity)
+        default: return .number(try number())
+        }
+    }
+
+    mutating func object(depth: Int) throws -> JSON {
+        position += 1
+        var fields: [String: JSON] = [:]
+        skipSpace()
+        if take("}") { return .object(fields) }
+        while true {
+            skipSpace()
+            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a key") }
+            let key = try string()
+            skipSpace()
+            guard take(":") else { throw error("expected ':'") }
+            fields[key] = try value(depth: depth + 1)
+            skipSpace()
+            if take("}") { return .object(fields) }
+            guard take(",") else { throw error("expected ',' or '}'") }
+        }
+    }
+
+    mutating func array(depth: Int) throws -> JSON {
+        position += 1
+        var items: [JSON] = []
+        skipSpace()
+        if take("]") { return .array(items) }
+        while true {
+            items.append(try value(depth: depth + 1))
+            skipSpace()
+            if take("]") { return .array(items) }
+            guard take(",") else { throw error("expected ',' or ']'") }
+        }
+    }
+
+    mutating func number() throws -> Double {
+        if take("-Infinity") { return -.infinity }
+        let start = position
+        while position < bytes.count, "+-0123456789.eE".utf8.contains(bytes[position]) { position += 1 }
+        guard position > start, let value = Double(String(decoding: bytes[start..<position], as: UTF8.self)) else {
+            throw error("expected a value")
+        }
+        return value
+    }
+
+    mutating func string() throws -> String {
+        position += 1
+        var scalars: [UInt8] = []
+        while position < bytes.count {
+            let byte = bytes[position]
+            position += 1
+            if byte == UInt8(ascii: "\"") { return String(decoding: scalars, as: UTF8.self) }
+            guard byte == UInt8(ascii: "\\") else {
+                scalars.append(byte)
+                continue
+            }
+            guard position < bytes.count else { break }
+            let escape = bytes[position]
+            position += 1
+            switch escape {
+            case UInt8(ascii: "n"): scalars.append(0x0A)
+            case UInt8(ascii: "t"): scalars.append(0x09)
+            case UInt8(ascii: "r"): scalars.append(0x0D)
+            case UInt8(ascii: "b"): scalars.append(0x08)
+            case UInt8(ascii: "f"): scalars.append(0x0C)
+            case UInt8(ascii: "u"): scalars.append(contentsOf: Array(String(try unicodeEscape()).utf8))
+            default: scalars.append(escape)
+            }
+        }
+        throw error("unterminated string")
+    }
+
+    /// `\uXXXX`, joining UTF-16 surrogate pairs; a lone surrogate becomes U+FFFD.
+    mutating func unicodeEscape() throws -> Character {
+        let high = try hex4()
+        if (0xD800..<0xDC00).contains(high), take("\\u") {
+            let low = try hex4()
+            let combined = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+            return Character(Unicode.Scalar(combined) ?? "\u{FFFD}")
+        }
+        return Character(Unicode.Scalar(high) ?? "\u{FFFD}")
+    }
+
+    mutating func hex4() throws -> UInt32 {
+        guard position + 4 <= bytes.count,
+              let value = UInt32(String(decoding: bytes[position..<position + 4], as: UTF8.self), radix: 16) else {
+            throw error("bad \\u escape")
+        }
+        position += 4
+        return value
     }
 }
 

@@ -43,6 +43,16 @@ public struct FlatBuffer: Sendable {
         return bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: position, as: T.self)) }
     }
 
+    /// The zero-terminated UTF-8 string whose length is stored at `position`.
+    func string(at position: Int) throws -> String {
+        let vector = try FlatVector(self, at: position, elementSize: 1)
+        let end = vector.start + vector.count
+        guard end < bytes.count, bytes[end] == 0 else {
+            throw FlatBufferError("string at byte \(position) has no terminating zero")
+        }
+        return String(decoding: bytes[vector.start..<end], as: UTF8.self)
+    }
+
     /// The position an unsigned 32-bit offset stored at `position` points to.
     func follow(at position: Int) throws -> Int {
         let offset = try load(UInt32.self, at: position, "offset")
@@ -118,12 +128,8 @@ public struct FlatTable: Sendable {
     }
 
     public func string(_ slot: Int) throws -> String? {
-        guard let vector = try vector(slot, elementSize: 1) else { return nil }
-        let end = vector.start + vector.count
-        guard end < buffer.bytes.count, buffer.bytes[end] == 0 else {
-            throw FlatBufferError("string at byte \(vector.start) has no terminating zero")
-        }
-        return String(decoding: buffer.bytes[vector.start..<end], as: UTF8.self)
+        guard let at = try field(slot, size: 4) else { return nil }
+        return try buffer.string(at: try buffer.follow(at: at))
     }
 
     /// A vector field whose elements are `elementSize` bytes each (4 for tables
@@ -171,11 +177,6 @@ public struct FlatVector: Sendable {
 
     public func table(_ index: Int) throws -> FlatTable {
         try FlatTable(buffer, at: try buffer.follow(at: try offsetPosition(index)))
-    }
-
-    public func string(_ index: Int) throws -> String {
-        let vector = try FlatVector(buffer, at: try buffer.follow(at: try offsetPosition(index)), elementSize: 1)
-        return String(decoding: vector.bytes, as: UTF8.self)
     }
 
     private func offsetPosition(_ index: Int) throws -> Int {

@@ -5,6 +5,7 @@ import H5ToLiteIR
 /// Subgraph 0 becomes the graph, with the batch size the file's shapes carry (1
 /// for TensorFlow's files, whose `shape_signature` marks the batch as dynamic).
 public func readTFLite(path: String) throws -> Graph {
+    guard FileManager.default.fileExists(atPath: path) else { throw ConversionError(file: path, "no such file") }
     let data: Data
     do {
         data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -39,7 +40,16 @@ struct TensorEntry {
     let name: String
     let type: TensorType
     let shape: [Int]
+    /// The shape with -1 where the size is only known at run time; TensorFlow
+    /// then writes 1 in `shape`.
+    let signature: [Int]?
     let buffer: Int
+
+    /// Whether `inferred` is a shape this tensor can take.
+    func accepts(_ inferred: [Int]) -> Bool {
+        guard inferred.count == shape.count else { return false }
+        return inferred.indices.allSatisfy { inferred[$0] == shape[$0] || signature?[$0] == -1 }
+    }
 }
 
 struct OperatorEntry {
@@ -121,7 +131,7 @@ struct TFLiteGraphReader {
         }
         subgraph = try subgraphs.table(0)
         buffers = try model.vector(Slot.Model.buffers, elementSize: 4) ?? FlatVector(empty: file)
-        graph = Graph(name: try subgraph.string(Slot.SubGraph.name).flatMap { $0.isEmpty ? nil : $0 } ?? name)
+        graph = Graph(name: name)
         let codes = try readOperatorCodes(model)
         tensors = try readTensors()
         operators = try readOperators(codes: codes)
@@ -180,11 +190,15 @@ struct TFLiteGraphReader {
             }
             let shape = try table.vector(Slot.Tensor.shape, elementSize: 4)?.scalars(Int32.self).map(Int.init) ?? []
             try checkShape(shape, tensor: index, name: name)
+            let signature = try table.vector(Slot.Tensor.shape_signature, elementSize: 4)?.scalars(Int32.self).map(Int.init)
+            guard signature == nil || signature?.count == shape.count else {
+                throw ConversionError("tensor \(index) ('\(name)') has shape \(shape) but signature \(signature!)")
+            }
             let buffer = Int(try table.scalar(Slot.Tensor.buffer, default: UInt32(0)))
             guard buffer < max(buffers.count, 1) else {
                 throw ConversionError("tensor \(index) ('\(name)') refers to buffer \(buffer), but the model has \(buffers.count) buffers")
             }
-            return TensorEntry(index: index, name: name, type: type, shape: shape, buffer: buffer)
+            return TensorEntry(index: index, name: name, type: type, shape: shape, signature: signature, buffer: buffer)
         }
     }
 
@@ -205,25 +219,26 @@ struct TFLiteGraphReader {
     private func readOperators(codes: [Result<BuiltinOperator, ConversionError>]) throws -> [OperatorEntry] {
         guard let vector = try subgraph.vector(Slot.SubGraph.operators, elementSize: 4) else { return [] }
         return try (0..<vector.count).map { index in
-            let table = try vector.table(index)
-            let opcode = Int(try table.scalar(Slot.Operator.opcode_index, default: UInt32(0)))
-            guard opcode < codes.count else {
-                throw ConversionError(location: "operator \(index)", "opcode index \(opcode) is out of range (\(codes.count) operator codes)")
+            do {
+                return try operatorEntry(try vector.table(index), index: index, codes: codes)
+            } catch let error as ConversionError {
+                throw error.at("operator \(index)")
             }
-            let code: BuiltinOperator
-            switch codes[opcode] {
-            case .success(let known): code = known
-            case .failure(let error): throw error.at("operator \(index)")
-            }
-            let optionsType = try table.unionType(Slot.Operator.builtin_options_type)
-            let entry = OperatorEntry(
-                index: index, code: code,
-                inputs: try tensorList(Slot.Operator.inputs, of: table, optional: true),
-                outputs: try tensorList(Slot.Operator.outputs, of: table),
-                optionsType: optionsType,
-                optionsTable: optionsType == 0 ? nil : try table.table(Slot.Operator.builtin_options))
-            return entry
         }
+    }
+
+    private func operatorEntry(_ table: FlatTable, index: Int, codes: [Result<BuiltinOperator, ConversionError>]) throws -> OperatorEntry {
+        let opcode = Int(try table.scalar(Slot.Operator.opcode_index, default: UInt32(0)))
+        guard opcode < codes.count else {
+            throw ConversionError("opcode index \(opcode) is out of range (\(codes.count) operator codes)")
+        }
+        let optionsType = try table.unionType(Slot.Operator.builtin_options_type)
+        return OperatorEntry(
+            index: index, code: try codes[opcode].get(),
+            inputs: try tensorList(Slot.Operator.inputs, of: table, optional: true),
+            outputs: try tensorList(Slot.Operator.outputs, of: table),
+            optionsType: optionsType,
+            optionsTable: optionsType == 0 ? nil : try table.table(Slot.Operator.builtin_options))
     }
 
     /// A vector of tensor indices, each checked against the tensor count (-1 marks
@@ -277,6 +292,10 @@ struct TFLiteGraphReader {
         guard tensor.type == .FLOAT32 else {
             throw ConversionError("graph input '\(tensor.name)' has type \(tensor.type); only float32 inputs are read")
         }
+        // The graph is built for one sample; the interpreter runs batches sample by sample.
+        guard tensor.shape.first == 1 else {
+            throw ConversionError("graph input '\(tensor.name)' has shape \(tensor.shape); its first axis must be a batch of 1")
+        }
         values[index] = graph.addInput(name: tensor.name, shape: tensor.shape)
     }
 
@@ -301,14 +320,15 @@ struct TFLiteGraphReader {
     @discardableResult
     mutating func emit(_ kind: OpKind, _ inputs: [ValueID], output: Int) throws -> ValueID {
         let tensor = tensors[output]
-        guard tensor.type == .FLOAT32 else {
-            throw ConversionError("output '\(tensor.name)' has type \(tensor.type); only float32 models are read")
+        let expected: TensorType = kind == .greater ? .BOOL : .FLOAT32
+        guard tensor.type == expected else {
+            throw ConversionError("output '\(tensor.name)' has type \(tensor.type), expected \(expected)")
         }
         guard values[output] == nil else {
             throw ConversionError("tensor \(output) ('\(tensor.name)') is written twice")
         }
         let id = try graph.addOp(kind, inputs: inputs, name: tensor.name, origin: origin(tensor))
-        guard graph[id].shape == tensor.shape else {
+        guard tensor.accepts(graph[id].shape) else {
             throw ConversionError("output '\(tensor.name)' has shape \(tensor.shape) in the file, but \(kind.name) gives \(graph[id].shape)")
         }
         values[output] = id

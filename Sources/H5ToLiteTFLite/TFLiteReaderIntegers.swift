@@ -31,7 +31,8 @@ extension TFLiteGraphReader {
     private func isKnownInteger(_ index: Int) throws -> Bool {
         if integers[index] != nil { return true }
         let tensor = tensors[index]
-        return (tensor.type == .INT32 || tensor.type == .INT64) && values[index] == nil && (try constantBytes(tensor)) != nil
+        guard tensor.type == .INT32 || tensor.type == .INT64, values[index] == nil else { return false }
+        return try constantBytes(tensor) != nil
     }
 
     /// Folds `op` when it computes integers from known integers (or, for SHAPE,
@@ -46,7 +47,7 @@ extension TFLiteGraphReader {
         }
         let output = op.outputs[0]
         let result = try foldedValue(op)
-        guard result.shape == tensors[output].shape else {
+        guard tensors[output].accepts(result.shape) else {
             throw ConversionError("output '\(tensors[output].name)' has shape \(tensors[output].shape) in the file, but folds to \(result.shape)")
         }
         integers[output] = result
@@ -85,13 +86,9 @@ extension TFLiteGraphReader {
             let input = try ints(try op.input(0))
             let axes = try normalizedAxes(try ints(try op.input(1)).values, rank: input.shape.count)
             return product(input, axes: axes, keepDims: keepDims)
-        default:  // RESHAPE, EXPAND_DIMS, SQUEEZE keep the values and take the file's shape
+        default:  // RESHAPE, EXPAND_DIMS, SQUEEZE keep the values
             let input = try ints(try op.input(0))
-            let shape = tensors[op.outputs[0]].shape
-            guard elementCount(shape) == input.values.count else {
-                throw ConversionError("cannot reshape \(input.shape) to \(shape)")
-            }
-            return IntTensor(shape: shape, values: input.values)
+            return IntTensor(shape: try reshapeTarget(op, inputShape: input.shape), values: input.values)
         }
     }
 }

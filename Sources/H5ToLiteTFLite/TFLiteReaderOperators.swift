@@ -44,7 +44,12 @@ extension TFLiteGraphReader {
         case .TILE: try readTile(op)
         case .DEQUANTIZE: try readDequantize(op)
         case .SPACE_TO_BATCH_ND: try readDilatedConvolution(op)
-        case .GREATER: try readThreshold(op)
+        case .GREATER:
+            try op.expectInputs(2...2)
+            try emit(.greater, [try value(try op.input(0)), try value(try op.input(1))], output: try op.output)
+        case .SELECT_V2:
+            try op.expectInputs(3...3)
+            try emit(.select, try op.inputs.map { try value($0) }, output: try op.output)
         default: throw ConversionError("this operator is not supported")
         }
     }
@@ -225,7 +230,11 @@ extension TFLiteGraphReader {
 
     private mutating func readReshape(_ op: OperatorEntry) throws {
         let input = try value(try op.input(0))
-        let inputShape = shape(input)
+        try emit(.reshape(try reshapeTarget(op, inputShape: shape(input))), [input], output: try op.output)
+    }
+
+    /// The output shape of a RESHAPE, EXPAND_DIMS or SQUEEZE.
+    mutating func reshapeTarget(_ op: OperatorEntry, inputShape: [Int]) throws -> [Int] {
         let target: [Int]
         switch op.code {
         case .RESHAPE:
@@ -252,7 +261,7 @@ extension TFLiteGraphReader {
             }
             target = inputShape.indices.filter { !axes.contains($0) }.map { inputShape[$0] }
         }
-        try emit(.reshape(try resolvedShape(target, count: elementCount(inputShape))), [input], output: try op.output)
+        return try resolvedShape(target, count: elementCount(inputShape))
     }
 
     private mutating func readStridedSlice(_ op: OperatorEntry) throws {

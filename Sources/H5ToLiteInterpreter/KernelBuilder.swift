@@ -1,0 +1,124 @@
+import H5ToLiteIR
+
+/// A kernel with the values it reads and writes: one op, or two fused.
+struct Task {
+    let kernel: any Kernel
+    let inputs: [ValueID]
+    let output: ValueID
+}
+
+/// The kernels that run the graph, in order. A MUL by a constant whose only
+/// reader is an ADD of a constant (a BatchNormalization TensorFlow could not
+/// fold into a convolution) runs as one pass: the same two roundings, half the
+/// memory traffic.
+func schedule(_ graph: Graph, threads: Int) throws -> [Task] {
+    var fused: [Int: Task] = [:]
+    var absorbed: Set<Int> = []
+    let producers = graph.producers()
+    let uses = graph.useCounts()
+    for (index, op) in graph.ops.enumerated() {
+        guard case .binary(.add, let activation) = op.kind else { continue }
+        for (product, shift) in [(op.inputs[0], op.inputs[1]), (op.inputs[1], op.inputs[0])] {
+            guard graph.isConstant(shift), uses[product] == 1, let producer = producers[product],
+                  case .binary(.mul, .none) = graph.ops[producer].kind else { continue }
+            let factors = graph.ops[producer].inputs
+            guard let scale = factors.first(where: graph.isConstant), let x = factors.first(where: { !graph.isConstant($0) }),
+                  graph[x].shape == graph[op.outputs[0]].shape else { continue }
+            let kernel = AffineKernel(input: graph[x].shape, scale: graph[scale].shape, shift: graph[shift].shape,
+                                      activation: activation, threads: threads)
+            fused[index] = Task(kernel: kernel, inputs: [x, scale, shift], output: op.outputs[0])
+            absorbed.insert(producer)
+            break
+        }
+    }
+    return try graph.ops.indices.filter { !absorbed.contains($0) }.map { index in
+        let op = graph.ops[index]
+        return try fused[index] ?? Task(kernel: makeKernel(op, in: graph, threads: threads), inputs: op.inputs, output: op.outputs[0])
+    }
+}
+
+/// The kernel that runs `op`, with the shapes the graph gives its operands.
+/// The graph has passed `verify`, so shapes agree with the op's attributes.
+func makeKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
+    let shapes = op.inputs.map { graph[$0].shape }
+    let output = graph[op.outputs[0]].shape
+    let count = elementCount(output)
+    let hasBias = op.inputs.count > 2
+    guard attributesFit(op.kind, input: shapes[0]) else {
+        throw InterpreterError("op \(op.kind.name) from \(op.origin) has attributes that do not fit its input \(shapes[0])")
+    }
+    switch op.kind {
+    case .conv2d(let window, let activation):
+        try checkBias(op, shapes, channels: shapes[1][0], graph)
+        return ConvolutionKernel(input: shapes[0], filter: shapes[1], output: output, window: window,
+                                 hasBias: hasBias, activation: activation, threads: threads)
+    case .depthwiseConv2d(let window, let multiplier, let activation):
+        try checkBias(op, shapes, channels: shapes[1][3], graph)
+        return DepthwiseKernel(input: shapes[0], filter: shapes[1], output: output, window: window, multiplier: multiplier,
+                               hasBias: hasBias, activation: activation, threads: threads)
+    case .fullyConnected(let activation):
+        try checkBias(op, shapes, channels: shapes[1][0], graph)
+        return FullyConnectedKernel(rows: elementCount(shapes[0]) / shapes[1][1], depth: shapes[1][1], units: shapes[1][0],
+                                    hasBias: hasBias, activation: activation, threads: threads)
+    case .maxPool(let window, let activation), .averagePool(let window, let activation):
+        let isMax: Bool
+        if case .maxPool = op.kind { isMax = true } else { isMax = false }
+        let geometry = WindowGeometry(input: shapes[0], output: output, kernel: window.size, window: window)
+        return PoolKernel(geometry: geometry, isMax: isMax, activation: activation, threads: threads)
+    case .mean(let axes, _):
+        return ReduceKernel(isMax: false, input: shapes[0], axes: axes)
+    case .reduceMax(let axes, _):
+        return ReduceKernel(isMax: true, input: shapes[0], axes: axes)
+    case .binary(let kind, let activation):
+        return BinaryKernel(.binary(kind), activation: activation, left: shapes[0], right: shapes[1], output: output, threads: threads)
+    case .prelu:
+        return BinaryKernel(.prelu, activation: .none, left: shapes[0], right: shapes[1], output: output, threads: threads)
+    case .greater:
+        return BinaryKernel(.greater, activation: .none, left: shapes[0], right: shapes[1], output: output, threads: threads)
+    case .select:
+        return SelectKernel(condition: shapes[0], x: shapes[1], y: shapes[2], output: output)
+    case .concat(let axis, let activation):
+        return ConcatKernel(rows: elementCount(Array(output[..<axis])), blocks: shapes.map { elementCount(Array($0[axis...])) },
+                            activation: activation, threads: threads)
+    case .pad(let paddings):
+        return StridedCopyKernel.pad(input: shapes[0], paddings: paddings)
+    case .reshape, .identity:
+        return CopyKernel(count: count)
+    case .transpose(let perm):
+        return StridedCopyKernel.transpose(input: shapes[0], perm: perm)
+    case .stridedSlice(let begin, _, let strides):
+        return StridedCopyKernel.slice(input: shapes[0], begin: begin, strides: strides, output: output)
+    case .softmax(let beta):
+        let depth = output.last ?? 1
+        return SoftmaxKernel(beta: beta, rows: count / depth, depth: depth)
+    case .unary(let kind):
+        return UnaryKernel(function: .unary(kind), count: count, threads: threads)
+    case .leakyRelu(let alpha):
+        return UnaryKernel(function: .leakyRelu(alpha: alpha), count: count, threads: threads)
+    case .resize(let mode, let size, let alignCorners, let halfPixelCenters):
+        return ResizeKernel(mode: mode, input: shapes[0], size: size, alignCorners: alignCorners,
+                            halfPixelCenters: halfPixelCenters, threads: threads)
+    }
+}
+
+/// The attribute ranges shape inference leaves unchecked.
+private func attributesFit(_ kind: OpKind, input: [Int]) -> Bool {
+    switch kind {
+    case .mean(let axes, _), .reduceMax(let axes, _):
+        return axes.allSatisfy { input.indices.contains($0) }
+    case .concat(let axis, _):
+        return input.indices.contains(axis)
+    case .pad(let paddings):
+        return paddings.allSatisfy { $0.count == 2 && $0[0] >= 0 && $0[1] >= 0 }
+    case .stridedSlice(let begin, _, _):
+        return zip(begin, input).allSatisfy { $0 >= 0 && $0 <= $1 }
+    default:
+        return true
+    }
+}
+
+/// A bias, when present, holds one value per output channel.
+private func checkBias(_ op: Op, _ shapes: [[Int]], channels: Int, _ graph: Graph) throws {
+    guard shapes.count > 2, shapes[2] != [channels] else { return }
+    throw InterpreterError("op \(op.kind.name) from \(op.origin): bias '\(graph[op.inputs[2]].name)' has shape \(shapes[2]), expected [\(channels)]")
+}

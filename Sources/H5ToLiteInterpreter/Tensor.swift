@@ -1,0 +1,12 @@
+/// A dense float32 tensor in row-major order: interpreter inputs and outputs,
+/// and the contents of .npy files.
+public struct Tensor: Sendable, Equatable {
+    public var shape: [Int]
+    public var data: [Float]
+
+    public init(shape: [Int], data: [Float]) {
+        precondition(shape.reduce(1, *) == data.count, "tensor shape \(shape) does not hold \(data.count) values")
+        self.shape = shape
+        self.data = data
+    }
+}
