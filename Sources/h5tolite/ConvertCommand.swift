@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import H5ToLiteInterpreter
 import H5ToLiteIR
 import H5ToLiteKeras
 import H5ToLitePasses
@@ -38,6 +39,15 @@ struct Convert: ParsableCommand {
     @Flag(name: .customLong("prune-ends"), help: "Also prune the first convolution and the classifier head.")
     var pruneEnds = false
 
+    @Flag(help: "Run the original model and the written file with the bundled interpreter and compare them.")
+    var verify = false
+
+    @Option(name: .customLong("verify-data"), help: "Inputs for --verify (.npy, batch first); default: 8 seeded random samples.")
+    var verifyData: String?
+
+    @Option(help: "With --verify: fail if the largest absolute difference exceeds this (default 1e-4; none with --prune).")
+    var tolerance: Double?
+
     func validate() throws {
         if let prune, !(0..<1).contains(prune) {
             throw ValidationError("--prune takes a fraction in [0, 1), e.g. 0.5")
@@ -71,6 +81,10 @@ struct Convert: ParsableCommand {
             throw CommandError("\(model): \(failure.description) (last good IR in \(dumpDirectory))")
         }
         let bytes = try writeTFLite(optimized)
+        // Verification comes before the file lands, so a failed check leaves no output behind.
+        if verify {
+            try verifyConversion(original: imported, written: bytes)
+        }
         try writeAtomically(bytes, to: output)
         let seconds = Date().timeIntervalSince(start)
         context.report.forEach { print($0) }
@@ -81,6 +95,34 @@ struct Convert: ParsableCommand {
                 total + (value.constant?.floats?.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } ?? 0)
             }
             print("sparsity \(zeros)/\(optimized.parameterCount) parameters zero; gzip size \(try gzipSize(bytes)) bytes")
+        }
+    }
+
+    /// Runs the graph exactly as the Keras file defines it (before any pass) and the file
+    /// just written, on the same inputs, and reports how far apart they are.
+    private func verifyConversion(original: Graph, written: [UInt8]) throws {
+        let inputShape = Array(original[original.inputs[0]].shape.dropFirst())
+        let samples: Tensor
+        if let verifyData {
+            samples = try readNPY(path: verifyData)
+        } else {
+            samples = seededNormalSamples(shape: inputShape, count: 8)
+        }
+        let expected: Tensor
+        let actual: Tensor
+        do {
+            expected = try Interpreter(graph: original).run([samples])[0]
+            actual = try Interpreter(graph: try readTFLite(bytes: written, name: output)).run([samples])[0]
+        } catch {
+            throw CommandError("\(model): --verify: \(error)")
+        }
+        let result = OutputComparison(reference: expected, candidate: actual)
+        print(String(format: "verify: %d samples, max abs error %.3g, mean abs error %.3g, cosine similarity %.8f, top-1 agreement %.1f%%",
+                     result.samples, result.maxAbsoluteError, result.meanAbsoluteError, result.cosineSimilarity,
+                     result.top1Agreement * 100))
+        let limit = tolerance ?? (prune == nil ? 1e-4 : nil)
+        if let limit, result.maxAbsoluteError > limit {
+            throw CommandError("\(output): --verify: max abs error \(result.maxAbsoluteError) exceeds the tolerance \(limit)")
         }
     }
 
