@@ -4,12 +4,19 @@ public struct Value: Sendable, Equatable {
     public var dtype: DType
     public var shape: [Int]
     public var constant: ConstantData?
+    /// Set on int8/int32 tensors of a quantized graph.
+    public var quantization: Quantization?
+    /// Calibration statistics, recorded before quantization decides the parameters.
+    public var range: ValueRange?
 
-    public init(name: String, dtype: DType, shape: [Int], constant: ConstantData? = nil) {
+    public init(name: String, dtype: DType, shape: [Int], constant: ConstantData? = nil,
+                quantization: Quantization? = nil, range: ValueRange? = nil) {
         self.name = name
         self.dtype = dtype
         self.shape = shape
         self.constant = constant
+        self.quantization = quantization
+        self.range = range
     }
 }
 
@@ -38,18 +45,21 @@ public struct Graph: Sendable, Equatable {
         return values.count - 1
     }
 
-    public mutating func addConstant(name: String, shape: [Int], data: ConstantData) -> ValueID {
+    public mutating func addConstant(name: String, shape: [Int], data: ConstantData,
+                                     quantization: Quantization? = nil) -> ValueID {
         precondition(elementCount(shape) == data.count, "constant \(name): shape does not match data")
-        values.append(Value(name: name, dtype: data.dtype, shape: shape, constant: data))
+        values.append(Value(name: name, dtype: data.dtype, shape: shape, constant: data, quantization: quantization))
         return values.count - 1
     }
 
     /// Appends an op whose output shape is inferred from its inputs.
+    /// `dtype` defaults to the type the op computes in: its data input's type (bool for greater).
     @discardableResult
-    public mutating func addOp(_ kind: OpKind, inputs: [ValueID], name: String, origin: String) throws -> ValueID {
+    public mutating func addOp(_ kind: OpKind, inputs: [ValueID], name: String, origin: String,
+                               dtype: DType? = nil, quantization: Quantization? = nil) throws -> ValueID {
         let shape = try inferShape(kind, inputs: inputs.map { values[$0].shape })
-        let dtype = kind == .greater ? DType.bool : values[inputs[kind == .select ? 1 : 0]].dtype
-        values.append(Value(name: name, dtype: dtype, shape: shape))
+        let inferred = kind == .greater ? DType.bool : values[inputs[kind == .select ? 1 : 0]].dtype
+        values.append(Value(name: name, dtype: dtype ?? inferred, shape: shape, quantization: quantization))
         let output = values.count - 1
         ops.append(Op(kind, inputs: inputs, outputs: [output], origin: origin))
         return output

@@ -58,6 +58,10 @@ public enum OpKind: Sendable, Equatable {
     case resize(ResizeMode, size: [Int], alignCorners: Bool, halfPixelCenters: Bool)
     /// Passes its input through unchanged: Keras's inference no-ops import as this.
     case identity
+    /// float32 -> int8/uint8 with the output's quantization, or int8 -> int8 with a new scale.
+    case quantize
+    /// int8/uint8/float16 -> float32.
+    case dequantize
 
     /// Stable lower-case name used by the printer and in error messages.
     public var name: String {
@@ -83,6 +87,8 @@ public enum OpKind: Sendable, Equatable {
         case .select: return "select"
         case .resize(let mode, _, _, _): return "resize_\(mode.rawValue)"
         case .identity: return "identity"
+        case .quantize: return "quantize"
+        case .dequantize: return "dequantize"
         }
     }
 

@@ -38,30 +38,18 @@ private func parseLine(_ s: inout LineScanner, graph: inout Graph, defined: inou
         let id = try s.reference()
         let name = try s.quoted()
         try s.expect(": ")
-        let (dtype, shape) = try s.type()
-        defined[id] = Value(name: name, dtype: dtype, shape: shape)
+        let (dtype, shape, quantization, range) = try s.type()
+        defined[id] = Value(name: name, dtype: dtype, shape: shape, quantization: quantization, range: range)
         graph.inputs.append(id)
     } else if s.take("const ") {
         let id = try s.reference()
         let name = try s.quoted()
         try s.expect(": ")
-        let (dtype, shape) = try s.type()
+        let (dtype, shape, quantization, range) = try s.type()
         try s.expect(" ")
-        let tokens = try s.tokenList()
-        let data: ConstantData
-        if dtype == .int32 {
-            data = .int32(try tokens.map { token in
-                guard let value = Int32(token) else { throw ShapeError("'\(token)' is not an int32") }
-                return value
-            })
-        } else {
-            data = .float32(try tokens.map { token in
-                guard let value = Float(token) else { throw ShapeError("'\(token)' is not a number") }
-                return value
-            })
-        }
+        let data = try constantData(dtype, try s.tokenList())
         guard data.count == elementCount(shape) else { throw ShapeError("constant %\(id) has \(data.count) values for shape \(shape)") }
-        defined[id] = Value(name: name, dtype: dtype, shape: shape, constant: data)
+        defined[id] = Value(name: name, dtype: dtype, shape: shape, constant: data, quantization: quantization, range: range)
     } else if s.take("output") {
         s.skipSpaces()
         while !s.atEnd {
@@ -79,8 +67,8 @@ private func parseOp(_ s: inout LineScanner, defined: inout [ValueID: Value]) th
         let id = try s.reference()
         let name = try s.quoted()
         try s.expect(": ")
-        let (dtype, shape) = try s.type()
-        defined[id] = Value(name: name, dtype: dtype, shape: shape)
+        let (dtype, shape, quantization, range) = try s.type()
+        defined[id] = Value(name: name, dtype: dtype, shape: shape, quantization: quantization, range: range)
         outputs.append(id)
     } while s.take(", ")
     try s.expect(" = ")
@@ -102,6 +90,21 @@ private func parseOp(_ s: inout LineScanner, defined: inout [ValueID: Value]) th
     }
     let kind = try makeKind(opName, Attributes(values: attributes))
     return Op(kind, inputs: inputs, outputs: outputs, origin: defined[outputs[0]]!.name)
+}
+
+private func constantData(_ dtype: DType, _ tokens: [String]) throws -> ConstantData {
+    func numbers<T>(_ convert: (String) -> T?) throws -> [T] {
+        try tokens.map { token in
+            guard let value = convert(token) else { throw ShapeError("'\(token)' is not a \(dtype.shortName) value") }
+            return value
+        }
+    }
+    switch dtype {
+    case .int32: return .int32(try numbers { Int32($0) })
+    case .int8: return .int8(try numbers { Int8($0) })
+    case .float16: return .float16(try numbers { Float16($0)?.bitPattern })
+    default: return .float32(try numbers { Float($0) })
+    }
 }
 
 private struct Attributes {
@@ -182,6 +185,8 @@ private func makeKind(_ name: String, _ a: Attributes) throws -> OpKind {
     case "greater": return .greater
     case "select": return .select
     case "identity": return .identity
+    case "quantize": return .quantize
+    case "dequantize": return .dequantize
     case "resize_nearest", "resize_bilinear":
         return .resize(name == "resize_nearest" ? .nearest : .bilinear, size: try a.list("size"),
                        alignCorners: try a.bool("align_corners"), halfPixelCenters: try a.bool("half_pixel_centers"))
@@ -250,12 +255,32 @@ private struct LineScanner {
         return result
     }
 
-    mutating func type() throws -> (DType, [Int]) {
+    /// `i8[1,4,4,2]`, optionally followed by ` quant(...)` and ` range(min, max)`.
+    mutating func type() throws -> (DType, [Int], Quantization?, ValueRange?) {
         let short = word()
         guard let dtype = [DType.float32, .float16, .int32, .int8, .uint8, .int64, .bool].first(where: { $0.shortName == short }) else {
             throw ShapeError("unknown type '\(short)'")
         }
-        return (dtype, try numberList())
+        let shape = try numberList()
+        var quantization: Quantization?
+        if take(" quant(scale=") {
+            let scales = try tokenList().map { token in
+                guard let value = Float(token) else { throw ShapeError("bad scale '\(token)'") }
+                return value
+            }
+            try expect(", zero_point=")
+            let zeroPoints = try numberList()
+            try expect(", axis=")
+            guard let axis = Int(until(")")) else { throw ShapeError("bad quantization axis") }
+            quantization = Quantization(scales: scales, zeroPoints: zeroPoints, axis: axis)
+        }
+        var range: ValueRange?
+        if take(" range(") {
+            let bounds = until(")").split(separator: ",").compactMap { Float($0.trimmingCharacters(in: " ")) }
+            guard bounds.count == 2 else { throw ShapeError("bad range") }
+            range = ValueRange(min: bounds[0], max: bounds[1])
+        }
+        return (dtype, shape, quantization, range)
     }
 
     /// The items of `[a, b, c]`; an empty list is `[]`.

@@ -14,14 +14,14 @@ import Foundation
 public func printGraph(_ graph: Graph, fullConstants: Bool = false) -> String {
     var lines = ["graph \(quote(graph.name)) {"]
     for id in graph.inputs {
-        lines.append("  input %\(id) \(quote(graph[id].name)): \(typeText(graph[id]))")
+        lines.append("  input %\(id) \(quote(graph[id].name)): \(typeText(graph[id], full: fullConstants))")
     }
     let used = Set(graph.ops.flatMap(\.inputs))
     for (id, value) in graph.values.enumerated() where value.constant != nil && used.contains(id) {
-        lines.append("  const %\(id) \(quote(value.name)): \(typeText(value)) \(constantText(value.constant!, full: fullConstants))")
+        lines.append("  const %\(id) \(quote(value.name)): \(typeText(value, full: fullConstants)) \(constantText(value.constant!, full: fullConstants))")
     }
     for op in graph.ops {
-        let results = op.outputs.map { "%\($0) \(quote(graph[$0].name)): \(typeText(graph[$0]))" }
+        let results = op.outputs.map { "%\($0) \(quote(graph[$0].name)): \(typeText(graph[$0], full: fullConstants))" }
         let args = op.inputs.map { "%\($0)" }.joined(separator: ", ")
         let attributes = attributeText(op.kind)
         let attributePart = attributes.isEmpty ? "" : " {\(attributes)}"
@@ -41,20 +41,36 @@ private func quote(_ text: String) -> String {
     "\"" + text.replacingOccurrences(of: "\"", with: "\\\"") + "\""
 }
 
-private func typeText(_ value: Value) -> String {
-    "\(value.dtype.shortName)[\(value.shape.map(String.init).joined(separator: ","))]"
+/// `f32[1,8,8,4]`, then `quant(scale=[...], zero_point=[...], axis=N)` and
+/// `range(min, max)` when the value carries them.
+private func typeText(_ value: Value, full: Bool) -> String {
+    var text = "\(value.dtype.shortName)[\(value.shape.map(String.init).joined(separator: ","))]"
+    if let q = value.quantization {
+        text += " quant(scale=\(listOrSummary(q.scales, full: full)), zero_point=\(listOrSummary(q.zeroPoints.map(Float.init), full: full, integers: true)), axis=\(q.axis))"
+    }
+    if let range = value.range {
+        text += " range(\(formatFloat(range.min)), \(formatFloat(range.max)))"
+    }
+    return text
+}
+
+private func listOrSummary(_ values: [Float], full: Bool, integers: Bool = false) -> String {
+    guard full || values.count <= 8 else { return summary(values) }
+    return "[" + values.map { integers ? String(Int($0)) : formatFloat($0) }.joined(separator: ", ") + "]"
+}
+
+private func summary(_ values: [Float]) -> String {
+    let sum = values.reduce(0.0) { $0 + Double($1) }
+    return "{count=\(values.count) min=\(formatFloat(values.min() ?? 0)) max=\(formatFloat(values.max() ?? 0)) "
+        + "mean=\(formatFloat(Float(sum / Double(max(values.count, 1)))))}"
 }
 
 private func constantText(_ data: ConstantData, full: Bool) -> String {
     switch data {
-    case .int32(let values):
-        return "[" + values.map(String.init).joined(separator: ", ") + "]"
-    case .float32(let values) where values.count <= 8 || full:
-        return "[" + values.map(formatFloat).joined(separator: ", ") + "]"
-    case .float32(let values):
-        let sum = values.reduce(0.0) { $0 + Double($1) }
-        return "{count=\(values.count) min=\(formatFloat(values.min()!)) max=\(formatFloat(values.max()!)) "
-            + "mean=\(formatFloat(Float(sum / Double(values.count))))}"
+    case .float32(let values): return listOrSummary(values, full: full)
+    case .float16(let values): return listOrSummary(values.map { Float(Float16(bitPattern: $0)) }, full: full)
+    case .int32(let values): return listOrSummary(values.map(Float.init), full: full, integers: true)
+    case .int8(let values): return listOrSummary(values.map(Float.init), full: full, integers: true)
     }
 }
 
@@ -99,7 +115,7 @@ private func attributeText(_ kind: OpKind) -> String {
         return "alpha=\(formatFloat(alpha))"
     case .resize(_, let size, let align, let half):
         return "size=\(listText(size)) align_corners=\(align) half_pixel_centers=\(half)"
-    case .unary, .prelu, .identity, .greater, .select:
+    case .unary, .prelu, .identity, .greater, .select, .quantize, .dequantize:
         return ""
     }
 }

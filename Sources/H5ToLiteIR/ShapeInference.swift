@@ -75,7 +75,7 @@ public func inferShape(_ kind: OpKind, inputs: [[Int]]) throws -> [Int] {
         return try broadcast(x, inputs[1])
     case .select:
         return try broadcast(try broadcast(x, inputs[1]), inputs[2])
-    case .softmax, .unary, .leakyRelu, .identity:
+    case .softmax, .unary, .leakyRelu, .identity, .quantize, .dequantize:
         return x
     }
 }

@@ -34,11 +34,16 @@ public func elementCount(_ shape: [Int]) -> Int {
 public enum ConstantData: Sendable, Equatable {
     case float32([Float])
     case int32([Int32])
+    case int8([Int8])
+    /// IEEE half-precision bit patterns.
+    case float16([UInt16])
 
     public var dtype: DType {
         switch self {
         case .float32: return .float32
         case .int32: return .int32
+        case .int8: return .int8
+        case .float16: return .float16
         }
     }
 
@@ -46,12 +51,53 @@ public enum ConstantData: Sendable, Equatable {
         switch self {
         case .float32(let v): return v.count
         case .int32(let v): return v.count
+        case .int8(let v): return v.count
+        case .float16(let v): return v.count
         }
     }
 
     public var floats: [Float]? {
         if case .float32(let v) = self { return v }
         return nil
+    }
+
+    /// The raw little-endian bytes, as a TFLite buffer stores them.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch self {
+        case .float32(let v): return try v.withUnsafeBytes(body)
+        case .int32(let v): return try v.withUnsafeBytes(body)
+        case .int8(let v): return try v.withUnsafeBytes(body)
+        case .float16(let v): return try v.withUnsafeBytes(body)
+        }
+    }
+}
+
+/// Affine quantization: real = scale * (q - zeroPoint), one scale per tensor or per
+/// slice along `axis`.
+public struct Quantization: Sendable, Equatable {
+    public var scales: [Float]
+    public var zeroPoints: [Int]
+    public var axis: Int
+
+    public init(scales: [Float], zeroPoints: [Int], axis: Int = 0) {
+        self.scales = scales
+        self.zeroPoints = zeroPoints
+        self.axis = axis
+    }
+
+    public init(scale: Float, zeroPoint: Int) {
+        self.init(scales: [scale], zeroPoints: [zeroPoint])
+    }
+}
+
+/// The smallest and largest value a tensor took on the calibration data.
+public struct ValueRange: Sendable, Equatable {
+    public var min: Float
+    public var max: Float
+
+    public init(min: Float, max: Float) {
+        self.min = min
+        self.max = max
     }
 }
 

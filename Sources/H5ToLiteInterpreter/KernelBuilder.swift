@@ -98,6 +98,8 @@ func makeKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
     case .resize(let mode, let size, let alignCorners, let halfPixelCenters):
         return ResizeKernel(mode: mode, input: shapes[0], size: size, alignCorners: alignCorners,
                             halfPixelCenters: halfPixelCenters, threads: threads)
+    case .quantize, .dequantize:
+        throw InterpreterError("op \(op.kind.name) from \(op.origin): quantized models are not supported by the interpreter yet")
     }
 }
 

@@ -31,8 +31,13 @@ func weightKey(_ path: [String]) -> String {
     path.joined(separator: " > ")
 }
 
+/// Debian's libhdf5 is the serial build, which is not thread-safe: one model loads at a time.
+private let hdf5Lock = NSLock()
+
 /// Reads a `.h5` (tf.keras 2 or Keras 3) or `.keras` file: config, then weights.
 public func loadKerasModel(path: String) throws -> KerasModel {
+    hdf5Lock.lock()
+    defer { hdf5Lock.unlock() }
     do {
         guard FileManager.default.fileExists(atPath: path) else { throw ConversionError("no such file") }
         let head = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: 4) ?? Data()

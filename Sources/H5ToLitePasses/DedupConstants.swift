@@ -16,7 +16,7 @@ let dedupConstants = Pass(name: "dedup-constants",
     var replacement: [ValueID: ValueID] = [:]
     for (id, value) in graph.values.enumerated() {
         guard let data = value.constant else { continue }
-        let key = ConstantKey(shape: value.shape, data: data)
+        let key = ConstantKey(shape: value.shape, data: data, quantization: value.quantization)
         if let existing = first[key] {
             replacement[id] = existing
         } else {
@@ -32,16 +32,15 @@ let dedupConstants = Pass(name: "dedup-constants",
 private struct ConstantKey: Hashable {
     let shape: [Int]
     let data: ConstantData
+    let quantization: Quantization?
 
     static func == (a: ConstantKey, b: ConstantKey) -> Bool {
-        a.shape == b.shape && a.data == b.data
+        a.shape == b.shape && a.data == b.data && a.quantization == b.quantization
     }
 
     func hash(into hasher: inout Hasher) {
         hasher.combine(shape)
-        switch data {
-        case .float32(let values): values.withUnsafeBytes { hasher.combine(bytes: $0) }
-        case .int32(let values): values.withUnsafeBytes { hasher.combine(bytes: $0) }
-        }
+        hasher.combine(data.dtype.rawValue)
+        data.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }

@@ -149,6 +149,10 @@ func encode(_ kind: OpKind, inputShape: [Int]) -> EncodedOp {
             b.add(Slot.ResizeNearestNeighborOptions.align_corners, align)
             b.add(Slot.ResizeNearestNeighborOptions.half_pixel_centers, half)
         }, constantOperands: sizeOperand)
+    case .quantize:
+        return EncodedOp(code: .QUANTIZE)
+    case .dequantize:
+        return EncodedOp(code: .DEQUANTIZE)
     case .identity:
         preconditionFailure("identity ops are removed before writing")
     }

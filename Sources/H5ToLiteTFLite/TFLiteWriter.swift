@@ -137,8 +137,7 @@ private struct FilePlan {
         case .empty: data = nil
         case .bytes(let bytes): data = bytes.withUnsafeBytes { b.createByteVector($0, alignment: 16) }
         case .int32(let values): data = values.withUnsafeBytes { b.createByteVector($0, alignment: 16) }
-        case .constant(.float32(let values)): data = values.withUnsafeBytes { b.createByteVector($0, alignment: 16) }
-        case .constant(.int32(let values)): data = values.withUnsafeBytes { b.createByteVector($0, alignment: 16) }
+        case .constant(let constant): data = constant.withUnsafeBytes { b.createByteVector($0, alignment: 16) }
         }
         b.startTable()
         b.add(Slot.Buffer.data, data)
