@@ -14,12 +14,26 @@ public struct Pass: Sendable {
     }
 }
 
+/// How weights and activations are stored in the written file.
+public enum QuantizationMode: String, Sendable, CaseIterable {
+    /// Everything float32.
+    case none
+    /// Weights stored as float16, turned back into float32 by DEQUANTIZE ops.
+    case float16
+    /// int8 weights, float32 activations (TFLite's hybrid kernels).
+    case dynamic
+    /// int8 weights and activations, scales from calibration data.
+    case int8
+}
+
 /// What the user asked the pipeline to do beyond the default rewrites.
 public struct PipelineOptions: Sendable {
     public var pruning: PruningOptions?
+    public var quantization: QuantizationMode
 
-    public init(pruning: PruningOptions? = nil) {
+    public init(pruning: PruningOptions? = nil, quantization: QuantizationMode = .none) {
         self.pruning = pruning
+        self.quantization = quantization
     }
 }
 
@@ -44,6 +58,7 @@ public let passRegistry: [Pass] = [
     foldBatchNorm,
     fuseActivations,
     foldPadding,
+    quantizeFloat16,
     dedupConstants,
     deadCodeElimination,
 ]

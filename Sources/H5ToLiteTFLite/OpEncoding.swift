@@ -38,8 +38,15 @@ private func activationOnly(_ activation: FusedActivation) -> (inout FlatBufferB
     table { $0.add(0, activationCode(activation)) }
 }
 
-/// The TFLite form of `op`, whose first input has shape `inputShape`.
-func encode(_ kind: OpKind, inputShape: [Int]) -> EncodedOp {
+/// The TFLite form of `op`; its version depends on the operand types (float, hybrid, int8).
+func encode(_ op: Op, in graph: Graph) -> EncodedOp {
+    var encoded = encodeKind(op.kind, inputShape: graph[op.inputs[0]].shape)
+    encoded.version = max(encoded.version, quantizedVersion(encoded.code, op, in: graph))
+    return encoded
+}
+
+/// The TFLite form of an op kind, as a float32 op.
+private func encodeKind(_ kind: OpKind, inputShape: [Int]) -> EncodedOp {
     let rank = inputShape.count
     switch kind {
     case .conv2d(let w, let a):
@@ -158,6 +165,34 @@ func encode(_ kind: OpKind, inputShape: [Int]) -> EncodedOp {
     }
 }
 
+/// Versions TFLite gives ops on quantized operands: int8 activations (full integer), int8
+/// weights with float activations (hybrid, from dynamic-range quantization), or float16
+/// weights behind DEQUANTIZE.
+private func quantizedVersion(_ code: BuiltinOperator, _ op: Op, in graph: Graph) -> Int32 {
+    let input = graph[op.inputs[0]].dtype
+    let weight = op.inputs.count > 1 ? graph[op.inputs[1]].dtype : input
+    if code == .DEQUANTIZE {
+        return input == .float16 ? 3 : input == .int8 ? 2 : 1
+    }
+    if code == .QUANTIZE {
+        return graph[op.outputs[0]].dtype == .int8 ? 2 : 1
+    }
+    if input == .float32 && weight == .int8 {
+        switch code {
+        case .CONV_2D: return 2
+        case .DEPTHWISE_CONV_2D: return 4
+        case .FULLY_CONNECTED: return 3
+        default: return 1
+        }
+    }
+    guard input == .int8 else { return 1 }
+    switch code {
+    case .CONV_2D, .DEPTHWISE_CONV_2D: return 3
+    case .FULLY_CONNECTED: return 4
+    default: return 2
+    }
+}
+
 /// Oldest TFLite runtime that runs each (op, version) we write, from TFLite's own table.
 func minimumRuntime(_ code: BuiltinOperator, _ version: Int32) -> String {
     switch (code, version) {
@@ -167,6 +202,18 @@ func minimumRuntime(_ code: BuiltinOperator, _ version: Int32) -> String {
         return "1.5.0"
     case (.SUB, 1), (.DIV, 1), (.MEAN, 1), (.TRANSPOSE, 1), (.STRIDED_SLICE, 1):
         return "1.6.0"
+    case (.DEQUANTIZE, 1): return "1.13.1"
+    case (.QUANTIZE, 1), (.DEQUANTIZE, 2), (.CONV_2D, 2), (.CONV_2D, 3), (.FULLY_CONNECTED, 3), (.FULLY_CONNECTED, 4),
+         (.ADD, 2), (.MUL, 2), (.SUB, 2), (.AVERAGE_POOL_2D, 2), (.MAX_POOL_2D, 2), (.CONCATENATION, 2), (.MEAN, 2),
+         (.PAD, 2), (.SOFTMAX, 2), (.LOGISTIC, 2), (.TANH, 2), (.TRANSPOSE, 2), (.STRIDED_SLICE, 2),
+         (.MAXIMUM, 2), (.MINIMUM, 2), (.DEPTHWISE_CONV_2D, 3), (.RESIZE_BILINEAR, 2), (.RESIZE_NEAREST_NEIGHBOR, 2):
+        return "1.14.0"
+    case (.QUANTIZE, 2), (.DEQUANTIZE, 3): return "1.15.0"
+    case (.RELU, 2): return "2.1.0"
+    case (.DEPTHWISE_CONV_2D, 4): return "2.2.0"
+    case (.LEAKY_RELU, 2): return "2.3.0"
+    case (.REDUCE_MAX, 2): return "1.14.0"
+    case (.RELU6, 2): return "1.14.0"
     case (.RESIZE_BILINEAR, 1): return "1.7.0"
     case (.PRELU, 1): return "1.8.0"
     case (.REDUCE_MAX, 1): return "1.11.0"

@@ -8,7 +8,7 @@ public func writeTFLite(_ graph: Graph, description: String = "h5tolite") throws
     var plan = FilePlan()
     for id in graph.inputs { _ = plan.tensor(for: id, in: graph) }
     for op in graph.ops {
-        let encoded = encode(op.kind, inputShape: graph[op.inputs[0]].shape)
+        let encoded = encode(op, in: graph)
         var inputs = op.inputs.map { plan.tensor(for: $0, in: graph) }
         for (index, operand) in encoded.constantOperands.enumerated() {
             inputs.append(plan.addConstant(name: "\(graph[op.outputs[0]].name)/operand\(index)", shape: operand.shape,
@@ -39,6 +39,7 @@ private struct PlannedTensor {
     var type: TensorType
     var buffer: Int
     var dynamicBatch: Bool
+    var quantization: Quantization?
 }
 
 private struct PlannedOperator {
@@ -64,14 +65,16 @@ private struct FilePlan {
             buffer = buffers.count - 1
         }
         tensors.append(PlannedTensor(name: value.name, shape: value.shape, type: tensorType(value.dtype),
-                                     buffer: buffer, dynamicBatch: value.constant == nil && !value.shape.isEmpty))
+                                     buffer: buffer, dynamicBatch: value.constant == nil && !value.shape.isEmpty,
+                                     quantization: value.quantization))
         tensorIndex[id] = Int32(tensors.count - 1)
         return Int32(tensors.count - 1)
     }
 
     mutating func addConstant(name: String, shape: [Int], payload: Payload) -> Int32 {
         buffers.append(payload)
-        tensors.append(PlannedTensor(name: name, shape: shape, type: .INT32, buffer: buffers.count - 1, dynamicBatch: false))
+        tensors.append(PlannedTensor(name: name, shape: shape, type: .INT32, buffer: buffers.count - 1, dynamicBatch: false,
+                                     quantization: nil))
         return Int32(tensors.count - 1)
     }
 
@@ -148,13 +151,25 @@ private struct FilePlan {
         let name = b.createString(tensor.name)
         let shape = b.createVector(tensor.shape.map { Int32($0) })
         let signature = tensor.dynamicBatch ? b.createVector([Int32(-1)] + tensor.shape.dropFirst().map { Int32($0) }) : nil
+        let quantization = tensor.quantization.map { writeQuantization($0, &b) }
         b.startTable()
         b.add(Slot.Tensor.shape, shape)
         b.add(Slot.Tensor.type, tensor.type.rawValue)
         b.add(Slot.Tensor.buffer, UInt32(tensor.buffer))
         b.add(Slot.Tensor.name, name)
+        b.add(Slot.Tensor.quantization, quantization)
         b.add(Slot.Tensor.shape_signature, signature)
         b.add(Slot.Tensor.has_rank, true)
+        return b.endTable()
+    }
+
+    private func writeQuantization(_ q: Quantization, _ b: inout FlatBufferBuilder) -> FBOffset {
+        let scales = b.createVector(q.scales)
+        let zeroPoints = b.createVector(q.zeroPoints.map { Int64($0) })
+        b.startTable()
+        b.add(Slot.QuantizationParameters.scale, scales)
+        b.add(Slot.QuantizationParameters.zero_point, zeroPoints)
+        b.add(Slot.QuantizationParameters.quantized_dimension, Int32(q.axis))
         return b.endTable()
     }
 

@@ -2,3 +2,5 @@ import ArgumentParser
 import H5ToLitePasses
 
 extension PruningScope: ExpressibleByArgument {}
+
+extension QuantizationMode: ExpressibleByArgument {}

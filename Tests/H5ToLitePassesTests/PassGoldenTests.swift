@@ -22,7 +22,7 @@ func goldenPassCases() -> [String] {
     }
 }
 
-/// Options a case asks for in a `# options: prune=0.5 prune-scope=global prune-ends` line.
+/// Options a case asks for in a `# options: prune=0.5 prune-scope=global prune-ends quantize=float16` line.
 func options(from text: String) -> PipelineOptions {
     guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("# options:") }) else { return PipelineOptions() }
     var settings: [String: String] = [:]
@@ -34,7 +34,7 @@ func options(from text: String) -> PipelineOptions {
         PruningOptions(sparsity: sparsity, scope: PruningScope(rawValue: settings["prune-scope"] ?? "layer") ?? .layer,
                        includeEnds: settings["prune-ends"] != nil)
     }
-    return PipelineOptions(pruning: pruning)
+    return PipelineOptions(pruning: pruning, quantization: QuantizationMode(rawValue: settings["quantize"] ?? "none") ?? .none)
 }
 
 @Suite struct PassGoldenTests {
@@ -70,7 +70,7 @@ func options(from text: String) -> PipelineOptions {
         let names = passRegistry.map(\.name)
         #expect(Set(names).count == names.count)
         for name in names {
-            #expect(name.allSatisfy { $0.isLowercase || $0 == "-" }, "\(name)")
+            #expect(name.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" }, "\(name)")
         }
     }
 }
