@@ -59,6 +59,7 @@ public let passRegistry: [Pass] = [
     fuseActivations,
     foldPadding,
     quantizeFloat16,
+    quantizeWeights,
     dedupConstants,
     deadCodeElimination,
 ]
