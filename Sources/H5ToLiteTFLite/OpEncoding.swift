@@ -40,13 +40,14 @@ private func activationOnly(_ activation: FusedActivation) -> (inout FlatBufferB
 
 /// The TFLite form of `op`; its version depends on the operand types (float, hybrid, int8).
 func encode(_ op: Op, in graph: Graph) -> EncodedOp {
-    var encoded = encodeKind(op.kind, inputShape: graph[op.inputs[0]].shape)
+    let hybrid = graph[op.inputs[0]].dtype == .float32 && op.inputs.count > 1 && graph[op.inputs[1]].dtype == .int8
+    var encoded = encodeKind(op.kind, inputShape: graph[op.inputs[0]].shape, hybrid: hybrid)
     encoded.version = max(encoded.version, quantizedVersion(encoded.code, op, in: graph))
     return encoded
 }
 
 /// The TFLite form of an op kind, as a float32 op.
-private func encodeKind(_ kind: OpKind, inputShape: [Int]) -> EncodedOp {
+private func encodeKind(_ kind: OpKind, inputShape: [Int], hybrid: Bool) -> EncodedOp {
     let rank = inputShape.count
     switch kind {
     case .conv2d(let w, let a):
@@ -75,6 +76,7 @@ private func encodeKind(_ kind: OpKind, inputShape: [Int]) -> EncodedOp {
         return EncodedOp(code: .FULLY_CONNECTED, version: keepDims ? 5 : 1, optionsType: .FullyConnectedOptions, options: table { b in
             b.add(Slot.FullyConnectedOptions.fused_activation_function, activationCode(a))
             b.add(Slot.FullyConnectedOptions.keep_num_dims, keepDims)
+            b.add(Slot.FullyConnectedOptions.asymmetric_quantize_inputs, hybrid)
         })
     case .maxPool(let w, let a), .averagePool(let w, let a):
         let isMax: Bool
@@ -178,10 +180,12 @@ private func quantizedVersion(_ code: BuiltinOperator, _ op: Op, in graph: Graph
         return graph[op.outputs[0]].dtype == .int8 ? 2 : 1
     }
     if input == .float32 && weight == .int8 {
+        // Hybrid ops with per-channel weight scales; FULLY_CONNECTED also quantizes its
+        // input asymmetrically (TensorFlow's current choice, which XNNPACK runs fast).
         switch code {
-        case .CONV_2D: return 2
-        case .DEPTHWISE_CONV_2D: return 4
-        case .FULLY_CONNECTED: return 3
+        case .CONV_2D: return 5
+        case .DEPTHWISE_CONV_2D: return 6
+        case .FULLY_CONNECTED: return 12
         default: return 1
         }
     }
@@ -211,6 +215,9 @@ func minimumRuntime(_ code: BuiltinOperator, _ version: Int32) -> String {
     case (.QUANTIZE, 2), (.DEQUANTIZE, 3): return "1.15.0"
     case (.RELU, 2): return "2.1.0"
     case (.DEPTHWISE_CONV_2D, 4): return "2.2.0"
+    case (.DEPTHWISE_CONV_2D, 6): return "2.3.0"
+    case (.CONV_2D, 5): return "2.4.0"
+    case (.FULLY_CONNECTED, 12): return "2.17.0"
     case (.LEAKY_RELU, 2): return "2.3.0"
     case (.REDUCE_MAX, 2): return "1.14.0"
     case (.RELU6, 2): return "1.14.0"

@@ -1,27 +1,26 @@
 import H5ToLiteIR
 
 /// `--quantize dynamic`: conv, depthwise and dense weights become int8, symmetric in
-/// [-127, 127] with zero point 0, one scale per output channel where TFLite's hybrid
-/// kernels take it (CONV_2D axis 0, DEPTHWISE_CONV_2D axis 3) and one per tensor for
-/// FULLY_CONNECTED. Activations stay float32; TFLite quantizes them on the fly. Weights
-/// under 1024 elements stay float, as TensorFlow leaves them: the saving is negligible and
-/// their error is not.
+/// [-127, 127] with zero point 0, one scale per output channel (CONV_2D and
+/// FULLY_CONNECTED axis 0, DEPTHWISE_CONV_2D axis 3), as TensorFlow writes them.
+/// Activations stay float32; TFLite quantizes them on the fly. Weights under 1024
+/// elements stay float, as TensorFlow leaves them: the saving is negligible and their
+/// error is not.
 ///
 ///     const %1 "dense/kernel": f32[2,1024] {...}
 ///     %3 "dense": f32[1,2] = fully_connected(%0, %1, %2)
 ///   ->
-///     const %4 "dense/kernel": i8[2,1024] quant(scale=[0.0031], zero_point=[0], axis=0) {...}
+///     const %4 "dense/kernel": i8[2,1024] quant(scale=[0.0031, 0.0027], zero_point=[0, 0], axis=0) {...}
 ///     %3 "dense": f32[1,2] = fully_connected(%0, %4, %2)
 let quantizeWeights = Pass(name: "quantize-weights",
                            summary: "int8 weights with float activations (--quantize dynamic)") { graph, context in
     guard context.options.quantization == .dynamic else { return }
     for index in graph.ops.indices {
         let op = graph.ops[index]
-        let axis: Int?
+        let axis: Int
         switch op.kind {
-        case .conv2d: axis = 0
+        case .conv2d, .fullyConnected: axis = 0
         case .depthwiseConv2d: axis = 3
-        case .fullyConnected: axis = nil
         default: continue
         }
         let weights = graph[op.inputs[1]]
