@@ -17,7 +17,7 @@ let package = Package(
         .target(name: "H5ToLiteKeras", dependencies: [
             "H5ToLiteIR", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
-        .target(name: "H5ToLitePasses", dependencies: ["H5ToLiteIR"]),
+        .target(name: "H5ToLitePasses", dependencies: ["H5ToLiteIR", "H5ToLiteInterpreter"]),
         .target(name: "H5ToLiteTFLite", dependencies: ["H5ToLiteIR"]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "H5ToLiteInterpreter", dependencies: ["H5ToLiteIR", "COpenBLAS"]),
@@ -28,7 +28,7 @@ let package = Package(
         ]),
         .testTarget(name: "H5ToLiteIRTests", dependencies: ["H5ToLiteIR"]),
         .testTarget(name: "H5ToLiteKerasTests", dependencies: ["H5ToLiteKeras"]),
-        .testTarget(name: "H5ToLitePassesTests", dependencies: ["H5ToLitePasses", "H5ToLiteKeras"]),
+        .testTarget(name: "H5ToLitePassesTests", dependencies: ["H5ToLitePasses", "H5ToLiteKeras", "H5ToLiteInterpreter"]),
         .testTarget(name: "H5ToLiteInterpreterTests", dependencies: ["H5ToLiteInterpreter", "H5ToLiteTFLite"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "H5ToLiteTFLiteTests", dependencies: ["H5ToLiteTFLite", "H5ToLiteKeras", "H5ToLitePasses"]),

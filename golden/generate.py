@@ -22,6 +22,16 @@ What it writes, for every model NAME, in golden/models/NAME/:
     output_keras3.npy    Keras 3 model.predict(input)
     tf.tflite            tf.lite.TFLiteConverter.from_keras_model(<Keras 3 model>), float32
     info.json            name, input shape, layer classes, notes, measured diffs
+and, for the models with a `quant` entry (chexnet_nested, mini_densenet,
+mini_inception, mini_mobilenetv2, layers_conv), TensorFlow's post-training
+quantization of the same Keras 3 model (see QUANT_VARIANTS / convert_quantized):
+    calibration.npy      float32 (32, H, W, C), RandomState(CALIB_SEED).normal (x data_scale)
+    tf_float16.tflite    optimizations=[DEFAULT], supported_types=[tf.float16]
+    tf_dynamic.tflite    optimizations=[DEFAULT] (dynamic range, no representative dataset)
+    tf_int8.tflite       DEFAULT + representative_dataset (calibration.npy, one sample per
+                         step) + supported_ops=[TFLITE_BUILTINS_INT8]; float32 input/output
+    tf_int8_io.tflite    (chexnet_nested only) same + inference_input/output_type=tf.int8
+    litert_<variant>.npy LiteRT's output for input.npy (batch 1 per sample); int8 for int8_io
 and golden/bad/* (inputs the compiler must reject with a clear error).
 Exception: pruned_tfmot (TensorFlow Model Optimization Toolkit pruning, saved
 without strip_pruning) is tf_keras only - tfkeras.h5, input.npy,
@@ -35,7 +45,8 @@ are keyed by (seed, layer name, weight kind) - never by position - so the same
 architecture gets bit-identical weights in both frameworks even where the
 frameworks order a layer's weights differently.  A self-check at the end reloads
 every file with the framework that wrote it, compares the outputs, and runs
-tf.tflite in LiteRT (ai_edge_litert) against Keras (max abs err <= 1e-5).
+tf.tflite in LiteRT (ai_edge_litert) against Keras (max abs err <= 1e-5); for the
+quantized references see check_quantized.
 """
 
 import argparse
@@ -68,6 +79,9 @@ except ImportError:  # pragma: no cover
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = 1234
+CALIB_SEED = 5678   # calibration.npy: same distribution as input.npy, other seed
+CALIB_SAMPLES = 32
+QUANT = ("float16", "dynamic", "int8")  # TF quantized variants written for models with quant=
 
 
 def is_keras3(K):
@@ -680,23 +694,24 @@ def check_pruned_tfmot(spec, out_root, check):
 
 
 MODELS = [
-    dict(name="mini_densenet", build=build_mini_densenet, input_shape=(32, 32, 3),
+    dict(name="mini_densenet", build=build_mini_densenet, input_shape=(32, 32, 3), quant=QUANT,
          note="keras.applications.DenseNet shape shrunk: ZeroPadding2D+Conv7x7/2(no bias)+BN+ReLU, "
               "ZeroPadding2D+MaxPool, 2 dense blocks x 2 conv blocks (growth 4, stem 8 filters), transition pool2, "
               "final BN+ReLU, GAP, Dense(3, softmax). Layer names use the Keras 3 spelling "
               "(conv1_conv) in BOTH files; see chexnet_* for the tf_keras 'conv1/conv' spelling."),
-    dict(name="mini_inception", build=build_mini_inception, input_shape=(32, 32, 3),
+    dict(name="mini_inception", build=build_mini_inception, input_shape=(32, 32, 3), quant=QUANT,
          note="InceptionV3 style conv2d_bn (Conv no bias + BN(scale=False) + ReLU) with Keras auto-style "
               "names (conv2d_3, batch_normalization_3, activation_3): stem conv2d_bn 3x3/2 valid + "
               "MaxPooling2D 3/2, then a mixed0-like block with 1x1, 1x1->5x5, "
               "1x1->3x3->3x3 and AveragePooling2D(3, strides 1, same)->1x1 branches."),
-    dict(name="mini_mobilenetv2", build=build_mini_mobilenetv2, input_shape=(32, 32, 3),
+    dict(name="mini_mobilenetv2", build=build_mini_mobilenetv2, input_shape=(32, 32, 3), quant=QUANT,
          note="MobileNetV2 style: Conv1 s2 same + BN(eps 1e-3) + ReLU(6.), block_1 (expand 1x1 + BN + "
               "ReLU(6.), stride 2 with correct_pad ZeroPadding2D(((0,1),(0,1))) + DepthwiseConv2D valid + BN + "
               "ReLU(6.), project 1x1 + BN), block_2 (same, stride 1, DepthwiseConv2D same, Add residual "
               "'block_2_add'), GAP, Dense(2, softmax). (The expanded_conv and Conv_1 stages of the real "
               "model are left out to keep the fixture small.)"),
     dict(name="chexnet_nested", build=build_chexnet, input_shape=(32, 32, 3), compile="compile",
+         quant=QUANT + ("int8_io",),
          note="CheXNet shape: Sequential([functional 'densenet_mini' (= mini_densenet with include_top=False), "
               "GlobalAveragePooling2D, Dense(14, sigmoid)]). Inner layer names follow each framework's "
               "keras.applications spelling: tfkeras.h5 has 'conv1/conv' (a '/' in a layer name => nested "
@@ -718,7 +733,7 @@ MODELS = [
               "non-trainable section), compiled with Adam and trained one step (weights then reset) so "
               "these files also carry optimizer weights (HDF5 'optimizer_weights' group / .keras "
               "'optimizer' vars)."),
-    dict(name="layers_conv", build=build_layers_conv, input_shape=(16, 16, 3),
+    dict(name="layers_conv", build=build_layers_conv, input_shape=(16, 16, 3), quant=QUANT,
          note="Conv2D strides 2 same with activation='relu' inside, dilation 2 valid/same, with and without "
               "bias, non-square kernel+strides; DepthwiseConv2D depth_multiplier 2 (and stride 2 valid); "
               "SeparableConv2D; BatchNormalization default / scale=False / center=False; Dense on a 4D "
@@ -775,22 +790,226 @@ def predict(model, x):
     return np.asarray(model.predict(x, verbose=0), dtype=np.float32)
 
 
-def run_tflite(path_or_bytes, x):
+def quantize_int8(x, scale, zero_point):
+    """float -> int8 as TFLite's QUANTIZE: round(x / scale) + zero_point, clamped."""
+    return np.clip(np.round(x / scale) + zero_point, -128, 127).astype(np.int8)
+
+
+def run_tflite(path_or_bytes, x, raw=False):
+    """LiteRT on x, batch 1 per sample.  An int8 model input is fed
+    quantize_int8(x) with the input tensor's scale/zero point; an int8 output is
+    returned as int8 if raw, else dequantized to float32."""
     kw = {"model_content": path_or_bytes} if isinstance(path_or_bytes, bytes) else {"model_path": path_or_bytes}
     outs = []
     for i in range(x.shape[0]):  # batch 1 per sample, as the converter emits [1,...]
         it = Interpreter(**kw)
         it.allocate_tensors()
         inp = it.get_input_details()[0]
-        it.set_tensor(inp["index"], x[i:i + 1])
+        xi = x[i:i + 1]
+        if inp["dtype"] == np.int8:
+            xi = quantize_int8(xi, *inp["quantization"])
+        it.set_tensor(inp["index"], xi)
         it.invoke()
-        outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
-    return np.concatenate(outs, 0).astype(np.float32)
+        out = it.get_output_details()[0]
+        y = it.get_tensor(out["index"])
+        if out["dtype"] == np.int8 and not raw:
+            scale, zero_point = out["quantization"]
+            y = (y.astype(np.float32) - zero_point) * np.float32(scale)
+        outs.append(y)
+    y = np.concatenate(outs, 0)
+    return y if y.dtype == np.int8 else y.astype(np.float32)
 
 
 def convert_tflite(model):
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     return conv.convert()
+
+
+# TensorFlow post-training quantization references (models with a "quant" entry)
+QUANT_VARIANTS = {
+    "float16": "optimizations=[tf.lite.Optimize.DEFAULT], target_spec.supported_types=[tf.float16]",
+    "dynamic": "optimizations=[tf.lite.Optimize.DEFAULT] (no representative_dataset: dynamic range)",
+    "int8": ("optimizations=[tf.lite.Optimize.DEFAULT], representative_dataset=calibration.npy one sample "
+             "[1,H,W,C] per step (32 steps), target_spec.supported_ops=[TFLITE_BUILTINS_INT8]; "
+             "inference_input_type/output_type left at float32"),
+    "int8_io": "as int8, plus inference_input_type=tf.int8, inference_output_type=tf.int8",
+}
+# ConversionMetadata.options.modelOptimizationModes TF records for each variant
+QUANT_MODES = {"float16": [1001], "dynamic": [1002], "int8": [1003], "int8_io": [1003]}
+
+
+def make_calibration(shape, scale=1.0):
+    rng = np.random.RandomState(CALIB_SEED)
+    return (rng.normal(0.0, 1.0, (CALIB_SAMPLES,) + tuple(shape)) * scale).astype(np.float32)
+
+
+def convert_quantized(model, variant, calibration):
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    if variant == "float16":
+        conv.target_spec.supported_types = [tf.float16]
+    elif variant in ("int8", "int8_io"):
+        def representative_dataset():
+            for i in range(calibration.shape[0]):
+                yield [calibration[i:i + 1]]
+        conv.representative_dataset = representative_dataset
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if variant == "int8_io":
+            conv.inference_input_type = tf.int8
+            conv.inference_output_type = tf.int8
+    else:
+        assert variant == "dynamic", variant
+    return conv.convert()
+
+
+def tflite_facts(path_or_bytes):
+    """A few facts read from the flatbuffer (TensorFlow's generated schema
+    readers): tensor type counts, (op, version) pairs, optimization modes."""
+    from tensorflow.lite.python import conversion_metadata_schema_py_generated as cmfb
+    from tensorflow.lite.python import schema_py_generated as fb
+    data = path_or_bytes if isinstance(path_or_bytes, bytes) else open(path_or_bytes, "rb").read()
+    m = fb.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    type_names = {v: k for k, v in vars(fb.TensorType).items() if not k.startswith("_")}
+    op_names = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
+    sg = m.subgraphs[0]
+    types = {}
+    for t in sg.tensors:
+        n = type_names[t.type]
+        types[n] = types.get(n, 0) + 1
+    ops = sorted({(op_names[c.builtinCode], int(c.version)) for c in m.operatorCodes})
+    meta = {}
+    for md in m.metadata or []:
+        data = m.buffers[md.buffer].data
+        meta[md.name.decode() if isinstance(md.name, bytes) else md.name] = \
+            b"" if data is None else np.asarray(data, np.uint8).tobytes()
+    modes = []
+    if "CONVERSION_METADATA" in meta:
+        cm = cmfb.ConversionMetadataT.InitFromPackedBuf(bytearray(meta["CONVERSION_METADATA"]), 0)
+        if cm.options is not None and cm.options.modelOptimizationModes is not None:
+            modes = [int(v) for v in cm.options.modelOptimizationModes]
+    return {
+        "tensor_types": dict(sorted(types.items())),
+        "ops": [f"{n}/v{v}" for n, v in ops],
+        "input_type": type_names[sg.tensors[sg.inputs[0]].type],
+        "output_type": type_names[sg.tensors[sg.outputs[0]].type],
+        "min_runtime_version": meta.get("min_runtime_version", b"").rstrip(b"\0").decode(),
+        "optimization_modes": modes,
+    }
+
+
+def output_step(path):
+    """Quantization step of the int8 tensor an int8 model's float32 output is
+    dequantized from (or of the int8 output itself)."""
+    from tensorflow.lite.python import schema_py_generated as fb
+    m = fb.ModelT.InitFromPackedBuf(bytearray(open(path, "rb").read()), 0)
+    sg = m.subgraphs[0]
+    out = sg.outputs[0]
+    t = sg.tensors[out]
+    if t.type == fb.TensorType.FLOAT32:
+        t = sg.tensors[next(op.inputs[0] for op in sg.operators if out in list(op.outputs))]
+    return float(t.quantization.scale[0]) if t.quantization is not None and t.quantization.scale is not None else 0.0
+
+
+# self-check bounds: max |LiteRT - Keras| / max(1, max |Keras output|)
+QUANT_ERROR_BOUND = {"float16": 5e-3, "dynamic": 5e-2, "int8": 1e-1, "int8_io": 1e-1}
+# TF's dynamic-range quantization leaves weights with fewer elements than this in float32
+DYNAMIC_MIN_ELEMENTS = 1024
+
+
+def large_float_constants(path, min_elements=DYNAMIC_MIN_ELEMENTS):
+    """Number of float32 constant tensors with at least min_elements elements."""
+    from tensorflow.lite.python import schema_py_generated as fb
+    m = fb.ModelT.InitFromPackedBuf(bytearray(open(path, "rb").read()), 0)
+    return sum(1 for t in m.subgraphs[0].tensors
+               if t.type == fb.TensorType.FLOAT32 and m.buffers[t.buffer].data is not None
+               and int(np.prod(t.shape)) >= min_elements)
+
+
+def check_quantized(spec, d, x, yk, check):
+    with open(os.path.join(d, "info.json")) as f:
+        info = json.load(f)
+    cal = np.load(os.path.join(d, "calibration.npy"))
+    check(cal.dtype == np.float32 and cal.shape == (CALIB_SAMPLES,) + tuple(spec["input_shape"])
+          and np.array_equal(cal, make_calibration(spec["input_shape"], spec.get("data_scale", 1.0))),
+          f"calibration.npy {cal.shape} {cal.dtype} == RandomState({CALIB_SEED}) samples")
+    q = info.get("quantized", {})
+    for v in spec["quant"]:
+        path = os.path.join(d, f"tf_{v}.tflite")
+        facts = tflite_facts(path)
+        rec = q.get(v, {})
+        check(all(rec.get(k) == facts[k] for k in facts) and rec.get("bytes") == os.path.getsize(path),
+              f"tf_{v}.tflite matches info.json (ops {len(facts['ops'])}, types {facts['tensor_types']})")
+        check(facts["optimization_modes"] == QUANT_MODES[v],
+              f"tf_{v}.tflite CONVERSION_METADATA optimization modes {facts['optimization_modes']}")
+        types = facts["tensor_types"]
+        io = (facts["input_type"], facts["output_type"])
+        if v == "float16":
+            ok = types.get("FLOAT16", 0) > 0 and "INT8" not in types and io == ("FLOAT32", "FLOAT32")
+        elif v == "dynamic":  # exactly the float32 weights with >= 1024 elements become int8
+            big = large_float_constants(os.path.join(d, "tf.tflite"))
+            ok = types.get("INT8", 0) == big and "FLOAT16" not in types and io == ("FLOAT32", "FLOAT32")
+        elif v == "int8":  # float32 only at the edges (QUANTIZE in, DEQUANTIZE out)
+            ok = types.get("FLOAT32") == 2 and io == ("FLOAT32", "FLOAT32")
+        else:  # int8_io: no float32 tensor at all
+            ok = "FLOAT32" not in types and io == ("INT8", "INT8")
+        check(ok, f"tf_{v}.tflite tensor types {types}, input/output {io[0]}/{io[1]}")
+        ref = np.load(os.path.join(d, f"litert_{v}.npy"))
+        raw = run_tflite(path, x, raw=True)
+        if v == "int8_io":
+            err = int(np.max(np.abs(raw.astype(np.int32) - ref.astype(np.int32))))
+            check(ref.dtype == np.int8 and raw.shape == ref.shape and err <= 1,
+                  f"litert_{v}.npy int8 reproduced by LiteRT (max diff {err} steps)")
+        else:
+            tol = 1e-5 + (output_step(path) if v == "int8" else 0.0)
+            err = float(np.max(np.abs(raw - ref)))
+            check(ref.dtype == np.float32 and raw.shape == ref.shape and err <= tol,
+                  f"litert_{v}.npy reproduced by LiteRT (max diff {err:.2g}, tol {tol:.2g})")
+        e = float(np.max(np.abs(run_tflite(path, x) - yk)))
+        key = f"max_abs_diff_tf_{v}_vs_keras3"
+        bound = QUANT_ERROR_BOUND[v] * max(1.0, float(np.max(np.abs(yk))))
+        check(abs(e - info.get(key, -1.0)) <= 1e-5 + (output_step(path) if v.startswith("int8") else 0.0)
+              and e <= bound, f"tf_{v}.tflite (LiteRT) vs keras3 max err {e:.3g} (info {info.get(key)}, bound {bound:.3g})")
+
+
+def io_quantization(path_or_bytes):
+    kw = {"model_content": path_or_bytes} if isinstance(path_or_bytes, bytes) else {"model_path": path_or_bytes}
+    it = Interpreter(**kw)
+    q = lambda d: {"dtype": np.dtype(d["dtype"]).name, "scale": float(d["quantization"][0]),  # noqa: E731
+                   "zero_point": int(d["quantization"][1])}
+    return {"input": q(it.get_input_details()[0]), "output": q(it.get_output_details()[0])}
+
+
+def write_quantized(spec, km, x, yk, d):
+    """calibration.npy, tf_<variant>.tflite, litert_<variant>.npy; returns the
+    info.json entries."""
+    cal = make_calibration(spec["input_shape"], spec.get("data_scale", 1.0))
+    np.save(os.path.join(d, "calibration.npy"), cal)
+    errs = {}
+    details = {
+        "calibration": (f"calibration.npy: float32 {list(cal.shape)}, RandomState({CALIB_SEED}).normal(0,1)"
+                        f"*{spec.get('data_scale', 1.0)}; the representative_dataset yields "
+                        f"[calibration[i:i+1]] for i in 0..{CALIB_SAMPLES - 1}"),
+        "converter": ("tf.lite.TFLiteConverter.from_keras_model(<Keras 3 model>) (the same model as tf.tflite) "
+                      "with each variant's 'options'"),
+        "litert_outputs": ("litert_<variant>.npy = LiteRT (ai_edge_litert, default op resolver) on input.npy, "
+                           "batch 1 per sample; float32, except litert_int8_io.npy which holds the raw int8 "
+                           "output (its input was quantize_int8(input.npy) with the input scale/zero point)"),
+    }
+    for v in spec["quant"]:
+        b = convert_quantized(km, v, cal)
+        fn = f"tf_{v}.tflite"
+        with open(os.path.join(d, fn), "wb") as f:
+            f.write(b)
+        raw = run_tflite(b, x, raw=True)
+        np.save(os.path.join(d, f"litert_{v}.npy"), raw)
+        y = run_tflite(b, x)
+        errs[f"max_abs_diff_tf_{v}_vs_keras3"] = float(np.max(np.abs(y - yk)))
+        entry = {"file": fn, "options": QUANT_VARIANTS[v], "bytes": len(b),
+                 "litert_output": f"litert_{v}.npy", **tflite_facts(b)}
+        if v == "int8_io":
+            entry["io_quantization"] = io_quantization(b)
+        details[v] = entry
+    return errs, details
 
 
 def maybe_compile_and_step(K, model, x, mode):
@@ -867,14 +1086,20 @@ def generate_model(spec, out_root):
         "weights": f"fill_weights(seed={SEED}) keyed by (layer name with '/'->'_', weight kind)",
         "max_abs_diff_tfkeras_vs_keras3": float(np.max(np.abs(yk - yt))),
         "max_abs_diff_tflite_vs_keras3": float(np.max(np.abs(run_tflite(tfl, x) - yk))),
-        "versions": {"tensorflow": tf.__version__, "tf_keras": tf_keras.__version__,
-                     "keras": keras.__version__, "h5py": h5py.__version__, "numpy": np.__version__},
     }
+    if spec.get("quant"):
+        errs, details = write_quantized(spec, km, x, yk, d)
+        info.update(errs)
+        info["quantized"] = details
+    info["versions"] = {"tensorflow": tf.__version__, "tf_keras": tf_keras.__version__,
+                        "keras": keras.__version__, "h5py": h5py.__version__, "numpy": np.__version__}
     with open(os.path.join(d, "info.json"), "w") as f:
         json.dump(info, f, indent=2)
         f.write("\n")
+    q = "".join(f", {k[len('max_abs_diff_'):-len('_vs_keras3')]} {v:.3g}" for k, v in info.items()
+                if k.startswith("max_abs_diff_tf_"))
     print(f"[gen] {name}: out {yk.shape}, tfkeras-vs-keras3 {info['max_abs_diff_tfkeras_vs_keras3']:.3g}, "
-          f"tflite-vs-keras3 {info['max_abs_diff_tflite_vs_keras3']:.3g}", flush=True)
+          f"tflite-vs-keras3 {info['max_abs_diff_tflite_vs_keras3']:.3g}{q}", flush=True)
 
 
 # --------------------------------------------------------------------------
@@ -973,6 +1198,8 @@ def self_check(out_root, names):
         r = run_tflite(os.path.join(d, "tf.tflite"), x)
         err = float(np.max(np.abs(r - yk)))
         check(err <= 1e-5, f"tf.tflite (LiteRT) vs keras3 max err {err:.2g}")
+        if spec.get("quant"):
+            check_quantized(spec, d, x, yk, check)
         diff = float(np.max(np.abs(yk - yt)))
         if name == "layers_activation":
             mask = np.ones(yk.shape[-1], bool)

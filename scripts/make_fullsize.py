@@ -9,6 +9,7 @@ Usage (pinned stack, see golden/requirements.txt):
     python3 -m venv /tmp/tfvenv && /tmp/tfvenv/bin/pip install -r golden/requirements.txt
     /tmp/tfvenv/bin/python scripts/make_fullsize.py                      # all models
     /tmp/tfvenv/bin/python scripts/make_fullsize.py --models densenet121,mobilenetv2 --out /tmp/fs
+    /tmp/tfvenv/bin/python scripts/make_fullsize.py --models mobilenetv2 --quantized   # + TF PTQ files
 
 Models (weights=None: nothing is downloaded):
     densenet121  CheXNet shape: Sequential([DenseNet121(include_top=False, 224x224x3),
@@ -27,6 +28,18 @@ For every model, in OUT/NAME/:
     tf_float32.tflite        tf.lite.TFLiteConverter.from_keras_model(Keras 3 model)
     tf_convert.json          converter wall time [s], file size, LiteRT max abs error vs
                              Keras (batch 1 per sample), LiteRT invoke time, versions
+
+With --quantized, also TensorFlow's post-training quantization of the same Keras 3 model
+(same converter settings as golden/generate.py):
+    calibration.npy          float32 (32, H, W, 3), RandomState(SEED + 2).normal
+    tf_float16.tflite        optimizations=[DEFAULT], target_spec.supported_types=[tf.float16]
+    tf_dynamic.tflite        optimizations=[DEFAULT] (dynamic range, no representative dataset)
+    tf_int8.tflite           DEFAULT + representative_dataset (calibration.npy, one sample per
+                             step) + supported_ops=[TFLITE_BUILTINS_INT8]; float32 input/output
+and tf_convert.json gets a "quantized" section: per variant the converter wall time, file
+size, LiteRT max abs error vs Keras 3 (input.npy, batch 1 per sample) and LiteRT latency
+(num_threads=2, one warm-up invoke, median of 10 invokes on sample 0), plus the same
+latency measurement for tf_float32.tflite as the baseline.
 
 BatchNormalization: the random-init moving statistics (0/1) would make BN a near identity
 and let activations drift through 100+ layers, so every BN is first calibrated on a
@@ -64,6 +77,10 @@ except ImportError:  # pragma: no cover
     Interpreter = tf.lite.Interpreter
 
 SEED = 2024
+CALIB_SAMPLES = 32
+QUANT_VARIANTS = ("float16", "dynamic", "int8")
+LATENCY_THREADS = 2
+LATENCY_RUNS = 10
 
 MODELS = {
     "densenet121": dict(app="DenseNet121", size=224, style="sequential", classes=14, act="sigmoid"),
@@ -159,7 +176,76 @@ def run_litert(path, x):
     return np.concatenate(ys, 0), times
 
 
-def make(name, out_root):
+def convert_quantized(model, variant, calibration):
+    """TFLiteConverter.from_keras_model with TF's post-training quantization
+    (identical settings to golden/generate.py convert_quantized)."""
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    if variant == "float16":
+        conv.target_spec.supported_types = [tf.float16]
+    elif variant == "int8":
+        def representative_dataset():
+            for i in range(calibration.shape[0]):
+                yield [calibration[i:i + 1]]
+        conv.representative_dataset = representative_dataset
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    else:
+        assert variant == "dynamic", variant
+    return conv.convert()
+
+
+def litert_latency(path, x1, threads=LATENCY_THREADS, runs=LATENCY_RUNS):
+    """Median wall time of `runs` invokes (after one warm-up) with `threads` threads."""
+    it = Interpreter(model_path=path, num_threads=threads)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], x1)
+    it.invoke()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        it.invoke()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times)), times
+
+
+def make_quantized(d, km, shape, x, yk, yt):
+    """calibration.npy + tf_<variant>.tflite; returns the tf_convert.json "quantized" section."""
+    cal = np.random.RandomState(SEED + 2).normal(0, 1, (CALIB_SAMPLES,) + shape).astype(np.float32)
+    np.save(os.path.join(d, "calibration.npy"), cal)
+    med, times = litert_latency(os.path.join(d, "tf_float32.tflite"), x[:1])
+    out = {
+        "calibration": f"calibration.npy: float32 {list(cal.shape)}, RandomState({SEED + 2}).normal(0,1); "
+                       f"representative_dataset yields [calibration[i:i+1]] for i in 0..{CALIB_SAMPLES - 1}",
+        "latency_method": f"ai_edge_litert Interpreter(num_threads={LATENCY_THREADS}), input.npy sample 0, "
+                          f"one warm-up invoke, median of {LATENCY_RUNS} invokes",
+        "float32": {"file": "tf_float32.tflite", "litert_latency_median_seconds": round(med, 5),
+                    "litert_latency_seconds": [round(v, 5) for v in times]},
+    }
+    for v in QUANT_VARIANTS:
+        t = time.time()
+        b = convert_quantized(km, v, cal)
+        t_conv = time.time() - t
+        p = os.path.join(d, f"tf_{v}.tflite")
+        with open(p, "wb") as f:
+            f.write(b)
+        yl, _ = run_litert(p, x)
+        med, times = litert_latency(p, x[:1])
+        out[v] = {
+            "file": f"tf_{v}.tflite",
+            "converter_seconds": round(t_conv, 3),
+            "tflite_bytes": len(b),
+            "litert_max_abs_err_vs_keras3": float(np.max(np.abs(yl - yk))),
+            "litert_max_abs_err_vs_tfkeras": float(np.max(np.abs(yl - yt))),
+            "litert_latency_median_seconds": round(med, 5),
+            "litert_latency_seconds": [round(t, 5) for t in times],
+        }
+        print(f"    {v}: converter {t_conv:.1f}s, {len(b) / 1e6:.2f} MB, LiteRT err "
+              f"{out[v]['litert_max_abs_err_vs_keras3']:.3g}, latency {med * 1e3:.1f} ms "
+              f"(float32 {out['float32']['litert_latency_median_seconds'] * 1e3:.1f} ms)", flush=True)
+    return out
+
+
+def make(name, out_root, quantized=False):
     spec = MODELS[name]
     d = os.path.join(out_root, name)
     os.makedirs(d, exist_ok=True)
@@ -216,6 +302,8 @@ def make(name, out_root):
         "versions": {"tensorflow": tf.__version__, "tf_keras": tf_keras.__version__,
                      "keras": keras.__version__, "numpy": np.__version__},
     }
+    if quantized:
+        info["quantized"] = make_quantized(d, km, shape, x, yk, yt)
     with open(os.path.join(d, "tf_convert.json"), "w") as f:
         json.dump(info, f, indent=2)
         f.write("\n")
@@ -228,13 +316,16 @@ def main():
     ap = argparse.ArgumentParser(description="Full-size keras.applications fixtures (not committed).")
     ap.add_argument("--out", default="/work/fullsize")
     ap.add_argument("--models", default=",".join(MODELS), help="comma list of " + ",".join(MODELS))
+    ap.add_argument("--quantized", action="store_true",
+                    help="also write TF's tf_float16/tf_dynamic/tf_int8.tflite (+ calibration.npy) and "
+                         "record their converter time, size, LiteRT error and latency in tf_convert.json")
     args = ap.parse_args()
     names = [n.strip().lower() for n in args.models.split(",") if n.strip()]
     bad = [n for n in names if n not in MODELS]
     if bad:
         sys.exit(f"unknown model(s) {bad}; choose from {list(MODELS)}")
     os.makedirs(args.out, exist_ok=True)
-    summary = {n: make(n, args.out) for n in names}
+    summary = {n: make(n, args.out, quantized=args.quantized) for n in names}
     sp = os.path.join(args.out, "summary.json")
     merged = {}
     if os.path.exists(sp):
@@ -243,8 +334,14 @@ def main():
     merged.update(summary)
     with open(sp, "w") as f:
         json.dump(merged, f, indent=2)
-    print(json.dumps({n: {k: s[k] for k in ("converter_seconds", "tflite_bytes", "litert_max_abs_err_vs_keras3")}
-                      for n, s in summary.items()}, indent=1))
+    keys = ("converter_seconds", "tflite_bytes", "litert_max_abs_err_vs_keras3")
+    table = {n: {k: s[k] for k in keys} for n, s in summary.items()}
+    for n, s in summary.items():
+        if "quantized" in s:
+            table[n]["float32_litert_latency_median_seconds"] = s["quantized"]["float32"]["litert_latency_median_seconds"]
+            for v in QUANT_VARIANTS:
+                table[n][v] = {k: s["quantized"][v][k] for k in keys + ("litert_latency_median_seconds",)}
+    print(json.dumps(table, indent=1))
 
 
 if __name__ == "__main__":

@@ -114,7 +114,8 @@ struct AffineKernel: Kernel {
 }
 
 /// SELECT_V2: x where the condition (1 or 0) holds, else y, all three broadcast.
-struct SelectKernel: Kernel {
+/// Quantized x and y are picked raw, as TFLite does.
+struct SelectKernel<Element>: Kernel {
     /// Operands: output, condition, x, y.
     let rows: StridedRows
 
@@ -127,11 +128,12 @@ struct SelectKernel: Kernel {
     func run(_ context: KernelContext) {
         let length = rows.rowLength
         let steps = rows.strides.map { $0.last! }
+        let output = context.output(as: Element.self)
         rows.forEach(0..<rows.rowCount) { offsets in
-            let out = context.output + offsets[0]
+            let out = output + offsets[0]
             let condition = context.inputs[0] + offsets[1]
-            let x = context.inputs[1] + offsets[2]
-            let y = context.inputs[2] + offsets[3]
+            let x = context.input(1, as: Element.self) + offsets[2]
+            let y = context.input(2, as: Element.self) + offsets[3]
             for i in 0..<length {
                 out[i] = condition[i * steps[1]] != 0 ? x[i * steps[2]] : y[i * steps[3]]
             }

@@ -4,7 +4,7 @@ import H5ToLiteIR
 /// One op ready to run: shapes resolved and loop bounds precomputed when the
 /// interpreter is built, so running it only touches memory.
 protocol Kernel {
-    /// Floats of scratch memory the kernel needs while it runs.
+    /// Scratch memory the kernel needs while it runs, in 4-byte words.
     var scratchCount: Int { get }
     func run(_ context: KernelContext)
 }
@@ -13,11 +13,32 @@ extension Kernel {
     var scratchCount: Int { 0 }
 }
 
-/// Where a kernel reads and writes. Inputs and output never overlap.
+/// Where a kernel reads and writes. Inputs and output never overlap. Every
+/// buffer starts on a 4-byte word; integer kernels view it as their element type.
 struct KernelContext {
     let inputs: [UnsafePointer<Float>]
     let output: UnsafeMutablePointer<Float>
     let scratch: UnsafeMutablePointer<Float>
+
+    /// Input `index` as elements of type `T`, which its producer wrote.
+    func input<T>(_ index: Int, as type: T.Type) -> UnsafePointer<T> {
+        UnsafeRawPointer(inputs[index]).assumingMemoryBound(to: type)
+    }
+
+    /// The output as elements of type `T`, which the program bound it to.
+    func output<T>(as type: T.Type) -> UnsafeMutablePointer<T> {
+        UnsafeMutableRawPointer(output).assumingMemoryBound(to: type)
+    }
+
+    /// Scratch memory rebound to hold `count` elements of type `T`.
+    func scratch<T>(as type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+        UnsafeMutableRawPointer(scratch).bindMemory(to: type, capacity: count)
+    }
+}
+
+/// 4-byte words that hold `count` elements of `size` bytes.
+func wordCount(_ count: Int, size: Int) -> Int {
+    (count * size + 3) / 4
 }
 
 /// How many contiguous chunks `parallelFor` splits `count` items into: a few per

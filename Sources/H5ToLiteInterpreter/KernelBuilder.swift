@@ -7,23 +7,24 @@ struct Task {
     let output: ValueID
 }
 
-/// The kernels that run the graph, in order. A MUL by a constant whose only
-/// reader is an ADD of a constant (a BatchNormalization TensorFlow could not
+/// The kernels that run the graph, in order. A float MUL by a constant whose
+/// only reader is an ADD of a constant (a BatchNormalization TensorFlow could not
 /// fold into a convolution) runs as one pass: the same two roundings, half the
-/// memory traffic.
-func schedule(_ graph: Graph, threads: Int) throws -> [Task] {
+/// memory traffic. Without `fusing`, every op runs on its own, so that every
+/// value the graph names is computed.
+func schedule(_ graph: Graph, threads: Int, fusing: Bool = true) throws -> [Task] {
     var fused: [Int: Task] = [:]
     var absorbed: Set<Int> = []
     let producers = graph.producers()
     let uses = graph.useCounts()
-    for (index, op) in graph.ops.enumerated() {
-        guard case .binary(.add, let activation) = op.kind else { continue }
+    for (index, op) in graph.ops.enumerated() where fusing {
+        guard case .binary(.add, let activation) = op.kind, op.inputs.allSatisfy({ graph[$0].dtype == .float32 }) else { continue }
         for (product, shift) in [(op.inputs[0], op.inputs[1]), (op.inputs[1], op.inputs[0])] {
             guard graph.isConstant(shift), uses[product] == 1, let producer = producers[product],
                   case .binary(.mul, .none) = graph.ops[producer].kind else { continue }
             let factors = graph.ops[producer].inputs
             guard let scale = factors.first(where: graph.isConstant), let x = factors.first(where: { !graph.isConstant($0) }),
-                  graph[x].shape == graph[op.outputs[0]].shape else { continue }
+                  graph[x].shape == graph[op.outputs[0]].shape, factors.allSatisfy({ graph[$0].dtype == .float32 }) else { continue }
             let kernel = AffineKernel(input: graph[x].shape, scale: graph[scale].shape, shift: graph[shift].shape,
                                       activation: activation, threads: threads)
             fused[index] = Task(kernel: kernel, inputs: [x, scale, shift], output: op.outputs[0])
@@ -46,6 +47,11 @@ func makeKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
     let hasBias = op.inputs.count > 2
     guard attributesFit(op.kind, input: shapes[0]) else {
         throw InterpreterError("op \(op.kind.name) from \(op.origin) has attributes that do not fit its input \(shapes[0])")
+    }
+    switch KernelFamily(op, in: graph) {
+    case .integer: return try makeIntegerKernel(op, in: graph, threads: threads)
+    case .hybrid: return try makeHybridKernel(op, in: graph, threads: threads)
+    case .float: try checkFloatOperands(op, graph)
     }
     switch op.kind {
     case .conv2d(let window, let activation):
@@ -76,18 +82,18 @@ func makeKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
     case .greater:
         return BinaryKernel(.greater, activation: .none, left: shapes[0], right: shapes[1], output: output, threads: threads)
     case .select:
-        return SelectKernel(condition: shapes[0], x: shapes[1], y: shapes[2], output: output)
+        return SelectKernel<Float>(condition: shapes[0], x: shapes[1], y: shapes[2], output: output)
     case .concat(let axis, let activation):
         return ConcatKernel(rows: elementCount(Array(output[..<axis])), blocks: shapes.map { elementCount(Array($0[axis...])) },
                             activation: activation, threads: threads)
     case .pad(let paddings):
-        return StridedCopyKernel.pad(input: shapes[0], paddings: paddings)
+        return StridedCopyKernel<Float>.pad(input: shapes[0], paddings: paddings, fill: 0)
     case .reshape, .identity:
-        return CopyKernel(count: count)
+        return CopyKernel<Float>(count: count)
     case .transpose(let perm):
-        return StridedCopyKernel.transpose(input: shapes[0], perm: perm)
+        return StridedCopyKernel<Float>.transpose(input: shapes[0], perm: perm)
     case .stridedSlice(let begin, _, let strides):
-        return StridedCopyKernel.slice(input: shapes[0], begin: begin, strides: strides, output: output)
+        return StridedCopyKernel<Float>.slice(input: shapes[0], begin: begin, strides: strides, output: output)
     case .softmax(let beta):
         let depth = output.last ?? 1
         return SoftmaxKernel(beta: beta, rows: count / depth, depth: depth)
@@ -99,7 +105,22 @@ func makeKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
         return ResizeKernel(mode: mode, input: shapes[0], size: size, alignCorners: alignCorners,
                             halfPixelCenters: halfPixelCenters, threads: threads)
     case .quantize, .dequantize:
-        throw InterpreterError("op \(op.kind.name) from \(op.origin): quantized models are not supported by the interpreter yet")
+        preconditionFailure("quantize and dequantize run as integer kernels")
+    }
+}
+
+/// Float kernels read float32 operands (a select's condition is bool) and write
+/// float32 (bool for greater).
+private func checkFloatOperands(_ op: Op, _ graph: Graph) throws {
+    for (position, id) in op.inputs.enumerated() {
+        let expected: DType = op.kind == .select && position == 0 ? .bool : .float32
+        guard graph[id].dtype == expected else {
+            throw unsupported(op, "with a \(graph[id].dtype) operand '\(graph[id].name)'")
+        }
+    }
+    let expected: DType = op.kind == .greater ? .bool : .float32
+    guard graph[op.outputs[0]].dtype == expected else {
+        throw unsupported(op, "writing \(graph[op.outputs[0]].dtype)")
     }
 }
 

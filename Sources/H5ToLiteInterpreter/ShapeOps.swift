@@ -1,11 +1,11 @@
 import H5ToLiteIR
 
-/// RESHAPE and identity: the data stays as it is.
-struct CopyKernel: Kernel {
+/// RESHAPE and identity: the data stays as it is, whatever its element type.
+struct CopyKernel<Element>: Kernel {
     let count: Int
 
     func run(_ context: KernelContext) {
-        context.output.update(from: context.inputs[0], count: count)
+        context.output(as: Element.self).update(from: context.input(0, as: Element.self), count: count)
     }
 }
 
@@ -33,23 +33,27 @@ struct ConcatKernel: Kernel {
 }
 
 /// PAD, TRANSPOSE and STRIDED_SLICE: the output is the input read through other
-/// strides. PAD zero-fills the output first and writes the input inside it.
-struct StridedCopyKernel: Kernel {
+/// strides. PAD fills the output first (with zero, or a quantized tensor's zero
+/// point) and writes the input inside it.
+struct StridedCopyKernel<Element>: Kernel {
     /// Operands: target, source.
     let rows: StridedRows
     let targetStart: Int
     let sourceStart: Int
-    /// Zeros written before copying (the output size), or 0.
-    let zeroCount: Int
+    /// The value PAD writes over the whole output before copying.
+    let fill: Element?
+    let outputCount: Int
 
     func run(_ context: KernelContext) {
-        context.output.update(repeating: 0, count: zeroCount)
+        let output = context.output(as: Element.self)
+        let input = context.input(0, as: Element.self)
+        if let fill { output.update(repeating: fill, count: outputCount) }
         let length = rows.rowLength
         let targetStep = rows.strides[0].last!
         let sourceStep = rows.strides[1].last!
         rows.forEach(0..<rows.rowCount) { offsets in
-            let target = context.output + targetStart + offsets[0]
-            let source = context.inputs[0] + sourceStart + offsets[1]
+            let target = output + targetStart + offsets[0]
+            let source = input + sourceStart + offsets[1]
             if targetStep == 1, sourceStep == 1 {
                 target.update(from: source, count: length)
             } else {
@@ -58,13 +62,13 @@ struct StridedCopyKernel: Kernel {
         }
     }
 
-    static func pad(input: [Int], paddings: [[Int]]) -> StridedCopyKernel {
+    static func pad(input: [Int], paddings: [[Int]], fill: Element) -> StridedCopyKernel {
         let output = zip(input, paddings).map { $0 + $1[0] + $1[1] }
         let outputStrides = rowMajorStrides(output)
         let shape = input.isEmpty ? [1] : input
         let rows = StridedRows(sizes: shape, strides: [input.isEmpty ? [1] : outputStrides, rowMajorStrides(shape)])
         let start = input.indices.reduce(0) { $0 + paddings[$1][0] * outputStrides[$1] }
-        return StridedCopyKernel(rows: rows.collapsed(), targetStart: start, sourceStart: 0, zeroCount: output.reduce(1, *))
+        return StridedCopyKernel(rows: rows.collapsed(), targetStart: start, sourceStart: 0, fill: fill, outputCount: output.reduce(1, *))
     }
 
     static func transpose(input: [Int], perm: [Int]) -> StridedCopyKernel {
@@ -72,7 +76,7 @@ struct StridedCopyKernel: Kernel {
         let inputStrides = rowMajorStrides(input)
         let rows = StridedRows(sizes: output.isEmpty ? [1] : output,
                                strides: [rowMajorStrides(output.isEmpty ? [1] : output), output.isEmpty ? [1] : perm.map { inputStrides[$0] }])
-        return StridedCopyKernel(rows: rows.collapsed(), targetStart: 0, sourceStart: 0, zeroCount: 0)
+        return StridedCopyKernel(rows: rows.collapsed(), targetStart: 0, sourceStart: 0, fill: nil, outputCount: 0)
     }
 
     static func slice(input: [Int], begin: [Int], strides: [Int], output: [Int]) -> StridedCopyKernel {
@@ -80,6 +84,6 @@ struct StridedCopyKernel: Kernel {
         let shape = output.isEmpty ? [1] : output
         let rows = StridedRows(sizes: shape, strides: [rowMajorStrides(shape), output.isEmpty ? [1] : input.indices.map { inputStrides[$0] * strides[$0] }])
         let start = input.indices.reduce(0) { $0 + begin[$1] * inputStrides[$1] }
-        return StridedCopyKernel(rows: rows.collapsed(), targetStart: 0, sourceStart: start, zeroCount: 0)
+        return StridedCopyKernel(rows: rows.collapsed(), targetStart: 0, sourceStart: start, fill: nil, outputCount: 0)
     }
 }

@@ -1,4 +1,5 @@
 import H5ToLiteIR
+import H5ToLiteInterpreter
 
 /// A named graph rewrite. Names are kebab-case and stable: `--dump-after`, `h5tolite passes`
 /// and the tests all refer to passes by name.
@@ -30,10 +31,20 @@ public enum QuantizationMode: String, Sendable, CaseIterable {
 public struct PipelineOptions: Sendable {
     public var pruning: PruningOptions?
     public var quantization: QuantizationMode
+    /// Preprocessed samples, batch first, for calibrating int8 activations.
+    public var calibration: Tensor?
+    /// Layers (Keras names) that stay float32 in an int8 model.
+    public var keepFloat: Set<String>
+    /// The element type of the model's inputs and outputs in an int8 model.
+    public var io: DType
 
-    public init(pruning: PruningOptions? = nil, quantization: QuantizationMode = .none) {
+    public init(pruning: PruningOptions? = nil, quantization: QuantizationMode = .none, calibration: Tensor? = nil,
+                keepFloat: Set<String> = [], io: DType = .float32) {
         self.pruning = pruning
         self.quantization = quantization
+        self.calibration = calibration
+        self.keepFloat = keepFloat
+        self.io = io
     }
 }
 
@@ -60,6 +71,8 @@ public let passRegistry: [Pass] = [
     foldPadding,
     quantizeFloat16,
     quantizeWeights,
+    calibrate,
+    quantizeInt8,
     dedupConstants,
     deadCodeElimination,
 ]

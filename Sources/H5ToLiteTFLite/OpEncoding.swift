@@ -177,7 +177,8 @@ private func quantizedVersion(_ code: BuiltinOperator, _ op: Op, in graph: Graph
         return input == .float16 ? 3 : input == .int8 ? 2 : 1
     }
     if code == .QUANTIZE {
-        return graph[op.outputs[0]].dtype == .int8 ? 2 : 1
+        // Float -> int8 is version 1; requantizing int8 -> int8 or uint8 is version 2.
+        return input == .float32 ? 1 : 2
     }
     if input == .float32 && weight == .int8 {
         // Hybrid ops with per-channel weight scales; FULLY_CONNECTED also quantizes its
@@ -191,6 +192,7 @@ private func quantizedVersion(_ code: BuiltinOperator, _ op: Op, in graph: Graph
     }
     guard input == .int8 else { return 1 }
     switch code {
+    case .RESHAPE, .HARD_SWISH: return 1
     case .CONV_2D, .DEPTHWISE_CONV_2D: return 3
     case .FULLY_CONNECTED: return 4
     default: return 2

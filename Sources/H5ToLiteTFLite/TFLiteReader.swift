@@ -44,6 +44,7 @@ struct TensorEntry {
     /// then writes 1 in `shape`.
     let signature: [Int]?
     let buffer: Int
+    let quantization: Quantization?
 
     /// Whether `inferred` is a shape this tensor can take.
     func accepts(_ inferred: [Int]) -> Bool {
@@ -198,7 +199,9 @@ struct TFLiteGraphReader {
             guard buffer < max(buffers.count, 1) else {
                 throw ConversionError("tensor \(index) ('\(name)') refers to buffer \(buffer), but the model has \(buffers.count) buffers")
             }
-            return TensorEntry(index: index, name: name, type: type, shape: shape, signature: signature, buffer: buffer)
+            let quantization = try readQuantization(table, index: index, name: name, type: type, shape: shape)
+            return TensorEntry(index: index, name: name, type: type, shape: shape, signature: signature, buffer: buffer,
+                               quantization: quantization)
         }
     }
 
@@ -289,45 +292,47 @@ struct TFLiteGraphReader {
         guard try constantBytes(tensor) == nil, values[index] == nil else {
             throw ConversionError("graph input '\(tensor.name)' is a constant or listed twice")
         }
-        guard tensor.type == .FLOAT32 else {
-            throw ConversionError("graph input '\(tensor.name)' has type \(tensor.type); only float32 inputs are read")
+        guard [.FLOAT32, .INT8, .UINT8].contains(tensor.type) else {
+            throw ConversionError("graph input '\(tensor.name)' has type \(tensor.type); only float32, int8 and uint8 inputs are read")
         }
+        let (dtype, quantization) = try activationType(tensor)
         // The graph is built for one sample; the interpreter runs batches sample by sample.
         guard tensor.shape.first == 1 else {
             throw ConversionError("graph input '\(tensor.name)' has shape \(tensor.shape); its first axis must be a batch of 1")
         }
-        values[index] = graph.addInput(name: tensor.name, shape: tensor.shape)
+        let id = graph.addInput(name: tensor.name, shape: tensor.shape, dtype: dtype)
+        graph[id].quantization = quantization
+        values[index] = id
     }
 
     /// The IR value of a tensor an operator reads: a value defined earlier, or a
-    /// float constant added on first use.
+    /// constant (float32, or int8 and int32 with their quantization) added on first use.
     mutating func value(_ index: Int) throws -> ValueID {
         if let id = values[index] { return id }
         let tensor = tensors[index]
         guard let bytes = try constantBytes(tensor) else {
             throw ConversionError("tensor \(index) ('\(tensor.name)') is read before any operator writes it")
         }
-        guard tensor.type == .FLOAT32 else {
-            throw ConversionError("tensor '\(tensor.name)' of type \(tensor.type) is used as float data")
-        }
-        let id = graph.addConstant(name: tensor.name, shape: tensor.shape, data: .float32(floats(bytes)))
+        let id = graph.addConstant(name: tensor.name, shape: tensor.shape, data: try constantData(tensor, bytes),
+                                   quantization: tensor.quantization)
         values[index] = id
         return id
     }
 
-    /// Appends an IR op computing `output`, and checks that the shape the IR
-    /// infers is the one the file declares.
+    /// Appends an IR op computing `output`, with the output's type and
+    /// quantization, and checks that the shape the IR infers is the one the file declares.
     @discardableResult
     mutating func emit(_ kind: OpKind, _ inputs: [ValueID], output: Int) throws -> ValueID {
         let tensor = tensors[output]
-        let expected: TensorType = kind == .greater ? .BOOL : .FLOAT32
-        guard tensor.type == expected else {
-            throw ConversionError("output '\(tensor.name)' has type \(tensor.type), expected \(expected)")
+        let (dtype, quantization) = try activationType(tensor)
+        guard (kind == .greater) == (dtype == .bool) else {
+            throw ConversionError("output '\(tensor.name)' of \(kind.name) has type \(tensor.type)")
         }
         guard values[output] == nil else {
             throw ConversionError("tensor \(output) ('\(tensor.name)') is written twice")
         }
-        let id = try graph.addOp(kind, inputs: inputs, name: tensor.name, origin: origin(tensor))
+        let id = try graph.addOp(kind, inputs: inputs, name: tensor.name, origin: origin(tensor), dtype: dtype,
+                                 quantization: quantization)
         guard tensor.accepts(graph[id].shape) else {
             throw ConversionError("output '\(tensor.name)' has shape \(tensor.shape) in the file, but \(kind.name) gives \(graph[id].shape)")
         }
@@ -335,10 +340,13 @@ struct TFLiteGraphReader {
         return id
     }
 
-    /// Appends an intermediate IR op that has no tensor in the file.
-    mutating func emitStep(_ kind: OpKind, _ inputs: [ValueID], output: Int, suffix: String) throws -> ValueID {
+    /// Appends an intermediate IR op that has no tensor in the file. Its type is
+    /// its first input's, and so is its quantization unless `quantization` is given.
+    mutating func emitStep(_ kind: OpKind, _ inputs: [ValueID], output: Int, suffix: String,
+                           quantization: Quantization? = nil) throws -> ValueID {
         let tensor = tensors[output]
-        return try graph.addOp(kind, inputs: inputs, name: "\(tensor.name)/\(suffix)", origin: origin(tensor))
+        return try graph.addOp(kind, inputs: inputs, name: "\(tensor.name)/\(suffix)", origin: origin(tensor),
+                               quantization: quantization ?? graph[inputs[0]].quantization)
     }
 
     mutating func addScalar(_ value: Float, for output: Int, suffix: String) -> ValueID {

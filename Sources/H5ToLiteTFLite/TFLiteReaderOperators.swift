@@ -37,12 +37,15 @@ extension TFLiteGraphReader {
         case .NEG:
             // -x is exactly x * -1.
             try op.expectInputs(1...1)
+            let input = try value(try op.input(0))
+            guard graph[input].dtype == .float32 else { throw ConversionError("NEG of \(graph[input].dtype) is not supported") }
             let minusOne = addScalar(-1, for: try op.output, suffix: "minus_one")
-            try emit(.binary(.mul, .none), [try value(try op.input(0)), minusOne], output: try op.output)
+            try emit(.binary(.mul, .none), [input, minusOne], output: try op.output)
         case .RESIZE_BILINEAR, .RESIZE_NEAREST_NEIGHBOR: try readResize(op)
         case .STRIDED_SLICE: try readStridedSlice(op)
         case .TILE: try readTile(op)
         case .DEQUANTIZE: try readDequantize(op)
+        case .QUANTIZE: try readQuantize(op)
         case .SPACE_TO_BATCH_ND: try readDilatedConvolution(op)
         case .GREATER:
             try op.expectInputs(2...2)
@@ -145,6 +148,12 @@ extension TFLiteGraphReader {
         }
         var input = try value(try op.input(0))
         let weights = try value(try op.input(1))
+        // TensorFlow quantizes a hybrid layer's float inputs asymmetrically; the IR has
+        // no way to ask for the older symmetric scheme.
+        if graph[input].dtype == .float32, graph[weights].dtype == .int8,
+           try !options.bool(S.asymmetric_quantize_inputs, default: false) {
+            throw ConversionError("hybrid FULLY_CONNECTED with symmetric input quantization (asymmetric_quantize_inputs=false) is not supported")
+        }
         let depth = shape(weights).count == 2 ? shape(weights)[1] : 0
         // Without keep_num_dims TFLite flattens the input to rows of the weights' depth.
         if try !options.bool(S.keep_num_dims, default: false), shape(input).count != 2 {
@@ -219,9 +228,8 @@ extension TFLiteGraphReader {
             throw ConversionError("paddings \(paddings.values) of shape \(paddings.shape) do not fit rank \(rank)")
         }
         if let fill = op.optionalInput(2) {
-            let tensor = tensors[fill]
-            guard tensor.type == .FLOAT32, let bytes = try constantBytes(tensor), floats(bytes).allSatisfy({ $0 == 0 }) else {
-                throw ConversionError("only a constant zero pad value is supported")
+            guard try padsWithZero(fill, output: tensors[try op.output]) else {
+                throw ConversionError("only a constant pad value of real zero is supported")
             }
         }
         let pairs = (0..<rank).map { [paddings.values[2 * $0], paddings.values[2 * $0 + 1]] }
@@ -320,19 +328,20 @@ extension TFLiteGraphReader {
         }
         try emit(kind, [input], output: try op.output)
     }
+}
 
-    /// A float16 constant turns into the float32 constant it stands for.
-    private mutating func readDequantize(_ op: OperatorEntry) throws {
-        try op.expectInputs(1...1)
-        let source = tensors[try op.input(0)]
-        let target = tensors[try op.output]
-        guard source.type == .FLOAT16, let bytes = try constantBytes(source) else {
-            throw ConversionError("only DEQUANTIZE of a float16 constant is supported")
+extension TFLiteGraphReader {
+    /// Whether a PADV2 value is the real number zero: 0.0 for float tensors, the
+    /// output's zero point for quantized ones (what PAD itself fills with).
+    func padsWithZero(_ fill: Int, output: TensorEntry) throws -> Bool {
+        let tensor = tensors[fill]
+        guard let bytes = try constantBytes(tensor), elementCount(tensor.shape) == 1 else { return false }
+        switch tensor.type {
+        case .FLOAT32: return floats(bytes) == [0]
+        case .INT8: return Int(Int8(bitPattern: bytes.first!)) == output.quantization?.zeroPoints.first
+        case .UINT8: return Int(bytes.first!) == output.quantization?.zeroPoints.first
+        default: return false
         }
-        guard target.type == .FLOAT32, target.shape == source.shape, values[target.index] == nil else {
-            throw ConversionError("output '\(target.name)' must be a float32 tensor of shape \(source.shape), written once")
-        }
-        values[target.index] = graph.addConstant(name: target.name, shape: target.shape, data: .float32(halfFloats(bytes)))
     }
 }
 

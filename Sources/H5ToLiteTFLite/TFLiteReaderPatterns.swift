@@ -43,7 +43,8 @@ extension TFLiteGraphReader {
             try emit(dilated, [input] + weights, output: output)
             return
         }
-        let full = try emitStep(dilated, [input] + weights, output: output, suffix: "dilated")
+        let full = try emitStep(dilated, [input] + weights, output: output, suffix: "dilated",
+                                quantization: tensors[try convolution.output].quantization)
         let fullShape = shape(full)
         let begin = [0, crops[0][0], crops[1][0], 0]
         let end = [fullShape[0], fullShape[1] - crops[0][1], fullShape[2] - crops[1][1], fullShape[3]]

@@ -33,6 +33,15 @@ struct Convert: ParsableCommand {
     @Option(help: "Store weights as float32 ('none'), float16, int8 with float activations ('dynamic'), or int8 throughout ('int8').")
     var quantize: QuantizationMode = .none
 
+    @Option(help: "Calibration samples for --quantize int8: a .npy array (N, H, W, C) of preprocessed float32 inputs.")
+    var calibration: String?
+
+    @Option(help: "Element type of an int8 model's input and output: float32 (QUANTIZE/DEQUANTIZE inside the model), int8 or uint8.")
+    var io: IOType = .float32
+
+    @Option(name: .customLong("keep-float"), help: "Layers (Keras names, comma separated) that stay float32 in an int8 model.")
+    var keepFloat: String?
+
     @Option(help: "Zero this fraction (0..1) of the smallest-magnitude conv, depthwise and dense weights.")
     var prune: Double?
 
@@ -52,6 +61,12 @@ struct Convert: ParsableCommand {
     var tolerance: Double?
 
     func validate() throws {
+        if quantize == .int8 && calibration == nil {
+            throw ValidationError("--quantize int8 needs --calibration X.npy: preprocessed samples shaped (N, H, W, C)")
+        }
+        if quantize != .int8 && (io != .float32 || keepFloat != nil) {
+            throw ValidationError("--io and --keep-float apply to --quantize int8")
+        }
         if let prune, !(0..<1).contains(prune) {
             throw ValidationError("--prune takes a fraction in [0, 1), e.g. 0.5")
         }
@@ -67,7 +82,8 @@ struct Convert: ParsableCommand {
             try writeDump(imported, name: "00-import")
         }
         let options = PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0, scope: pruneScope, includeEnds: pruneEnds) },
-                                      quantization: quantize)
+                                      quantization: quantize, calibration: try calibration.map { try readNPY(path: $0) },
+                                      keepFloat: Set((keepFloat ?? "").split(separator: ",").map(String.init)), io: io.dtype)
         let context = PassContext(options: options)
         let optimized: Graph
         do {

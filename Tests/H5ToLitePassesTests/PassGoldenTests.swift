@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import H5ToLiteIR
+import H5ToLiteInterpreter
 import H5ToLiteKeras
 @testable import H5ToLitePasses
 
@@ -22,7 +23,7 @@ func goldenPassCases() -> [String] {
     }
 }
 
-/// Options a case asks for in a `# options: prune=0.5 prune-scope=global prune-ends quantize=float16` line.
+/// Options a case asks for in a `# options: prune=0.5 prune-scope=global prune-ends quantize=int8 ...` line.
 func options(from text: String) -> PipelineOptions {
     guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("# options:") }) else { return PipelineOptions() }
     var settings: [String: String] = [:]
@@ -34,7 +35,16 @@ func options(from text: String) -> PipelineOptions {
         PruningOptions(sparsity: sparsity, scope: PruningScope(rawValue: settings["prune-scope"] ?? "layer") ?? .layer,
                        includeEnds: settings["prune-ends"] != nil)
     }
-    return PipelineOptions(pruning: pruning, quantization: QuantizationMode(rawValue: settings["quantize"] ?? "none") ?? .none)
+    // calibration=normal:N stands for N seeded standard-normal samples of the graph's input.
+    let calibration = settings["calibration"].flatMap { spec -> Tensor? in
+        guard let count = Int(spec.replacingOccurrences(of: "normal:", with: "")),
+              let graph = try? parseGraph(text), let input = graph.inputs.first else { return nil }
+        return seededNormalSamples(shape: Array(graph[input].shape.dropFirst()), count: count)
+    }
+    let io: DType = settings["io"] == "int8" ? .int8 : settings["io"] == "uint8" ? .uint8 : .float32
+    return PipelineOptions(pruning: pruning, quantization: QuantizationMode(rawValue: settings["quantize"] ?? "none") ?? .none,
+                           calibration: calibration, keepFloat: Set((settings["keep-float"] ?? "").split(separator: ",").map(String.init)),
+                           io: io)
 }
 
 @Suite struct PassGoldenTests {

@@ -31,7 +31,8 @@ let quantizeWeights = Pass(name: "quantize-weights",
     }
 }
 
-/// Symmetric int8 quantization, per slice along `axis` or per tensor when `axis` is nil.
+/// Symmetric int8 quantization in [-127, 127], per slice along `axis` or per tensor when
+/// `axis` is nil, rounding w * (1 / scale) half away from zero as TensorFlow does.
 func symmetricInt8(_ values: [Float], shape: [Int], axis: Int?) -> ([Int8], Quantization) {
     let channels = axis.map { shape[$0] } ?? 1
     let inner = axis.map { shape[($0 + 1)...].reduce(1, *) } ?? values.count
@@ -42,8 +43,9 @@ func symmetricInt8(_ values: [Float], shape: [Int], axis: Int?) -> ([Int8], Quan
     }
     // An all-zero channel still needs a positive scale for the file to be valid.
     let scales = maxima.map { $0 > 0 ? $0 / 127 : 1 }
+    let reciprocals = scales.map { 1 / $0 }
     let quantized = values.enumerated().map { index, value -> Int8 in
-        Int8(max(-127, min(127, (value / scales[channelOf(index)]).rounded())))
+        Int8(max(-127, min(127, (value * reciprocals[channelOf(index)]).rounded())))
     }
     return (quantized, Quantization(scales: scales, zeroPoints: Array(repeating: 0, count: channels), axis: axis ?? 0))
 }

@@ -1,0 +1,273 @@
+import Foundation
+import H5ToLiteIR
+
+/// The compiled form of a graph: kernels in order, constants, and the arena
+/// holding every activation. The arena is addressed in 4-byte words; a value
+/// takes as many words as its elements need (a quarter as many for 8-bit ones).
+/// Runs are serialised because they share the arena.
+final class Program: @unchecked Sendable {
+    enum Location {
+        case arena(Int)
+        case constant(Int)
+    }
+
+    struct Step {
+        let kernel: any Kernel
+        let inputs: [Location]
+        let output: Int
+        let scratch: Int
+        let value: ValueID
+    }
+
+    /// A graph input or output and where it lives.
+    struct Boundary {
+        let location: Location
+        let value: Value
+        let id: ValueID
+    }
+
+    private let graph: Graph
+    private var steps: [Step] = []
+    private var constants: [UnsafeMutableBufferPointer<Float>] = []
+    private var arena: UnsafeMutablePointer<Float>
+    private var inputs: [Boundary] = []
+    private var outputs: [Boundary] = []
+    private let lock = NSLock()
+
+    init(graph: Graph, threads: Int, fusing: Bool) throws {
+        self.graph = graph
+        arena = .allocate(capacity: 1)
+        let tasks = try schedule(graph, threads: threads, fusing: fusing)
+        let locations = placeConstants(tasks: tasks)
+        try placeActivations(tasks: tasks, constants: locations)
+    }
+
+    deinit {
+        arena.deallocate()
+        constants.forEach { $0.deallocate() }
+    }
+
+    /// Copies the constants the kernels read into word-aligned buffers of their
+    /// own, bound to their element type.
+    private func placeConstants(tasks: [Task]) -> [ValueID: Location] {
+        var locations: [ValueID: Location] = [:]
+        for id in tasks.flatMap(\.inputs) + graph.outputs where locations[id] == nil {
+            guard let constant = graph[id].constant else { continue }
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(words(graph[id]), 1))
+            let raw = UnsafeMutableRawPointer(buffer.baseAddress!)
+            constant.withUnsafeBytes { bytes in
+                if let base = bytes.baseAddress { raw.copyMemory(from: base, byteCount: bytes.count) }
+            }
+            bind(raw, graph[id])
+            locations[id] = .constant(constants.count)
+            constants.append(buffer)
+        }
+        return locations
+    }
+
+    /// Plans the arena: each task's output (and scratch) lives from its step to
+    /// the last step that reads it; graph inputs live from the start, outputs to the end.
+    private func placeActivations(tasks: [Task], constants: [ValueID: Location]) throws {
+        let end = tasks.count + 1
+        var lifetimes: [ValueID: (first: Int, last: Int)] = [:]
+        for id in graph.inputs { lifetimes[id] = (0, 0) }
+        for (index, task) in tasks.enumerated() {
+            for id in task.inputs where constants[id] == nil { lifetimes[id]?.last = index + 1 }
+            lifetimes[task.output] = (index + 1, index + 1)
+        }
+        for id in graph.outputs where constants[id] == nil { lifetimes[id]?.last = end }
+        let ids = lifetimes.keys.sorted()
+        for id in Set(ids + tasks.flatMap(\.inputs)) where constants[id] == nil {
+            try checkActivation(graph[id])
+        }
+        var buffers = ids.map { BufferLifetime(count: words(graph[$0]), first: lifetimes[$0]!.first, last: lifetimes[$0]!.last) }
+        buffers += tasks.enumerated().map { BufferLifetime(count: $1.kernel.scratchCount, first: $0 + 1, last: $0 + 1) }
+        let plan = planArena(buffers)
+        arena.deallocate()
+        arena = .allocate(capacity: max(plan.count, 1))
+        arena.initialize(repeating: 0, count: max(plan.count, 1))
+        var location = constants
+        for (index, id) in ids.enumerated() { location[id] = .arena(plan.offsets[index]) }
+        steps = tasks.enumerated().map { index, task in
+            guard case .arena(let output) = location[task.output]! else { preconditionFailure("task outputs live in the arena") }
+            return Step(kernel: task.kernel, inputs: task.inputs.map { location[$0]! }, output: output,
+                        scratch: plan.offsets[ids.count + index], value: task.output)
+        }
+        inputs = graph.inputs.map { Boundary(location: location[$0]!, value: graph[$0], id: $0) }
+        outputs = graph.outputs.map { Boundary(location: location[$0]!, value: graph[$0], id: $0) }
+    }
+
+    /// Activations are float32, bool (1 and 0 as floats) or quantized 8-bit.
+    private func checkActivation(_ value: Value) throws {
+        let count = elementCount(value.shape)
+        guard [.float32, .bool, .int8, .uint8].contains(value.dtype), count > 0, count <= Int(Int32.max) else {
+            throw InterpreterError("value '\(value.name)' (\(value.dtype), shape \(value.shape)) cannot be computed")
+        }
+    }
+
+    private func address(_ location: Location) -> UnsafeMutablePointer<Float> {
+        switch location {
+        case .arena(let offset): return arena + offset
+        case .constant(let index): return constants[index].baseAddress!
+        }
+    }
+
+    /// Runs the graph `batches` times, each on the next slice of every input,
+    /// handing each computed value to `observe` when it is given.
+    func run(_ data: [[Float]], batches: Int, raw: Bool, observe: ((ValueID, Tensor) -> Void)?) -> [[Float]] {
+        lock.lock()
+        defer { lock.unlock() }
+        var results = outputs.map { _ in [Float]() }
+        for batch in 0..<batches {
+            for (input, values) in zip(inputs, data) {
+                let count = elementCount(input.value.shape)
+                values.withUnsafeBufferPointer { source in
+                    store(UnsafeBufferPointer(rebasing: source[(batch * count)..<((batch + 1) * count)]), into: input)
+                }
+                observe?(input.id, Tensor(shape: input.value.shape, data: load(input.location, input.value, raw: false)))
+            }
+            for step in steps {
+                let output = arena + step.output
+                bind(UnsafeMutableRawPointer(output), graph[step.value])
+                step.kernel.run(KernelContext(inputs: step.inputs.map { UnsafePointer(address($0)) },
+                                              output: output, scratch: arena + step.scratch))
+                if let observe {
+                    let value = graph[step.value]
+                    observe(step.value, Tensor(shape: value.shape, data: load(.arena(step.output), value, raw: false)))
+                }
+            }
+            for (index, output) in outputs.enumerated() {
+                results[index] += load(output.location, output.value, raw: raw)
+            }
+        }
+        return results
+    }
+
+    /// Writes real numbers into a graph input, quantized if the input is 8-bit.
+    private func store(_ source: UnsafeBufferPointer<Float>, into input: Boundary) {
+        let target = address(input.location)
+        bind(UnsafeMutableRawPointer(target), input.value)
+        guard let quantization = input.value.quantization, input.value.dtype != .float32 else {
+            target.update(from: source.baseAddress!, count: source.count)
+            return
+        }
+        let parameters = AffineParameters(quantization)
+        let range = integerRange(input.value.dtype)
+        for (index, x) in source.enumerated() {
+            storeInteger(quantizeValue(x, parameters, range), at: index, input.value.dtype, target)
+        }
+    }
+
+    /// A value's elements as floats: dequantized, or the raw integers.
+    private func load(_ location: Location, _ value: Value, raw: Bool) -> [Float] {
+        let source = UnsafePointer(address(location))
+        let count = elementCount(value.shape)
+        guard value.dtype == .int8 || value.dtype == .uint8 else {
+            return Array(UnsafeBufferPointer(start: source, count: count))
+        }
+        let parameters = AffineParameters(value.quantization!)
+        return (0..<count).map { index in
+            let q = loadInteger(at: index, value.dtype, source)
+            return raw ? Float(q) : dequantizeValue(q, parameters)
+        }
+    }
+}
+
+/// Words of arena or constant memory a value takes.
+private func words(_ value: Value) -> Int {
+    wordCount(elementCount(value.shape), size: value.dtype == .bool ? 4 : value.dtype.byteSize)
+}
+
+/// Binds memory to a value's element type before it is written (a no-op at
+/// run time; it tells the compiler which type the bytes now hold).
+private func bind(_ memory: UnsafeMutableRawPointer, _ value: Value) {
+    let count = elementCount(value.shape)
+    switch value.dtype {
+    case .int8: memory.bindMemory(to: Int8.self, capacity: count)
+    case .uint8: memory.bindMemory(to: UInt8.self, capacity: count)
+    case .int32: memory.bindMemory(to: Int32.self, capacity: count)
+    case .float16: memory.bindMemory(to: UInt16.self, capacity: count)
+    case .int64: memory.bindMemory(to: Int64.self, capacity: count)
+    case .float32, .bool: memory.bindMemory(to: Float.self, capacity: count)
+    }
+}
+
+/// The observing program is built the first time it is needed, then kept.
+final class ObservingProgram: @unchecked Sendable {
+    private let graph: Graph
+    private let threads: Int
+    private var built: Program?
+    private let lock = NSLock()
+
+    init(graph: Graph, threads: Int) {
+        self.graph = graph
+        self.threads = threads
+    }
+
+    func program() throws -> Program {
+        lock.lock()
+        defer { lock.unlock() }
+        if let built { return built }
+        let program = try Program(graph: graph, threads: threads, fusing: false)
+        built = program
+        return program
+    }
+}
+
+/// DEQUANTIZE of a constant (float16 or int8 weights behind it) is done once,
+/// when the interpreter is built: its output becomes a float32 constant.
+func foldConstantDequantize(_ graph: Graph) -> Graph {
+    var folded = graph
+    folded.ops = graph.ops.filter { op in
+        guard op.kind == .dequantize, let constant = graph[op.inputs[0]].constant,
+              let values = dequantizedConstant(constant, graph[op.inputs[0]]) else { return true }
+        folded[op.outputs[0]].constant = .float32(values)
+        return false
+    }
+    return folded
+}
+
+private func dequantizedConstant(_ constant: ConstantData, _ value: Value) -> [Float]? {
+    switch constant {
+    case .float16(let bits):
+        return bits.map { Float(Float16(bitPattern: $0)) }
+    case .int8(let values):
+        guard let quantization = value.quantization else { return nil }
+        let channels = quantization.scales.count
+        let inner = channels > 1 ? elementCount(Array(value.shape[(quantization.axis + 1)...])) : 1
+        return values.enumerated().map { index, q in
+            let channel = channels > 1 ? (index / inner) % channels : 0
+            return dequantizeValue(Int32(q), AffineParameters(scale: quantization.scales[channel],
+                                                             zeroPoint: Int32(quantization.zeroPoints[channel])))
+        }
+    default:
+        return nil
+    }
+}
+
+/// Every 8-bit value carries valid parameters: positive finite scales, zero
+/// points in the type's range; activations and elementwise operands one scale,
+/// weights one per tensor or per slice of their axis.
+func checkQuantization(_ graph: Graph) throws {
+    var weights = Set<ValueID>()
+    for op in graph.ops {
+        switch op.kind {
+        case .conv2d, .depthwiseConv2d, .fullyConnected: weights.insert(op.inputs[1])
+        case .dequantize: weights.insert(op.inputs[0])
+        default: break
+        }
+    }
+    for (id, value) in graph.values.enumerated() where value.dtype == .int8 || value.dtype == .uint8 {
+        guard let quantization = value.quantization, !quantization.scales.isEmpty,
+              quantization.zeroPoints.count == quantization.scales.count,
+              quantization.scales.allSatisfy({ $0.isFinite && $0 > 0 }),
+              quantization.zeroPoints.allSatisfy({ integerRange(value.dtype).contains(Int32(clamping: $0)) }) else {
+            throw InterpreterError("\(value.dtype) value '\(value.name)' needs quantization parameters: positive scales and zero points in range")
+        }
+        let perSlice = weights.contains(id) && value.constant != nil
+        guard quantization.scales.count == 1 || (perSlice && value.shape.indices.contains(quantization.axis)
+                                                  && value.shape[quantization.axis] == quantization.scales.count) else {
+            throw InterpreterError("\(value.dtype) value '\(value.name)' has \(quantization.scales.count) scales; only weights may have one per channel")
+        }
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import H5ToLiteIR
+
+/// Which family of kernels runs an op, from the types of its operands.
+enum KernelFamily {
+    case float
+    /// int8 activations (and QUANTIZE, DEQUANTIZE of activations).
+    case integer
+    /// float activations with int8 weights: TFLite's hybrid kernels.
+    case hybrid
+
+    init(_ op: Op, in graph: Graph) {
+        let data = graph[op.inputs[op.kind == .select ? 1 : 0]]
+        switch op.kind {
+        case .quantize, .dequantize:
+            self = .integer
+        case .conv2d, .depthwiseConv2d, .fullyConnected:
+            if data.dtype == .float32 && graph[op.inputs[1]].dtype == .int8 {
+                self = .hybrid
+            } else {
+                self = data.dtype == .float32 ? .float : .integer
+            }
+        default:
+            self = data.dtype == .int8 || data.dtype == .uint8 ? .integer : .float
+        }
+    }
+}
+
+/// The integer kernel that runs `op`.
+func makeIntegerKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
+    let input = graph[op.inputs[op.kind == .select ? 1 : 0]]
+    let output = graph[op.outputs[0]]
+    let count = elementCount(output.shape)
+    switch op.kind {
+    case .quantize:
+        try expect(op, graph, inputs: [.float32, .int8, .uint8], output: [.int8, .uint8])
+        return QuantizeKernel(count: count, input: input, output: output)
+    case .dequantize:
+        try expect(op, graph, inputs: [.int8, .uint8], output: [.float32])
+        return DequantizeKernel(count: count, inputType: input.dtype, parameters: AffineParameters(input.quantization!))
+    case .reshape, .identity:
+        try expectSameType(op, graph)
+        return CopyKernel<Int8>(count: count)
+    case .transpose(let perm):
+        try expectSameType(op, graph)
+        return StridedCopyKernel<Int8>.transpose(input: input.shape, perm: perm)
+    case .stridedSlice(let begin, _, let strides):
+        try expectSameType(op, graph)
+        return StridedCopyKernel<Int8>.slice(input: input.shape, begin: begin, strides: strides, output: output.shape)
+    case .pad(let paddings):
+        try expectSameType(op, graph)
+        // TFLite pads quantized tensors with the output's zero point: real zero.
+        let fill = UInt8(truncatingIfNeeded: output.quantization!.zeroPoints[0])
+        return StridedCopyKernel<UInt8>.pad(input: input.shape, paddings: paddings, fill: fill)
+    case .concat(let axis, let activation):
+        try expectSameType(op, graph)
+        guard activation == .none else { throw unsupported(op, "with a fused activation") }
+        return IntegerConcatKernel(rows: elementCount(Array(output.shape[..<axis])),
+                                   blocks: op.inputs.map { elementCount(Array(graph[$0].shape[axis...])) },
+                                   inputs: op.inputs.map { graph[$0] }, output: output)
+    case .select:
+        try expect(op, graph, inputs: [.int8, .uint8], output: [input.dtype])
+        return SelectKernel<Int8>(condition: graph[op.inputs[0]].shape, x: input.shape, y: graph[op.inputs[2]].shape,
+                                  output: output.shape)
+    case .resize(let mode, let size, let alignCorners, let halfPixelCenters):
+        try expectSameType(op, graph)
+        return IntegerResizeKernel(mode: mode, input: input.shape, size: size, alignCorners: alignCorners,
+                                   halfPixelCenters: halfPixelCenters)
+    default:
+        try expect(op, graph, inputs: [.int8], output: op.kind == .greater ? [.bool] : [.int8])
+        return try makeInt8ArithmeticKernel(op, in: graph, threads: threads)
+    }
+}
+
+/// The kernels that compute on int8 values rather than move them.
+private func makeInt8ArithmeticKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
+    let input = graph[op.inputs[0]]
+    let output = graph[op.outputs[0]]
+    let count = elementCount(output.shape)
+    let inputParameters = AffineParameters(input.quantization!)
+    let outputParameters = op.kind == .greater ? inputParameters : AffineParameters(output.quantization!)
+    switch op.kind {
+    case .conv2d, .depthwiseConv2d, .fullyConnected:
+        return try makeIntegerConvolution(op, in: graph, input: .int8(zeroPoint: inputParameters.zeroPoint), threads: threads)
+    case .maxPool(let window, let activation), .averagePool(let window, let activation):
+        guard inputParameters == outputParameters else { throw unsupported(op, "whose input and output quantization differ") }
+        var isMax = false
+        if case .maxPool = op.kind { isMax = true }
+        return IntegerPoolKernel(geometry: WindowGeometry(input: input.shape, output: output.shape, kernel: window.size, window: window),
+                                 isMax: isMax, bounds: try activationBounds(activation, outputParameters, .int8), threads: threads)
+    case .mean(let axes, _):
+        return IntegerReduceKernel(isMax: false, input: input, output: output, axes: axes)
+    case .reduceMax(let axes, _):
+        return IntegerReduceKernel(isMax: true, input: input, output: output, axes: axes)
+    case .binary, .greater:
+        return try QuantizedBinaryKernel(op.kind, left: input, right: graph[op.inputs[1]], output: output, threads: threads)
+    case .softmax(let beta):
+        let depth = output.shape.last ?? 1
+        return IntegerSoftmaxKernel(rows: count / max(depth, 1), depth: depth, beta: beta, input: inputParameters, output: outputParameters)
+    case .unary(.logistic):
+        return LookupTableKernel(count: count, input: inputParameters, output: outputParameters, logistic)
+    case .unary(.tanh):
+        return LookupTableKernel(count: count, input: inputParameters, output: outputParameters, tanh)
+    case .unary(.relu):
+        return IntegerReluKernel(count: count, lower: 0, upper: nil, input: inputParameters, output: outputParameters)
+    case .unary(.relu6):
+        return IntegerReluKernel(count: count, lower: 0, upper: 6, input: inputParameters, output: outputParameters)
+    case .unary(.reluN1To1):
+        return IntegerReluKernel(count: count, lower: -1, upper: 1, input: inputParameters, output: outputParameters)
+    case .unary(.hardSwish):
+        return try IntegerHardSwishKernel(count: count, input: inputParameters, output: outputParameters)
+    case .leakyRelu(let alpha):
+        return IntegerLeakyReluKernel(count: count, alpha: alpha, input: inputParameters, output: outputParameters)
+    default:
+        throw unsupported(op, "on int8 values")
+    }
+}
+
+/// The hybrid kernel (float activations, int8 weights) that runs `op`.
+func makeHybridKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
+    try expect(op, graph, inputs: [.float32], output: [.float32])
+    let scales = graph[op.inputs[1]].quantization?.scales ?? []
+    // TFLite's hybrid CONV_2D quantizes its input symmetrically unless the
+    // weights' scales differ between channels.
+    var input = IntegerInput.asymmetric
+    if case .conv2d = op.kind, Set(scales).count <= 1 { input = .symmetric }
+    return try makeIntegerConvolution(op, in: graph, input: input, threads: threads)
+}
+
+/// CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED on integers, with int8 or
+/// float outputs.
+private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInput, threads: Int) throws -> any Kernel {
+    let shapes = op.inputs.map { graph[$0].shape }
+    let filter = graph[op.inputs[1]]
+    let output = graph[op.outputs[0]]
+    let hasBias = op.inputs.count > 2
+    let channels: Int
+    switch op.kind {
+    case .depthwiseConv2d: channels = filter.shape[3]
+    default: channels = filter.shape[0]
+    }
+    try checkIntegerWeights(op, graph, channels: channels)
+    let stage = try outputStage(op, graph, channels: channels)
+    switch op.kind {
+    case .conv2d(let window, _):
+        return IntegerConvolutionKernel(geometry: WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window),
+                                        depth: filter.shape[1] * filter.shape[2] * filter.shape[3], outputChannels: channels,
+                                        weights: try centredWeights(graph, op.inputs[1]), input: input, output: stage,
+                                        hasBias: hasBias, threads: threads)
+    case .depthwiseConv2d(let window, let multiplier, _):
+        let depthwiseInput: IntegerInput = input == .symmetric ? .asymmetric : input
+        return IntegerDepthwiseKernel(geometry: WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window),
+                                      multiplier: multiplier, weights: try centredWeights(graph, op.inputs[1]).map(Int32.init),
+                                      input: depthwiseInput, output: stage, hasBias: hasBias, threads: threads)
+    default:
+        return IntegerFullyConnectedKernel(rows: elementCount(shapes[0]) / filter.shape[1], depth: filter.shape[1], units: channels,
+                                           weights: try centredWeights(graph, op.inputs[1]), input: input, output: stage,
+                                           hasBias: hasBias, threads: threads)
+    }
+}
+
+/// Per-channel requantization for int8 outputs (multiplier s_in * s_w[c] / s_out,
+/// computed in double as TFLite does), or the weight scales for float outputs.
+private func outputStage(_ op: Op, _ graph: Graph, channels: Int) throws -> IntegerOutput {
+    let input = graph[op.inputs[0]], filter = graph[op.inputs[1]], output = graph[op.outputs[0]]
+    let weightScales = perChannel(filter.quantization!.scales, channels)
+    let activation = op.kind.fusedActivation ?? .none
+    guard output.dtype == .int8 else {
+        return .float(scales: weightScales, activation: activation, depthwiseOrder: op.kind.isDepthwise)
+    }
+    let inputScale = Double(input.quantization!.scales[0]), outputParameters = AffineParameters(output.quantization!)
+    let multipliers = weightScales.map { QuantizedMultiplier(inputScale * Double($0) / Double(outputParameters.scale)) }
+    return .int8(multipliers: multipliers, zeroPoint: outputParameters.zeroPoint,
+                 bounds: try activationBounds(activation, outputParameters, .int8))
+}
+
+/// Int8 weights with one scale per output channel (or one for all), and, for
+/// int8 activations, an int32 bias; hybrid ops keep a float bias.
+private func checkIntegerWeights(_ op: Op, _ graph: Graph, channels: Int) throws {
+    let filter = graph[op.inputs[1]]
+    guard filter.dtype == .int8, filter.constant != nil, let quantization = filter.quantization,
+          quantization.scales.count == 1 || quantization.scales.count == channels else {
+        throw unsupported(op, "unless its weights are an int8 constant with one scale, or one per output channel")
+    }
+    guard op.inputs.count > 2 else { return }
+    let bias = graph[op.inputs[2]]
+    let expected: DType = graph[op.inputs[0]].dtype == .float32 ? .float32 : .int32
+    guard bias.dtype == expected, bias.shape == [channels] else {
+        throw unsupported(op, "with a \(bias.dtype) bias of shape \(bias.shape) (expected \(expected) [\(channels)])")
+    }
+}
+
+private func perChannel(_ scales: [Float], _ channels: Int) -> [Float] {
+    scales.count == 1 ? Array(repeating: scales[0], count: channels) : scales
+}
+
+private extension OpKind {
+    var isDepthwise: Bool {
+        if case .depthwiseConv2d = self { return true }
+        return false
+    }
+}
+
+/// Checks the element types of an op's data input and output.
+func expect(_ op: Op, _ graph: Graph, inputs: [DType], output: [DType]) throws {
+    let input = graph[op.inputs[op.kind == .select ? 1 : 0]].dtype
+    let result = graph[op.outputs[0]].dtype
+    guard inputs.contains(input), output.contains(result) else {
+        throw unsupported(op, "from \(input) to \(result)")
+    }
+}
+
+/// Ops that move 8-bit values keep their type.
+private func expectSameType(_ op: Op, _ graph: Graph) throws {
+    let dtype = graph[op.inputs[0]].dtype
+    guard op.inputs.allSatisfy({ graph[$0].dtype == dtype }), graph[op.outputs[0]].dtype == dtype else {
+        throw unsupported(op, "mixing \(op.inputs.map { graph[$0].dtype }) into \(graph[op.outputs[0]].dtype)")
+    }
+}
+
+func unsupported(_ op: Op, _ detail: String) -> InterpreterError {
+    InterpreterError("op \(op.kind.name) from \(op.origin) is not supported \(detail)")
+}

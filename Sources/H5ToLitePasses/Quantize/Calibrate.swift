@@ -1,0 +1,30 @@
+import H5ToLiteIR
+import H5ToLiteInterpreter
+
+/// `--quantize int8`, first step: runs the calibration samples through the float graph with
+/// the bundled interpreter and records each value's smallest and largest value in the IR
+/// (`range(min, max)`), so that quantize-int8 can be tested on stored ranges alone.
+///
+///     %3 "conv": f32[1,8,8,4] = conv2d(%0, %1, %2) {...}
+///   ->
+///     %3 "conv": f32[1,8,8,4] range(-1.25, 3.5) = conv2d(%0, %1, %2) {...}
+let calibrate = Pass(name: "calibrate",
+                     summary: "record every value's range on the calibration data (--quantize int8)") { graph, context in
+    guard context.options.quantization == .int8 else { return }
+    // Ranges already in the IR (a golden test, or a graph calibrated before) are kept.
+    guard graph.values.allSatisfy({ $0.constant != nil || $0.range == nil }) else { return }
+    guard let samples = context.options.calibration else {
+        throw ShapeError("--quantize int8 needs calibration data (--calibration X.npy, batch first)")
+    }
+    var ranges: [ValueID: ValueRange] = [:]
+    let interpreter = try Interpreter(graph: graph)
+    _ = try interpreter.run([samples]) { id, tensor in
+        guard let low = tensor.data.min(), let high = tensor.data.max() else { return }
+        let old = ranges[id] ?? ValueRange(min: low, max: high)
+        ranges[id] = ValueRange(min: min(old.min, low), max: max(old.max, high))
+    }
+    for (id, range) in ranges where graph[id].constant == nil {
+        graph[id].range = range
+    }
+    context.note("calibrate: \(samples.shape.first ?? 0) samples, \(ranges.count) values measured")
+}

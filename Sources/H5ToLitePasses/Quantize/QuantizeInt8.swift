@@ -1,0 +1,279 @@
+import H5ToLiteIR
+
+/// `--quantize int8`, second step: turns every op TFLite runs in int8 into an int8 op, from
+/// the ranges `calibrate` recorded. Activations are asymmetric per tensor; weights
+/// symmetric int8 per output channel (CONV_2D and FULLY_CONNECTED axis 0,
+/// DEPTHWISE_CONV_2D axis 3); biases int32 at input scale x weight scale; LOGISTIC and
+/// SOFTMAX outputs fixed at (1/256, -128), TANH at (1/128, 0). Ops that only move data
+/// (pools, pad, reshape, concatenation) share one set of parameters with their inputs, so
+/// DenseNet's and Inception's concatenations need no requantization. QUANTIZE and
+/// DEQUANTIZE ops join the int8 ops to float ones: at the model's edges (`--io float32`)
+/// and around layers kept in float (`--keep-float`).
+///
+///     input %0 "x": f32[1,4] range(-1.0, 1.0)
+///     %2 "dense": f32[1,2] range(0.0, 2.0) = fully_connected(%0, %1) {activation=relu}
+///   ->
+///     %3 "x/quantized": i8[1,4] quant(scale=[0.007843138], zero_point=[-1], axis=0) = quantize(%0)
+///     %2 "dense/int8": i8[1,2] quant(...) = fully_connected(%3, %4) {activation=relu}
+///     %5 "dense": f32[1,2] = dequantize(%2)
+let quantizeInt8 = Pass(name: "quantize-int8",
+                        summary: "int8 weights and activations from calibrated ranges (--quantize int8)") { graph, context in
+    guard context.options.quantization == .int8 else { return }
+    var rewriter = try Int8Rewriter(graph: graph, keepFloat: context.options.keepFloat, io: context.options.io)
+    graph = try rewriter.rewrite()
+    let kept = graph.ops.filter { !$0.kind.isConversion && graph[$0.outputs[0]].dtype == .float32 }.map(\.origin)
+    if !kept.isEmpty {
+        context.note("quantize-int8: kept in float32: \(Set(kept).sorted().joined(separator: ", "))")
+    }
+}
+
+extension OpKind {
+    var isConversion: Bool { self == .quantize || self == .dequantize }
+}
+
+/// Whether TFLite (and the bundled interpreter) run this op kind on int8 tensors.
+private func runsInInt8(_ kind: OpKind) -> Bool {
+    switch kind {
+    case .conv2d, .depthwiseConv2d, .fullyConnected, .maxPool, .averagePool, .mean, .concat, .pad, .reshape,
+         .transpose, .stridedSlice, .softmax, .leakyRelu, .resize:
+        return true
+    case .binary(let kind, _):
+        return kind == .add || kind == .sub || kind == .mul
+    case .unary(let kind):
+        return kind != .elu
+    default:
+        return false
+    }
+}
+
+/// Ops whose int8 form needs its input and output on the same scale and zero point.
+private func sharesParameters(_ kind: OpKind) -> Bool {
+    switch kind {
+    case .maxPool, .averagePool, .concat, .pad, .reshape, .transpose, .stridedSlice, .resize:
+        return true
+    default:
+        return false
+    }
+}
+
+/// Output parameters TFLite fixes for bounded functions.
+private func fixedParameters(_ kind: OpKind) -> Quantization? {
+    switch kind {
+    case .softmax, .unary(.logistic): return Quantization(scale: 1.0 / 256, zeroPoint: -128)
+    case .unary(.tanh): return Quantization(scale: 1.0 / 128, zeroPoint: 0)
+    default: return nil
+    }
+}
+
+/// Asymmetric int8 parameters for [min, max], widened to contain 0 so that zero (padding,
+/// ReLU's floor) is exact, as TFLite's quantizer does.
+func activationParameters(_ range: ValueRange) -> Quantization {
+    let low = min(range.min, 0)
+    let high = max(range.max, 0)
+    guard high > low else { return Quantization(scale: 1, zeroPoint: 0) }
+    let scale = (high - low) / 255
+    let zeroPoint = Int((-128 - low / scale).rounded()).clamped(to: -128...127)
+    return Quantization(scale: scale, zeroPoint: zeroPoint)
+}
+
+extension Comparable {
+    func clamped(to range: ClosedRange<Self>) -> Self {
+        min(max(self, range.lowerBound), range.upperBound)
+    }
+}
+
+private struct Int8Rewriter {
+    var graph: Graph
+    let io: DType
+    /// Indices (in the original op order) of ops that become int8.
+    let integerOps: Set<Int>
+    /// Parameters of every value an int8 op reads or writes.
+    var parameters: [ValueID: Quantization] = [:]
+    var quantized: [ValueID: ValueID] = [:]
+    var dequantized: [ValueID: ValueID] = [:]
+    var newOps: [Op] = []
+
+    init(graph: Graph, keepFloat: Set<String>, io: DType) throws {
+        self.graph = graph
+        self.io = io
+        integerOps = Set(graph.ops.indices.filter { index in
+            let op = graph.ops[index]
+            return runsInInt8(op.kind) && !keepFloat.contains(op.origin)
+                && op.inputs.allSatisfy { graph[$0].dtype == .float32 || graph[$0].dtype == .int32 }
+                && op.outputs.allSatisfy { graph[$0].dtype == .float32 }
+        })
+        parameters = try assignParameters()
+    }
+
+    /// Parameters for every activation an int8 op touches; data-moving ops share theirs.
+    private func assignParameters() throws -> [ValueID: Quantization] {
+        var parent: [ValueID: ValueID] = [:]
+        func root(_ id: ValueID) -> ValueID {
+            var id = id
+            while let next = parent[id], next != id { id = next }
+            return id
+        }
+        let producers = graph.producers()
+        func fixedOutput(_ id: ValueID) -> Quantization? {
+            producers[id].flatMap { fixedParameters(graph.ops[$0].kind) }
+        }
+        var touched: Set<ValueID> = []
+        var fixed: [ValueID: Quantization] = [:]
+        for index in integerOps.sorted() {
+            let op = graph.ops[index]
+            let activations = op.inputs.filter { !graph.isConstant($0) }
+            touched.formUnion(activations)
+            touched.formUnion(op.outputs)
+            if let parameters = fixedParameters(op.kind) { fixed[op.outputs[0]] = parameters }
+            guard sharesParameters(op.kind) else { continue }
+            // A fixed-scale value (a sigmoid's output) joining a concatenation keeps its own
+            // parameters; the int8 concatenation rescales it.
+            for input in activations where fixedOutput(input) == nil {
+                parent[root(input)] = root(op.outputs[0])
+            }
+        }
+        var classRange: [ValueID: ValueRange] = [:]
+        var classFixed: [ValueID: Quantization] = [:]
+        for id in touched {
+            guard let range = graph[id].range else {
+                throw ShapeError("value '\(graph[id].name)' has no calibration range")
+            }
+            let key = root(id)
+            let old = classRange[key] ?? range
+            classRange[key] = ValueRange(min: min(old.min, range.min), max: max(old.max, range.max))
+            if let parameters = fixed[id] { classFixed[key] = parameters }
+        }
+        var result: [ValueID: Quantization] = [:]
+        for id in touched {
+            result[id] = classFixed[root(id)] ?? activationParameters(classRange[root(id)]!)
+        }
+        return result
+    }
+
+    mutating func rewrite() throws -> Graph {
+        if io != .float32 {
+            for input in graph.inputs where parameters[input] != nil {
+                try makeIntegerInput(input)
+            }
+        }
+        for (index, op) in graph.ops.enumerated() {
+            if integerOps.contains(index) {
+                try emitInteger(op)
+            } else {
+                var floatOp = op
+                floatOp.inputs = op.inputs.map { floatVersion($0) }
+                newOps.append(floatOp)
+            }
+        }
+        graph.outputs = graph.outputs.map { output in
+            io == .float32 ? floatVersion(output) : integerOutput(output)
+        }
+        graph.ops = newOps
+        return graph
+    }
+
+    /// `--io int8|uint8`: the model takes the quantized input itself.
+    private mutating func makeIntegerInput(_ input: ValueID) throws {
+        let parameters = self.parameters[input]!
+        if io == .int8 {
+            graph[input].dtype = .int8
+            graph[input].quantization = parameters
+            quantized[input] = input
+            return
+        }
+        // uint8 input: the same real values with zero points shifted by 128, then QUANTIZE to int8.
+        let name = graph[input].name
+        graph[input].dtype = .uint8
+        graph[input].quantization = Quantization(scales: parameters.scales, zeroPoints: parameters.zeroPoints.map { $0 + 128 })
+        graph.values.append(Value(name: "\(name)/int8", dtype: .int8, shape: graph[input].shape, quantization: parameters))
+        let converted = graph.values.count - 1
+        newOps.append(Op(.quantize, inputs: [input], outputs: [converted], origin: name))
+        quantized[input] = converted
+    }
+
+    private mutating func emitInteger(_ op: Op) throws {
+        var rewritten = op
+        let inputScale = parameters[op.inputs[0]]?.scales[0] ?? 1
+        rewritten.inputs = try op.inputs.enumerated().map { position, id in
+            guard graph.isConstant(id) else { return integerVersion(id) }
+            return try quantizeConstant(id, position: position, of: op, inputScale: inputScale)
+        }
+        for output in op.outputs {
+            graph[output].dtype = .int8
+            graph[output].quantization = parameters[output]
+        }
+        newOps.append(rewritten)
+    }
+
+    /// The int8 form of an activation: itself once an int8 op made it, else a QUANTIZE of it.
+    private mutating func integerVersion(_ id: ValueID) -> ValueID {
+        if graph[id].dtype == .int8 { return id }
+        if let existing = quantized[id] { return existing }
+        graph.values.append(Value(name: "\(graph[id].name)/quantized", dtype: .int8, shape: graph[id].shape,
+                                  quantization: parameters[id]))
+        let converted = graph.values.count - 1
+        newOps.append(Op(.quantize, inputs: [id], outputs: [converted], origin: graph[id].name))
+        quantized[id] = converted
+        return converted
+    }
+
+    /// The float form of an activation: itself if float, else a DEQUANTIZE of it. A model
+    /// output keeps its name on the float value.
+    private mutating func floatVersion(_ id: ValueID) -> ValueID {
+        guard graph[id].dtype == .int8 || graph[id].dtype == .uint8 else { return id }
+        if let existing = dequantized[id] { return existing }
+        let name = graph[id].name
+        graph[id].name = "\(name)/int8"
+        graph.values.append(Value(name: name, dtype: .float32, shape: graph[id].shape))
+        let converted = graph.values.count - 1
+        newOps.append(Op(.dequantize, inputs: [id], outputs: [converted], origin: name))
+        dequantized[id] = converted
+        return converted
+    }
+
+    /// `--io int8|uint8` outputs: int8 as computed, or requantized to uint8.
+    private mutating func integerOutput(_ id: ValueID) -> ValueID {
+        let int8 = graph[id].dtype == .int8 ? id : integerVersion(id)
+        guard io == .uint8, let parameters = graph[int8].quantization else { return int8 }
+        let name = graph[int8].name
+        graph[int8].name = "\(name)/int8"
+        graph.values.append(Value(name: name, dtype: .uint8, shape: graph[int8].shape,
+                                  quantization: Quantization(scales: parameters.scales, zeroPoints: parameters.zeroPoints.map { $0 + 128 })))
+        let converted = graph.values.count - 1
+        newOps.append(Op(.quantize, inputs: [int8], outputs: [converted], origin: name))
+        return converted
+    }
+
+    /// Weights, biases and constant operands of an int8 op, in the form its kernel reads.
+    private mutating func quantizeConstant(_ id: ValueID, position: Int, of op: Op, inputScale: Float) throws -> ValueID {
+        let value = graph[id]
+        guard let floats = value.constant?.floats else { return id }
+        switch (op.kind, position) {
+        case (.conv2d, 1), (.depthwiseConv2d, 1), (.fullyConnected, 1):
+            let (data, quantization) = symmetricInt8(floats, shape: value.shape, axis: isDepthwise(op.kind) ? 3 : 0)
+            return graph.addConstant(name: value.name, shape: value.shape, data: .int8(data), quantization: quantization)
+        case (.conv2d, 2), (.depthwiseConv2d, 2), (.fullyConnected, 2):
+            let weights = graph[newInputsWeight(op)]
+            guard let weightScales = weights.quantization?.scales else { return id }
+            let scales = floats.indices.map { inputScale * weightScales[$0] }
+            let data = zip(floats, scales).map { Int32(clamping: Int64(($0 / $1).rounded())) }
+            return graph.addConstant(name: value.name, shape: value.shape, data: .int32(data),
+                                     quantization: Quantization(scales: scales, zeroPoints: Array(repeating: 0, count: scales.count)))
+        default:
+            let range = ValueRange(min: floats.min() ?? 0, max: floats.max() ?? 0)
+            let quantization = activationParameters(range)
+            let data = floats.map { Int8(clamping: Int(($0 / quantization.scales[0]).rounded()) + quantization.zeroPoints[0]) }
+            return graph.addConstant(name: value.name, shape: value.shape, data: .int8(data), quantization: quantization)
+        }
+    }
+
+    private func isDepthwise(_ kind: OpKind) -> Bool {
+        if case .depthwiseConv2d = kind { return true }
+        return false
+    }
+
+    /// The weights operand of the op being rewritten: the last int8 constant added for it.
+    private func newInputsWeight(_ op: Op) -> ValueID {
+        graph.values.count - 1
+    }
+}

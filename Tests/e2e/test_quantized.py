@@ -1,0 +1,70 @@
+"""float16, dynamic-range and int8 files: LiteRT runs them, and they are no larger and no
+less accurate than the files TensorFlow's converter wrote for the same models and the same
+calibration data (golden/models/*/tf_<mode>.tflite)."""
+import numpy as np
+import pytest
+
+from conftest import GOLDEN, h5tolite
+from test_convert import run_litert
+
+MODES = ["float16", "dynamic", "int8"]
+
+
+def quantized_cases():
+    return [(model.name, mode) for model in sorted(GOLDEN.iterdir()) for mode in MODES
+            if (model / f"tf_{mode}.tflite").exists() and (model / "keras3.h5").exists()]
+
+
+def convert(model, mode, out, *extra):
+    folder = GOLDEN / model
+    args = ["convert", folder / "keras3.h5", "-o", out, "--quantize", mode, *extra]
+    if mode == "int8":
+        args += ["--calibration", folder / "calibration.npy"]
+    return h5tolite(*args)
+
+
+@pytest.mark.parametrize("model,mode", quantized_cases())
+def test_no_larger_and_no_less_accurate_than_tensorflow(model, mode, tmp_path):
+    folder = GOLDEN / model
+    ours = tmp_path / "ours.tflite"
+    reference = tmp_path / "float32.tflite"
+    convert(model, mode, ours)
+    h5tolite("convert", folder / "keras3.h5", "-o", reference)
+    theirs = folder / f"tf_{mode}.tflite"
+    assert ours.stat().st_size <= theirs.stat().st_size
+    # Evaluate on more than the two golden inputs: the float32 file stands in for Keras
+    # (the float tests hold it within 1e-5 of Keras).
+    samples = np.concatenate([np.load(folder / "input.npy"), np.load(folder / "calibration.npy")])
+    expected = run_litert(reference, samples)
+    our_error = np.abs(run_litert(ours, samples) - expected).mean()
+    their_error = np.abs(run_litert(theirs, samples) - expected).mean()
+    assert our_error <= 1.25 * their_error + 1e-5, f"ours {our_error:.3g}, TensorFlow's {their_error:.3g}"
+
+
+def test_int8_io_takes_and_gives_int8(tmp_path):
+    out = tmp_path / "io.tflite"
+    convert("chexnet_nested", "int8", out, "--io", "int8")
+    from ai_edge_litert.interpreter import Interpreter
+    interpreter = Interpreter(model_path=str(out))
+    interpreter.allocate_tensors()
+    (inp,), (outp,) = interpreter.get_input_details(), interpreter.get_output_details()
+    assert inp["dtype"] == np.int8 and outp["dtype"] == np.int8
+    # LOGISTIC's output parameters are fixed by TFLite.
+    assert outp["quantization"] == (pytest.approx(1 / 256), -128)
+
+
+def test_keep_float_leaves_a_layer_in_float32(tmp_path):
+    out = tmp_path / "kept.tflite"
+    result = convert("chexnet_nested", "int8", out, "--keep-float", "dense")
+    assert "kept in float32: dense" in result.stdout
+    from ai_edge_litert.interpreter import Interpreter
+    interpreter = Interpreter(model_path=str(out))
+    dense = [t for t in interpreter.get_tensor_details() if t["name"] == "dense/kernel"]
+    assert dense and dense[0]["dtype"] == np.float32
+
+
+def test_int8_without_calibration_is_refused(tmp_path):
+    result = h5tolite("convert", GOLDEN / "chexnet_nested" / "keras3.h5", "-o", tmp_path / "x.tflite",
+                      "--quantize", "int8", check=False)
+    assert result.returncode != 0 and "--calibration" in result.stderr
+    assert not (tmp_path / "x.tflite").exists()
