@@ -65,6 +65,7 @@ public final class PassContext {
 /// Every pass, in the order the default pipeline runs them.
 public let passRegistry: [Pass] = [
     removeInferenceNoops,
+    constantFolding,
     pruneWeights,
     foldBatchNorm,
     fuseActivations,
