@@ -1,0 +1,76 @@
+import Foundation
+
+/// One row of the comparison table.
+struct VariantResult: Encodable {
+    let name: String
+    let bytes: Int
+    let gzipBytes: Int
+    let metric: Double
+    let change: Double
+    let perClassAUROC: [Double]
+    let top1Agreement: Double
+    let millisecondsPerImage: Double
+    let outputs: [Float]
+
+    enum CodingKeys: String, CodingKey {
+        case name, bytes, gzipBytes, metric, change, perClassAUROC, top1Agreement, millisecondsPerImage
+    }
+}
+
+struct ComparisonReport: Encodable {
+    let model: String
+    let metric: String
+    let samples: Int
+    let classes: [String]
+    let rows: [VariantResult]
+
+    var markdown: String {
+        let original = Double(rows.first?.bytes ?? 1)
+        var lines = ["| variant | size | gzip size | size vs original | \(metric) | change | top-1 agreement | ms/image |",
+                     "|---|---|---|---|---|---|---|---|"]
+        for row in rows {
+            let gzip = row.gzipBytes > 0 ? megabytes(row.gzipBytes) : "-"
+            lines.append("| \(row.name) | \(megabytes(row.bytes)) | \(gzip) | \(String(format: "%.2fx", Double(row.bytes) / original)) | "
+                         + "\(String(format: "%.4f", row.metric)) | \(String(format: "%+.4f", row.change)) | "
+                         + "\(String(format: "%.1f%%", row.top1Agreement * 100)) | \(String(format: "%.2f", row.millisecondsPerImage)) |")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
+    }
+}
+
+private func megabytes(_ bytes: Int) -> String {
+    bytes >= 100_000 ? String(format: "%.2f MB", Double(bytes) / 1e6) : String(format: "%.1f KB", Double(bytes) / 1e3)
+}
+
+/// A one-line progress indicator on stderr, shown only when stderr is a terminal.
+struct ProgressLine {
+    let label: String
+    let total: Int
+    private var done = 0
+    private let visible = isatty(2) != 0
+
+    init(label: String, total: Int) {
+        self.label = label
+        self.total = total
+    }
+
+    mutating func advance(by count: Int) {
+        done += count
+        guard visible, total > 0 else { return }
+        let width = 30
+        let filled = done * width / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total)".utf8))
+    }
+
+    func finish() {
+        if visible { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
