@@ -12,7 +12,7 @@ public struct ConversionError: Error, CustomStringConvertible, Equatable {
     }
 
     public var description: String {
-        [file, location, message].compactMap { $0 }.joined(separator: ": ")
+        oneLine([file, location, message].compactMap { $0 }.joined(separator: ": "))
     }
 
     /// The same error with a location (a layer, a field) added if it had none.
@@ -27,4 +27,18 @@ public struct ConversionError: Error, CustomStringConvertible, Equatable {
         if copy.file == nil { copy.file = file }
         return copy
     }
+}
+
+/// Errors are one line: control characters from a file (a layer name holding a newline)
+/// are shown escaped instead of breaking the line.
+public func oneLine(_ text: String) -> String {
+    var result = ""
+    for scalar in text.unicodeScalars {
+        if scalar.properties.generalCategory == .control {
+            result += scalar == "\n" ? "\\n" : "\\u{\(String(scalar.value, radix: 16))}"
+        } else {
+            result.unicodeScalars.append(scalar)
+        }
+    }
+    return result
 }

@@ -88,7 +88,11 @@ private func expectRank(_ shape: [Int], _ rank: Int, _ kind: OpKind) throws {
 
 /// Spatial output size of a window sliding over an NHWC input (TFLite's rules).
 private func windowOutput(_ x: [Int], kernel: [Int], _ window: Window) throws -> [Int] {
-    try (0..<2).map { i in
+    guard kernel.count == 2, window.stride.count == 2, window.dilation.count == 2,
+          (kernel + window.stride + window.dilation).allSatisfy({ $0 > 0 }) else {
+        throw ShapeError("window sizes, strides and dilations must be two positive numbers")
+    }
+    return try (0..<2).map { i in
         let effective = (kernel[i] - 1) * window.dilation[i] + 1
         let size = x[1 + i]
         let out = window.padding == .same

@@ -84,6 +84,9 @@ final class GraphBuilder {
                 return try importModel(inner, inputs: inputs, path: layerPath)
             }
             let importer = try importer(for: layer)
+            guard importer.inputs.contains(inputs.count) else {
+                throw ConversionError("called on \(inputs.count) tensors, the layer takes \(importer.inputs.lowerBound == importer.inputs.upperBound ? "\(importer.inputs.lowerBound)" : "\(importer.inputs.lowerBound) or more")")
+            }
             let weights = model.weights[weightKey(layerPath)] ?? []
             let call = LayerCall(builder: self, name: callIndex == 0 ? layer.name : "\(layer.name)_\(callIndex)",
                                  config: layer.config, inputs: inputs,
@@ -111,6 +114,16 @@ struct LayerCall {
 
     func shape(_ value: ValueID) -> [Int] {
         builder.graph[value].shape
+    }
+
+    /// The first input's shape, checked to have exactly `rank` axes (NHWC layers) or at least
+    /// `minimumRank`.
+    func inputShape(rank: Int? = nil, minimumRank: Int = 1) throws -> [Int] {
+        let shape = self.shape(input)
+        guard shape.count >= minimumRank, rank.map({ shape.count == $0 }) ?? true else {
+            throw ConversionError("needs a rank-\(rank ?? minimumRank)\(rank == nil ? "+" : "") input, got shape \(shape)")
+        }
+        return shape
     }
 
     func expectInputs(_ count: Int) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteIR
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place, so a
 /// failure never leaves a partial file and an existing file is replaced only on success.
@@ -21,7 +22,7 @@ func writeAtomically(_ bytes: [UInt8], to path: String) throws {
 /// A failure reported as one line on stderr.
 struct CommandError: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    init(_ description: String) { self.description = oneLine(description) }
 }
 
 /// Renders a DOT file with Graphviz when `dot` is on the PATH; without it the .dot stays alone.

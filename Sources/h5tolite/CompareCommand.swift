@@ -39,6 +39,7 @@ struct Compare: ParsableCommand {
     var out: String = "h5tolite-compare"
 
     func run() throws {
+        try probeKerasFile(model)
         let keras = try loadKerasModel(path: model)
         let original = try importKeras(keras)
         let samples = try readNPY(path: data)

@@ -74,6 +74,7 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         let start = Date()
+        try probeKerasFile(model)
         let keras = try loadKerasModel(path: model)
         let imported = try importKeras(keras)
         let dumpNames = try selectedDumps()

@@ -31,6 +31,7 @@ struct Inspect: ParsableCommand {
                 throw CommandError("\(file): \(error)")
             }
         } else {
+            try probeKerasFile(file)
             let keras = try loadKerasModel(path: file)
             described = try importKeras(keras)
             print("\(file): \(keras.format.rawValue), Keras \(keras.kerasVersion), model '\(keras.name)'")

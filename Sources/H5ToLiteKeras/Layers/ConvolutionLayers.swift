@@ -24,7 +24,11 @@ private func window(_ config: LayerConfig) throws -> Window {
     guard format == "channels_last" else { throw ConversionError("data_format '\(format)' is not supported (only channels_last)") }
     let padding = try config.string("padding", default: "valid")
     guard let pad = Padding(rawValue: padding) else { throw ConversionError("padding '\(padding)' is not supported") }
-    return Window(stride: try config.ints("strides", count: 2), dilation: try config.ints("dilation_rate", count: 2), padding: pad)
+    let window = Window(stride: try config.ints("strides", count: 2), dilation: try config.ints("dilation_rate", count: 2), padding: pad)
+    guard (window.stride + window.dilation).allSatisfy({ $0 > 0 }) else {
+        throw ConversionError("strides and dilation_rate must be positive")
+    }
+    return window
 }
 
 /// The layer's bias, or zeros: TFLite's convolution kernels require a bias operand.
@@ -55,8 +59,8 @@ func hwioToOhwi(_ kernel: [Float], _ shape: [Int]) -> [Float] {
 private func importConv2D(_ call: LayerCall) throws -> ValueID {
     let config = call.config
     guard try config.int("groups", default: 1) == 1 else { throw ConversionError("grouped convolutions are not supported") }
-    let size = try config.ints("kernel_size", count: 2)
-    let channels = call.shape(call.input).last!
+    let size = try positive(try config.ints("kernel_size", count: 2), "kernel_size")
+    let channels = try call.inputShape(rank: 4)[3]
     let filters = try config.int("filters")
     let kernelShape = [size[0], size[1], channels, filters]
     let filter = call.constant("kernel", shape: [filters, size[0], size[1], channels],
@@ -68,9 +72,9 @@ private func importConv2D(_ call: LayerCall) throws -> ValueID {
 
 private func importDepthwiseConv2D(_ call: LayerCall) throws -> ValueID {
     let config = call.config
-    let size = try config.ints("kernel_size", count: 2)
-    let channels = call.shape(call.input).last!
-    let multiplier = try config.int("depth_multiplier", default: 1)
+    let size = try positive(try config.ints("kernel_size", count: 2), "kernel_size")
+    let channels = try call.inputShape(rank: 4)[3]
+    let multiplier = try positive([try config.int("depth_multiplier", default: 1)], "depth_multiplier")[0]
     // Keras [h, w, in, multiplier] and TFLite [1, h, w, in * multiplier] share one memory order.
     let kernel = try call.weight("depthwise_kernel", shape: [size[0], size[1], channels, multiplier])
     let filter = call.constant("depthwise_kernel", shape: [1, size[0], size[1], channels * multiplier], kernel)
@@ -82,9 +86,9 @@ private func importDepthwiseConv2D(_ call: LayerCall) throws -> ValueID {
 
 private func importSeparableConv2D(_ call: LayerCall) throws -> ValueID {
     let config = call.config
-    let size = try config.ints("kernel_size", count: 2)
-    let channels = call.shape(call.input).last!
-    let multiplier = try config.int("depth_multiplier", default: 1)
+    let size = try positive(try config.ints("kernel_size", count: 2), "kernel_size")
+    let channels = try call.inputShape(rank: 4)[3]
+    let multiplier = try positive([try config.int("depth_multiplier", default: 1)], "depth_multiplier")[0]
     let filters = try config.int("filters")
     let depthwise = try call.weight("depthwise_kernel", shape: [size[0], size[1], channels, multiplier])
     let depthwiseFilter = call.constant("depthwise_kernel", shape: [1, size[0], size[1], channels * multiplier], depthwise)
@@ -101,7 +105,7 @@ private func importSeparableConv2D(_ call: LayerCall) throws -> ValueID {
 
 private func importDense(_ call: LayerCall) throws -> ValueID {
     let units = try call.config.int("units")
-    let inputs = call.shape(call.input).last!
+    let inputs = try call.inputShape(minimumRank: 2).last!
     let kernel = try call.weight("kernel", shape: [inputs, units])
     // Keras stores [in, out]; FULLY_CONNECTED wants [out, in].
     var transposed = [Float](repeating: 0, count: kernel.count)
@@ -119,4 +123,10 @@ private func importDense(_ call: LayerCall) throws -> ValueID {
 private func activationSuffix(_ config: LayerConfig) -> String? {
     let activation = (try? config.string("activation", default: "linear")) ?? "linear"
     return activation == "linear" ? nil : "pre_activation"
+}
+
+/// Sizes from a config, which must be positive for the arithmetic that follows.
+func positive(_ values: [Int], _ field: String) throws -> [Int] {
+    guard values.allSatisfy({ $0 > 0 && $0 < 1 << 20 }) else { throw ConversionError("field '\(field)' must hold positive sizes, got \(values)") }
+    return values
 }

@@ -3,6 +3,8 @@ import H5ToLiteIR
 /// How one Keras layer class converts: the variables it stores, and the ops one call becomes.
 struct LayerImporter: Sendable {
     var weights: @Sendable (LayerConfig) throws -> [WeightSpec] = { _ in [] }
+    /// How many tensors one call reads: one, except for the merging layers.
+    var inputs: ClosedRange<Int> = 1...1
     var build: @Sendable (LayerCall) throws -> ValueID
 }
 

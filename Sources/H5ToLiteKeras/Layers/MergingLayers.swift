@@ -2,18 +2,18 @@ import H5ToLiteIR
 
 let mergingLayers: [String: LayerImporter] = [
     "Add": chain(.add),
-    "Subtract": LayerImporter { call in
+    "Subtract": LayerImporter(inputs: 2...2) { call in
         try call.expectInputs(2)
         return try call.emit(.binary(.sub, .none), call.inputs)
     },
     "Multiply": chain(.mul),
     "Maximum": chain(.maximum),
     "Minimum": chain(.minimum),
-    "Average": LayerImporter { call in
+    "Average": LayerImporter(inputs: 2...1024) { call in
         let sum = try reduce(call, .add, suffix: "sum")
         return try call.emit(.binary(.mul, .none), [sum, call.scalar("reciprocal", 1 / Float(call.inputs.count))])
     },
-    "Concatenate": LayerImporter { call in
+    "Concatenate": LayerImporter(inputs: 1...4096) { call in
         let rank = call.shape(call.input).count
         let axis = try call.config.int("axis", default: -1)
         guard axis != 0, axis >= -rank, axis < rank else { throw ConversionError("cannot concatenate on axis \(axis)") }
@@ -23,7 +23,7 @@ let mergingLayers: [String: LayerImporter] = [
 
 /// An n-input merge as a chain of binary ops, the last one named after the layer.
 private func chain(_ kind: BinaryKind) -> LayerImporter {
-    LayerImporter { call in try reduce(call, kind, suffix: nil) }
+    LayerImporter(inputs: 2...1024) { call in try reduce(call, kind, suffix: nil) }
 }
 
 private func reduce(_ call: LayerCall, _ kind: BinaryKind, suffix: String?) throws -> ValueID {

@@ -15,7 +15,7 @@ let normalizationLayers: [String: LayerImporter] = [
 /// The fold-batchnorm pass merges the pair into a neighbouring op where it can.
 private func importBatchNormalization(_ call: LayerCall) throws -> ValueID {
     let config = call.config
-    let shape = call.shape(call.input)
+    let shape = try call.inputShape(minimumRank: 2)
     let axisJSON = config.json["axis"]
     let axis = axisJSON?.int ?? axisJSON?.array?.first?.int ?? -1
     guard axis == -1 || axis == shape.count - 1, axisJSON?.array.map({ $0.count == 1 }) ?? true else {
