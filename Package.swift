@@ -5,7 +5,7 @@ let package = Package(
     name: "h5tolite",
     products: [
         .executable(name: "h5tolite", targets: ["h5tolite"]),
-        .library(name: "H5ToLite", targets: ["H5ToLiteIR", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteTFLite", "H5ToLiteInterpreter", "H5ToLiteEvaluation"]),
+        .library(name: "H5ToLite", targets: ["H5ToLiteIR", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteTFLite", "H5ToLiteInterpreter", "H5ToLiteEvaluation", "H5ToLiteData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -22,18 +22,24 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "H5ToLiteInterpreter", dependencies: ["H5ToLiteIR", "COpenBLAS"]),
         .target(name: "H5ToLiteEvaluation"),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .target(name: "H5ToLiteData", dependencies: ["H5ToLiteInterpreter", "CPNG", "CJPEG"]),
         .executableTarget(name: "h5tolite", dependencies: [
+            "H5ToLiteData",
             "H5ToLiteEvaluation",
             "H5ToLiteIR", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteTFLite", "H5ToLiteInterpreter",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .testTarget(name: "H5ToLiteIRTests", dependencies: ["H5ToLiteIR"]),
-        .testTarget(name: "H5ToLiteEvaluationTests", dependencies: ["H5ToLiteEvaluation"]),
+        .testTarget(name: "H5ToLiteEvaluationTests", dependencies: ["H5ToLiteEvaluation"],
+                    exclude: ["make_fixtures.py", "sklearn_fixtures.json"]),
         .testTarget(name: "H5ToLiteKerasTests", dependencies: ["H5ToLiteKeras"]),
         .testTarget(name: "H5ToLitePassesTests", dependencies: ["H5ToLitePasses", "H5ToLiteKeras", "H5ToLiteInterpreter"]),
         .testTarget(name: "H5ToLiteInterpreterTests", dependencies: ["H5ToLiteInterpreter", "H5ToLiteTFLite"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "H5ToLiteTFLiteTests", dependencies: ["H5ToLiteTFLite", "H5ToLiteKeras", "H5ToLitePasses"]),
+        .testTarget(name: "H5ToLiteDataTests", dependencies: ["H5ToLiteData", "H5ToLiteInterpreter"]),
     ]
 )

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages h5tolite builds against, if they are missing.
 set -euo pipefail
-packages=(libhdf5-dev libflatbuffers-dev flatbuffers-compiler libopenblas-dev pkg-config)
+packages=(libhdf5-dev libflatbuffers-dev flatbuffers-compiler libopenblas-dev libpng-dev libjpeg62-turbo-dev pkg-config)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

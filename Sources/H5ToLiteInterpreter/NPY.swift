@@ -38,7 +38,7 @@ public func writeNPY(_ tensor: Tensor, path: String) throws {
 
 private let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
 
-func decodeNPY(_ bytes: [UInt8]) throws -> Tensor {
+public func decodeNPY(_ bytes: [UInt8]) throws -> Tensor {
     guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
         throw InterpreterError("not a .npy file")
     }

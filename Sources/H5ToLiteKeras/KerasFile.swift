@@ -122,3 +122,9 @@ private func parseConfig(_ text: String, field: String) throws -> JSON {
         throw ConversionError(location: field, "is not valid JSON")
     }
 }
+
+/// Parses a model config (the `model_config` attribute or `config.json`) and checks its
+/// layer classes, without weights: the entry point the config fuzzer drives.
+public func checkModelConfig(_ text: String) throws {
+    try checkLayerClasses(try parseModel(try parseConfig(text, field: "model_config")))
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import H5ToLiteData
 import H5ToLiteEvaluation
 import H5ToLiteIR
 import H5ToLiteInterpreter
@@ -20,8 +21,11 @@ struct Compare: ParsableCommand {
     @Argument(help: "The Keras model (.h5 or .keras).")
     var model: String
 
-    @Option(help: "Evaluation inputs: a .npy array (N, H, W, C) of preprocessed samples.")
+    @Option(help: "Evaluation inputs: a .npy array (N, H, W, C) of preprocessed samples, or a folder of PNG/JPEG/DICOM images named by the labels CSV (with --preprocess).")
     var data: String
+
+    @Option(help: "How images in a --data or --calibration folder are preprocessed: torch, tf, caffe or none.")
+    var preprocess: Preprocessing?
 
     @Option(help: "Labels: a .npy array (N, classes) one-hot or multi-hot, or a CSV (image column, one column per class).")
     var labels: String
@@ -32,7 +36,7 @@ struct Compare: ParsableCommand {
     @Option(help: "Comma-separated variants.")
     var variants: String = "float32,float16,dynamic,int8,prune:0.5,prune:0.5+int8"
 
-    @Option(help: "Calibration samples (.npy) for int8 variants; default: the first 100 evaluation samples.")
+    @Option(help: "Calibration samples (.npy or image folder) for int8 variants; default: the first 100 evaluation samples.")
     var calibration: String?
 
     @Option(help: "Folder for the variants' .tflite files and the results.")
@@ -42,13 +46,17 @@ struct Compare: ParsableCommand {
         try probeKerasFile(model)
         let keras = try loadKerasModel(path: model)
         let original = try importKeras(keras)
-        let samples = try readNPY(path: data)
         let table = try loadLabels()
+        let inputShape = Array(original[original.inputs[0]].shape.dropFirst())
+        let samples = try loadSamples(data, inputShape: inputShape, preprocessing: preprocess,
+                                      names: table.images.isEmpty ? nil : table.images, label: "evaluation images")
         guard table.rows.count == samples.shape.first else {
             throw CommandError("\(labels): \(table.rows.count) label rows for \(samples.shape.first ?? 0) samples in \(data)")
         }
         let chosen = metric == .auto ? (table.rows.contains { $0.reduce(0, +) != 1 } ? .auroc : .accuracy) : metric
-        let calibrationSamples = try calibration.map { try readNPY(path: $0) } ?? firstSamples(samples, count: 100)
+        let calibrationSamples = try calibration.map {
+            try loadSamples($0, inputShape: inputShape, preprocessing: preprocess, label: "calibration images")
+        } ?? firstSamples(samples, count: 100)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let originalSize = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? 0
         var rows = [try evaluate(name: "original (Keras)", graph: original, bytes: nil, fileSize: originalSize,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import H5ToLiteData
 import H5ToLiteInterpreter
 import H5ToLiteIR
 import H5ToLiteKeras
@@ -33,8 +34,14 @@ struct Convert: ParsableCommand {
     @Option(help: "Store weights as float32 ('none'), float16, int8 with float activations ('dynamic'), or int8 throughout ('int8').")
     var quantize: QuantizationMode = .none
 
-    @Option(help: "Calibration samples for --quantize int8: a .npy array (N, H, W, C) of preprocessed float32 inputs.")
+    @Option(help: "Calibration samples for --quantize int8: a .npy array (N, H, W, C) of preprocessed float32 inputs, or a folder of PNG/JPEG/DICOM images (with --preprocess).")
     var calibration: String?
+
+    @Option(help: "How images in a --calibration folder are preprocessed, as in keras.applications: torch, tf, caffe or none.")
+    var preprocess: Preprocessing?
+
+    @Option(name: .customLong("calibration-samples"), help: "Use at most this many calibration samples (default: all).")
+    var calibrationSamples: Int?
 
     @Option(help: "Element type of an int8 model's input and output: float32 (QUANTIZE/DEQUANTIZE inside the model), int8 or uint8.")
     var io: IOType = .float32
@@ -83,7 +90,11 @@ struct Convert: ParsableCommand {
             try writeDump(imported, name: "00-import")
         }
         let options = PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0, scope: pruneScope, includeEnds: pruneEnds) },
-                                      quantization: quantize, calibration: try calibration.map { try readNPY(path: $0) },
+                                      quantization: quantize,
+                                      calibration: try calibration.map {
+                                          try loadSamples($0, inputShape: Array(imported[imported.inputs[0]].shape.dropFirst()),
+                                                          preprocessing: preprocess, limit: calibrationSamples, label: "calibration images")
+                                      },
                                       keepFloat: Set((keepFloat ?? "").split(separator: ",").map(String.init)), io: io.dtype)
         let context = PassContext(options: options)
         let optimized: Graph
