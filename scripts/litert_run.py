@@ -6,8 +6,10 @@
 The reference the bundled interpreter (`h5tolite run`) is checked against: the
 same command line and the same batch rule. The first axis of X is the batch; an
 X shaped like one model input without its batch axis is one sample. Models with
-int8/uint8 inputs get X quantized with the input's scale and zero point, and
-quantized outputs are dequantized, so Y is always float32.
+int8/uint8 inputs get X quantized with the input's scale and zero point as
+TFLite's QUANTIZE does (x / scale in double, halves rounded away from zero, the
+same rule as `h5tolite run`), and quantized outputs are dequantized, so Y is
+always float32.
 """
 
 import argparse
@@ -18,12 +20,19 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 
+def round_half_away(v):
+    """np.round rounds halves to even; TFLite rounds them away from zero."""
+    whole = np.trunc(v)
+    return np.where(np.abs(v - whole) == 0.5, whole + np.sign(v), np.round(v))
+
+
 def quantize(x, detail):
     scale, zero_point = detail["quantization"]
     if detail["dtype"] == np.float32 or scale == 0:
         return x.astype(detail["dtype"])
     info = np.iinfo(detail["dtype"])
-    return np.clip(np.round(x / scale) + zero_point, info.min, info.max).astype(detail["dtype"])
+    q = round_half_away(x.astype(np.float64) / scale) + zero_point
+    return np.clip(q, info.min, info.max).astype(detail["dtype"])
 
 
 def dequantize(y, detail):

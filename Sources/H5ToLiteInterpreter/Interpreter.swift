@@ -15,10 +15,11 @@ public struct InterpreterError: Error, CustomStringConvertible {
 /// along the first axis and runs them one graph batch at a time.
 ///
 /// Graphs may be quantized: int8 and uint8 activations live in the arena beside
-/// float ones and run on TFLite's integer kernels, float activations with int8
-/// weights on its hybrid kernels. Inputs are always real numbers, quantized on
-/// entry where the graph takes 8-bit inputs; outputs come back dequantized
-/// unless raw values are asked for.
+/// float ones and run with TFLite's reference integer arithmetic; float
+/// activations with int8 weights (dynamic-range files) run as LiteRT runs them
+/// by default (see `makeHybridKernel`). Inputs are always real numbers,
+/// quantized on entry where the graph takes 8-bit inputs; outputs come back
+/// dequantized unless raw values are asked for.
 ///
 /// Building the interpreter checks every op, fixes the kernels' loop bounds and
 /// plans one memory arena in which each activation lives only from the op that
@@ -81,7 +82,7 @@ public struct Interpreter: Sendable {
         }
     }
 
-/// How many graph batches the inputs hold, after checking their shapes.
+    /// How many graph batches the inputs hold, after checking their shapes.
     private func batchCount(_ inputs: [Tensor]) throws -> Int {
         guard inputs.count == graph.inputs.count else {
             throw InterpreterError("the model takes \(graph.inputs.count) inputs, got \(inputs.count)")

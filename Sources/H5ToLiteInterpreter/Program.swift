@@ -245,9 +245,9 @@ private func dequantizedConstant(_ constant: ConstantData, _ value: Value) -> [F
     }
 }
 
-/// Every 8-bit value carries valid parameters: positive finite scales, zero
-/// points in the type's range; activations and elementwise operands one scale,
-/// weights one per tensor or per slice of their axis.
+/// Every 8-bit value the graph uses carries valid parameters: positive finite
+/// scales, zero points in the type's range; activations and elementwise
+/// operands one scale, weights one per tensor or per slice of their axis.
 func checkQuantization(_ graph: Graph) throws {
     var weights = Set<ValueID>()
     for op in graph.ops {
@@ -257,7 +257,9 @@ func checkQuantization(_ graph: Graph) throws {
         default: break
         }
     }
-    for (id, value) in graph.values.enumerated() where value.dtype == .int8 || value.dtype == .uint8 {
+    let used = Set(graph.inputs + graph.outputs + graph.ops.flatMap { $0.inputs + $0.outputs })
+    for id in used.sorted() where graph[id].dtype == .int8 || graph[id].dtype == .uint8 {
+        let value = graph[id]
         guard let quantization = value.quantization, !quantization.scales.isEmpty,
               quantization.zeroPoints.count == quantization.scales.count,
               quantization.scales.allSatisfy({ $0.isFinite && $0 > 0 }),

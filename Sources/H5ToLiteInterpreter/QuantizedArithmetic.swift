@@ -5,48 +5,70 @@ import H5ToLiteIR
 // quantization_util.cc, the default double-rounding build): a real multiplier is
 // held as a 31-bit fixed-point significand and a power-of-two exponent, and
 // applied with two roundings, one in the high multiply, one in the shift.
+//
+// The int8 kernels follow TFLite's reference kernels, and match them exactly
+// on the golden files and on DenseNet121 and MobileNetV2. LiteRT's default
+// runtime does not run those kernels, and differs by one step at rare ties:
+// - XNNPACK (its default delegate, which takes most int8 ops) requantizes in
+//   float, acc * (s_in * s_w / s_out), rounding halves to even;
+// - its own optimized kernels on x86 multiply through ruy, whose shifts round
+//   halves up where gemmlowp's round them away from zero, and run NEON code
+//   translated to SSE (DEQUANTIZE as q * s + (-z * s), two float roundings).
+// Over a deep network the ±1 differences add up: a few output steps.
 
 /// A real number m as (significand q, exponent e) with m ≈ q * 2^(e - 31).
 struct QuantizedMultiplier: Equatable {
     let significand: Int32
     let shift: Int
+    /// 2^max(shift, 0), and the right shift with its mask: fixed once, so that
+    /// applying the multiplier has no branches on the shift.
+    private let leftFactor: Int32
+    private let rightShift: Int32
+    private let mask: Int32
 
     /// TFLite's QuantizeMultiplier: frexp, the significand rounded half away
     /// from zero to 31 bits, a carry into the exponent when it rounds up to 2^31,
     /// and multipliers below 2^-31 flushed to zero.
     init(_ real: Double) {
         guard real != 0, real.isFinite else {
-            significand = 0
-            shift = 0
+            self.init(significand: 0, shift: 0)
             return
         }
-        let exponent = real.exponent + 1  // frexp's: real = fraction * 2^exponent, fraction in [0.5, 1)
-        let fraction = real.significand / 2
+        var exponent = real.exponent + 1  // frexp's: real = fraction * 2^exponent, fraction in [0.5, 1)
+        let fraction = (real.sign == .minus ? -real.significand : real.significand) / 2
         var fixed = Int64((fraction * Double(1 << 31)).rounded(.toNearestOrAwayFromZero))
-        var adjusted = exponent
         if fixed == 1 << 31 {
             fixed /= 2
-            adjusted += 1
+            exponent += 1
         }
-        if adjusted < -31 {
+        if exponent < -31 {
             fixed = 0
-            adjusted = 0
+            exponent = 0
         }
-        significand = Int32(fixed)
-        shift = adjusted
+        self.init(significand: Int32(fixed), shift: exponent)
     }
 
     init(significand: Int32, shift: Int) {
         self.significand = significand
         self.shift = shift
+        leftFactor = Int32(truncatingIfNeeded: 1 << min(max(shift, 0), 31))
+        rightShift = Int32(min(max(-shift, 0), 31))
+        mask = Int32(truncatingIfNeeded: (Int64(1) << Int64(rightShift)) - 1)
     }
 
-    /// MultiplyByQuantizedMultiplier: x * m, rounded to nearest.
+    static func == (a: QuantizedMultiplier, b: QuantizedMultiplier) -> Bool {
+        a.significand == b.significand && a.shift == b.shift
+    }
+
+    /// MultiplyByQuantizedMultiplier: x * m, rounded to nearest, ties away
+    /// from zero in each of its two roundings.
     @inline(__always)
     func apply(_ x: Int32) -> Int32 {
-        let leftShift = max(shift, 0)
-        let rightShift = max(-shift, 0)
-        return roundingDivideByPowerOfTwo(saturatingRoundingDoublingHighMul(x &* (1 << leftShift), significand), rightShift)
+        let high = saturatingRoundingDoublingHighMul(x &* leftFactor, significand)
+        // RoundingDivideByPOT by the right shift.
+        let remainder = high & mask
+        let threshold = (mask &>> 1) &+ (high < 0 ? 1 : 0)
+        return (high &>> rightShift) &+ (remainder > threshold ? 1 : 0)
     }
 }
 
@@ -55,10 +77,11 @@ struct QuantizedMultiplier: Equatable {
 @inline(__always)
 func saturatingRoundingDoublingHighMul(_ a: Int32, _ b: Int32) -> Int32 {
     if a == b && a == Int32.min { return Int32.max }
-    let product = Int64(a) * Int64(b)
-    let nudge: Int64 = product >= 0 ? 1 << 30 : 1 - (1 << 30)
-    // Division truncates toward zero, as the C++ does.
-    return Int32(truncatingIfNeeded: (product + nudge) / (1 << 31))
+    let product = Int64(a) &* Int64(b)
+    let nudged = product &+ (product >= 0 ? 1 << 30 : 1 - (1 << 30))
+    // Division by 2^31 truncating toward zero, as the C++ does.
+    let quotient = (nudged >= 0 ? nudged : nudged &+ ((1 << 31) - 1)) &>> 31
+    return Int32(truncatingIfNeeded: quotient)
 }
 
 /// gemmlowp's RoundingDivideByPOT: x / 2^exponent rounded to nearest, ties

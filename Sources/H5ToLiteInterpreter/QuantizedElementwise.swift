@@ -59,44 +59,182 @@ struct QuantizedBinaryKernel: Kernel {
     }
 
     func run(_ context: KernelContext) {
+        dispatch(Runner(kernel: self, context: context))
+    }
+
+    /// Calls `visitor` with the function computing this op's values, built
+    /// here so that the loops it runs are compiled for that function.
+    fileprivate func dispatch<Visitor: FunctionVisitor>(_ visitor: Visitor) {
+        switch operation {
+        case .add(let left, let right, let output, let subtract):
+            // Each input's rescaling depends on its raw value alone: one table entry per value.
+            let leftTable = rescalingTable(left, zeroPoint: leftZeroPoint)
+            let rightTable = rescalingTable(right, zeroPoint: rightZeroPoint)
+            leftTable.withUnsafeBufferPointer { leftTable in
+                rightTable.withUnsafeBufferPointer { rightTable in
+                    visitor.visit(AddFunction(left: leftTable.baseAddress!, right: rightTable.baseAddress!, output: output,
+                                              subtract: subtract, outputZeroPoint: outputZeroPoint))
+                }
+            }
+        case .mul(let multiplier):
+            visitor.visit(MulFunction(multiplier: multiplier, leftZeroPoint: leftZeroPoint, rightZeroPoint: rightZeroPoint,
+                                      outputZeroPoint: outputZeroPoint))
+        case .maximum: visitor.visit(MaximumFunction())
+        case .minimum: visitor.visit(MinimumFunction())
+        case .greater(let left, let right):
+            visitor.visit(GreaterFunction(left: left, right: right, leftZeroPoint: leftZeroPoint, rightZeroPoint: rightZeroPoint))
+        }
+    }
+
+    /// The op's clamped outputs for every int8 value x (columns) against each of
+    /// `constants` (rows), the constant on the left or on the right.
+    func table(against constants: [Int32], constantIsLeft: Bool) -> [Int8] {
+        var table = [Int8](repeating: 0, count: constants.count * 256)
+        table.withUnsafeMutableBufferPointer { table in
+            dispatch(TableBuilder(constants: constants, constantIsLeft: constantIsLeft, bounds: bounds, table: table.baseAddress!))
+        }
+        return table
+    }
+
+    /// The elementwise loop, for one function.
+    fileprivate func apply<Function: IntegerBinaryFunction>(_ context: KernelContext, _ function: Function) {
         let length = rows.rowLength
         let leftStep = rows.strides[1].last!, rightStep = rows.strides[2].last!
         let left = context.input(0, as: Int8.self), right = context.input(1, as: Int8.self)
+        let (low, high) = (bounds.lowerBound, bounds.upperBound)
         parallelFor(rows.rowCount, threads: threads, grain: max(1, (1 << 14) / max(length, 1))) { _, range in
             rows.forEach(range) { offsets in
+                let x = left + offsets[1], y = right + offsets[2]
                 for i in 0..<length {
-                    let x = Int32(left[offsets[1] + i * leftStep]), y = Int32(right[offsets[2] + i * rightStep])
-                    store(combine(x, y), at: offsets[0] + i, context)
+                    let value = function.apply(Int32(x[i * leftStep]), Int32(y[i * rightStep]))
+                    Function.store(min(max(value, low), high), at: offsets[0] + i, context.output)
                 }
             }
         }
     }
+}
+
+fileprivate protocol FunctionVisitor {
+    func visit<Function: IntegerBinaryFunction>(_ function: Function)
+}
+
+private struct Runner: FunctionVisitor {
+    let kernel: QuantizedBinaryKernel
+    let context: KernelContext
+
+    func visit<Function: IntegerBinaryFunction>(_ function: Function) {
+        kernel.apply(context, function)
+    }
+}
+
+private struct TableBuilder: FunctionVisitor {
+    let constants: [Int32]
+    let constantIsLeft: Bool
+    let bounds: ClosedRange<Int32>
+    let table: UnsafeMutablePointer<Int8>
+
+    func visit<Function: IntegerBinaryFunction>(_ function: Function) {
+        for (row, constant) in constants.enumerated() {
+            for x in Int32(-128)...127 {
+                let value = constantIsLeft ? function.apply(constant, x) : function.apply(x, constant)
+                table[row * 256 + Int(x + 128)] = Int8(min(max(value, bounds.lowerBound), bounds.upperBound))
+            }
+        }
+    }
+}
+
+/// A binary op whose other operand is an int8 constant varying at most along
+/// the last axis (a BatchNormalization's scale or shift): each output is a
+/// table entry, one table row of 256 values per constant value. Built only
+/// where every row is read at least 256 times, so the table pays for itself
+/// within one run.
+struct ConstantOperandKernel: Kernel {
+    let table: [Int8]
+    /// Constant values along the last axis (1 for a scalar).
+    let width: Int
+    let count: Int
+    /// Which input is not the constant.
+    let variable: Int
+    let threads: Int
+
+    func run(_ context: KernelContext) {
+        let input = context.input(variable, as: Int8.self), output = context.output(as: Int8.self)
+        table.withUnsafeBufferPointer { table in
+            parallelFor(count / width, threads: threads, grain: max(1, (1 << 14) / width)) { _, rows in
+                for row in rows {
+                    let start = row * width
+                    for k in 0..<width {
+                        output[start + k] = table[k * 256 + Int(input[start + k]) + 128]
+                    }
+                }
+            }
+        }
+    }
+}
+
+fileprivate protocol IntegerBinaryFunction {
+    func apply(_ x: Int32, _ y: Int32) -> Int32
+    static func store(_ value: Int32, at index: Int, _ output: UnsafeMutablePointer<Float>)
+}
+
+extension IntegerBinaryFunction {
+    @inline(__always)
+    static func store(_ value: Int32, at index: Int, _ output: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(output).assumingMemoryBound(to: Int8.self)[index] = Int8(truncatingIfNeeded: value)
+    }
+}
+
+/// ADD and SUB rescale each centred input, shifted left by 20 bits, to the
+/// shared scale; for int8 values that is a 256-entry table.
+private func rescalingTable(_ multiplier: QuantizedMultiplier, zeroPoint: Int32) -> [Int32] {
+    (Int32(-128)...127).map { multiplier.apply(($0 &- zeroPoint) &<< 20) }
+}
+
+private struct AddFunction: IntegerBinaryFunction {
+    /// Rescaled inputs indexed by raw value + 128.
+    let left, right: UnsafePointer<Int32>
+    let output: QuantizedMultiplier
+    let subtract: Bool
+    let outputZeroPoint: Int32
 
     @inline(__always)
-    private func store(_ value: Int32, at index: Int, _ context: KernelContext) {
-        if case .greater = operation {
-            context.output[index] = Float(value)
-        } else {
-            context.output(as: Int8.self)[index] = Int8(truncatingIfNeeded: min(max(value, bounds.lowerBound), bounds.upperBound))
-        }
+    func apply(_ x: Int32, _ y: Int32) -> Int32 {
+        let a = left[Int(x &+ 128)], b = right[Int(y &+ 128)]
+        return output.apply(subtract ? a &- b : a &+ b) &+ outputZeroPoint
+    }
+}
+
+private struct MulFunction: IntegerBinaryFunction {
+    let multiplier: QuantizedMultiplier
+    let leftZeroPoint, rightZeroPoint, outputZeroPoint: Int32
+
+    @inline(__always)
+    func apply(_ x: Int32, _ y: Int32) -> Int32 {
+        multiplier.apply((x &- leftZeroPoint) &* (y &- rightZeroPoint)) &+ outputZeroPoint
+    }
+}
+
+private struct MaximumFunction: IntegerBinaryFunction {
+    @inline(__always) func apply(_ x: Int32, _ y: Int32) -> Int32 { max(x, y) }
+}
+
+private struct MinimumFunction: IntegerBinaryFunction {
+    @inline(__always) func apply(_ x: Int32, _ y: Int32) -> Int32 { min(x, y) }
+}
+
+/// The bool result holds 1 and 0 as floats.
+private struct GreaterFunction: IntegerBinaryFunction {
+    let left, right: QuantizedMultiplier
+    let leftZeroPoint, rightZeroPoint: Int32
+
+    @inline(__always)
+    func apply(_ x: Int32, _ y: Int32) -> Int32 {
+        left.apply((x &- leftZeroPoint) &<< 8) > right.apply((y &- rightZeroPoint) &<< 8) ? 1 : 0
     }
 
     @inline(__always)
-    private func combine(_ x: Int32, _ y: Int32) -> Int32 {
-        switch operation {
-        case .add(let leftMultiplier, let rightMultiplier, let outputMultiplier, let subtract):
-            let a = leftMultiplier.apply((x - leftZeroPoint) << 20)
-            let b = rightMultiplier.apply((y - rightZeroPoint) << 20)
-            return outputMultiplier.apply(subtract ? a &- b : a &+ b) &+ outputZeroPoint
-        case .mul(let multiplier):
-            return multiplier.apply((x - leftZeroPoint) * (y - rightZeroPoint)) &+ outputZeroPoint
-        case .maximum:
-            return max(x, y)
-        case .minimum:
-            return min(x, y)
-        case .greater(let leftMultiplier, let rightMultiplier):
-            return leftMultiplier.apply((x - leftZeroPoint) << 8) > rightMultiplier.apply((y - rightZeroPoint) << 8) ? 1 : 0
-        }
+    static func store(_ value: Int32, at index: Int, _ output: UnsafeMutablePointer<Float>) {
+        output[index] = Float(value)
     }
 }
 

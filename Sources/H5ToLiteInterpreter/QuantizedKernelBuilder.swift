@@ -6,7 +6,7 @@ enum KernelFamily {
     case float
     /// int8 activations (and QUANTIZE, DEQUANTIZE of activations).
     case integer
-    /// float activations with int8 weights: TFLite's hybrid kernels.
+    /// float activations with int8 weights (dynamic-range files).
     case hybrid
 
     init(_ op: Op, in graph: Graph) {
@@ -60,10 +60,15 @@ func makeIntegerKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Ke
                                    inputs: op.inputs.map { graph[$0] }, output: output)
     case .select:
         try expect(op, graph, inputs: [.int8, .uint8], output: [input.dtype])
+        let other = graph[op.inputs[2]]
+        guard other.dtype == input.dtype, other.quantization == input.quantization else {
+            throw unsupported(op, "choosing between values of different types or quantization")
+        }
         return SelectKernel<Int8>(condition: graph[op.inputs[0]].shape, x: input.shape, y: graph[op.inputs[2]].shape,
                                   output: output.shape)
     case .resize(let mode, let size, let alignCorners, let halfPixelCenters):
         try expectSameType(op, graph)
+        guard mode == .nearest || input.dtype == .int8 else { throw unsupported(op, "on uint8 values") }
         return IntegerResizeKernel(mode: mode, input: input.shape, size: size, alignCorners: alignCorners,
                                    halfPixelCenters: halfPixelCenters)
     default:
@@ -93,7 +98,9 @@ private func makeInt8ArithmeticKernel(_ op: Op, in graph: Graph, threads: Int) t
     case .reduceMax(let axes, _):
         return IntegerReduceKernel(isMax: true, input: input, output: output, axes: axes)
     case .binary, .greater:
-        return try QuantizedBinaryKernel(op.kind, left: input, right: graph[op.inputs[1]], output: output, threads: threads)
+        let kernel = try QuantizedBinaryKernel(op.kind, left: input, right: graph[op.inputs[1]], output: output, threads: threads)
+        if case .binary = op.kind, let table = constantOperandKernel(op, graph, kernel, threads: threads) { return table }
+        return kernel
     case .softmax(let beta):
         let depth = output.shape.last ?? 1
         return IntegerSoftmaxKernel(rows: count / max(depth, 1), depth: depth, beta: beta, input: inputParameters, output: outputParameters)
@@ -116,15 +123,31 @@ private func makeInt8ArithmeticKernel(_ op: Op, in graph: Graph, threads: Int) t
     }
 }
 
-/// The hybrid kernel (float activations, int8 weights) that runs `op`.
+/// A table in place of a binary op whose second operand is an int8 constant
+/// along the last axis, where the table costs less to build than one run.
+private func constantOperandKernel(_ op: Op, _ graph: Graph, _ kernel: QuantizedBinaryKernel, threads: Int) -> (any Kernel)? {
+    let output = graph[op.outputs[0]]
+    guard let constantIndex = op.inputs.firstIndex(where: graph.isConstant), !graph.isConstant(op.inputs[1 - constantIndex]),
+          graph[op.inputs[1 - constantIndex]].shape == output.shape,
+          case .int8(let values) = graph[op.inputs[constantIndex]].constant else { return nil }
+    let shape = Array(graph[op.inputs[constantIndex]].shape.drop { $0 == 1 })
+    let width = values.count
+    let count = elementCount(output.shape)
+    guard shape.isEmpty || shape == [output.shape.last ?? 0], count >= 256 * width else { return nil }
+    let table = kernel.table(against: values.map(Int32.init), constantIsLeft: constantIndex == 0)
+    return ConstantOperandKernel(table: table, width: width, count: count, variable: 1 - constantIndex, threads: threads)
+}
+
+/// The hybrid kernel (float activations, int8 weights) that runs `op`, with
+/// LiteRT's default arithmetic: CONV_2D and FULLY_CONNECTED go to its XNNPACK
+/// delegate, which quantizes the input its own way; DEPTHWISE_CONV_2D, which
+/// XNNPACK does not take with int8 weights, runs TFLite's built-in kernel.
 func makeHybridKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
     try expect(op, graph, inputs: [.float32], output: [.float32])
-    let scales = graph[op.inputs[1]].quantization?.scales ?? []
-    // TFLite's hybrid CONV_2D quantizes its input symmetrically unless the
-    // weights' scales differ between channels.
-    var input = IntegerInput.asymmetric
-    if case .conv2d = op.kind, Set(scales).count <= 1 { input = .symmetric }
-    return try makeIntegerConvolution(op, in: graph, input: input, threads: threads)
+    if case .depthwiseConv2d = op.kind {
+        return try makeIntegerConvolution(op, in: graph, input: .asymmetric, threads: threads)
+    }
+    return try makeIntegerConvolution(op, in: graph, input: .xnnpack, threads: threads)
 }
 
 /// CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED on integers, with int8 or
@@ -148,14 +171,14 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
                                         weights: try centredWeights(graph, op.inputs[1]), input: input, output: stage,
                                         hasBias: hasBias, threads: threads)
     case .depthwiseConv2d(let window, let multiplier, _):
-        let depthwiseInput: IntegerInput = input == .symmetric ? .asymmetric : input
         return IntegerDepthwiseKernel(geometry: WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window),
-                                      multiplier: multiplier, weights: try centredWeights(graph, op.inputs[1]).map(Int32.init),
-                                      input: depthwiseInput, output: stage, hasBias: hasBias, threads: threads)
+                                      multiplier: multiplier, weights: try centredWeights(graph, op.inputs[1]),
+                                      input: input, output: stage, hasBias: hasBias, threads: threads)
     default:
+        let weights = try centredWeights(graph, op.inputs[1])
         return IntegerFullyConnectedKernel(rows: elementCount(shapes[0]) / filter.shape[1], depth: filter.shape[1], units: channels,
-                                           weights: try centredWeights(graph, op.inputs[1]), input: input, output: stage,
-                                           hasBias: hasBias, threads: threads)
+                                           weights: weights, input: input, output: stage, hasBias: hasBias, threads: threads,
+                                           terms: exactTerms(weights))
     }
 }
 
@@ -166,7 +189,7 @@ private func outputStage(_ op: Op, _ graph: Graph, channels: Int) throws -> Inte
     let weightScales = perChannel(filter.quantization!.scales, channels)
     let activation = op.kind.fusedActivation ?? .none
     guard output.dtype == .int8 else {
-        return .float(scales: weightScales, activation: activation, depthwiseOrder: op.kind.isDepthwise)
+        return .float(scales: weightScales, activation: activation, order: op.kind.isDepthwise ? .tfliteDepthwise : .xnnpack)
     }
     let inputScale = Double(input.quantization!.scales[0]), outputParameters = AffineParameters(output.quantization!)
     let multipliers = weightScales.map { QuantizedMultiplier(inputScale * Double($0) / Double(outputParameters.scale)) }
@@ -178,9 +201,10 @@ private func outputStage(_ op: Op, _ graph: Graph, channels: Int) throws -> Inte
 /// int8 activations, an int32 bias; hybrid ops keep a float bias.
 private func checkIntegerWeights(_ op: Op, _ graph: Graph, channels: Int) throws {
     let filter = graph[op.inputs[1]]
+    let channelAxis = op.kind.isDepthwise ? 3 : 0
     guard filter.dtype == .int8, filter.constant != nil, let quantization = filter.quantization,
-          quantization.scales.count == 1 || quantization.scales.count == channels else {
-        throw unsupported(op, "unless its weights are an int8 constant with one scale, or one per output channel")
+          quantization.scales.count == 1 || (quantization.scales.count == channels && quantization.axis == channelAxis) else {
+        throw unsupported(op, "unless its weights are an int8 constant with one scale, or one per output channel (axis \(channelAxis))")
     }
     guard op.inputs.count > 2 else { return }
     let bias = graph[op.inputs[2]]

@@ -75,48 +75,24 @@ extension TFLiteGraphReader {
         try emit(.quantize, [input], output: try op.output)
     }
 
-    /// DEQUANTIZE of a constant is done once, here: float16 and int8 weights
-    /// become the float32 constants they stand for. DEQUANTIZE of an activation
-    /// stays an op.
+    /// DEQUANTIZE of a float16 constant is done once, here: the float32 constant
+    /// it stands for. DEQUANTIZE of int8 weights or of an activation stays an op.
     mutating func readDequantize(_ op: OperatorEntry) throws {
         try op.expectInputs(1...1)
         let source = tensors[try op.input(0)]
         let target = tensors[try op.output]
-        guard values[source.index] == nil, let bytes = try constantBytes(source) else {
-            let input = try value(source.index)
-            guard [.int8, .uint8].contains(graph[input].dtype) else {
-                throw ConversionError("DEQUANTIZE of a \(graph[input].dtype) activation is not supported")
+        if source.type == .FLOAT16, values[source.index] == nil, let bytes = try constantBytes(source) {
+            guard target.type == .FLOAT32, target.shape == source.shape, values[target.index] == nil else {
+                throw ConversionError("output '\(target.name)' must be a float32 tensor of shape \(source.shape), written once")
             }
-            try emit(.dequantize, [input], output: target.index)
+            values[target.index] = graph.addConstant(name: target.name, shape: target.shape, data: .float32(halfFloats(bytes)))
             return
         }
-        guard target.type == .FLOAT32, target.shape == source.shape, values[target.index] == nil else {
-            throw ConversionError("output '\(target.name)' must be a float32 tensor of shape \(source.shape), written once")
+        let input = try value(source.index)
+        guard [.int8, .uint8].contains(graph[input].dtype) else {
+            throw ConversionError("DEQUANTIZE of \(source.type) data is not supported")
         }
-        let restored: [Float]
-        switch source.type {
-        case .FLOAT16:
-            restored = halfFloats(bytes)
-        case .INT8:
-            guard let quantization = source.quantization else {
-                throw ConversionError("int8 constant '\(source.name)' has no quantization parameters")
-            }
-            restored = dequantized(bytes.map { Int(Int8(bitPattern: $0)) }, shape: source.shape, quantization)
-        default:
-            throw ConversionError("DEQUANTIZE of a \(source.type) constant is not supported")
-        }
-        values[target.index] = graph.addConstant(name: target.name, shape: target.shape, data: .float32(restored))
-    }
-}
-
-/// scale * (q - zeroPoint) per element, with the scale of the element's slice;
-/// computed as TFLite's DEQUANTIZE does (a double product rounded to float).
-func dequantized(_ values: [Int], shape: [Int], _ quantization: Quantization) -> [Float] {
-    let channels = quantization.scales.count
-    let inner = channels > 1 ? elementCount(Array(shape[(quantization.axis + 1)...])) : 1
-    return values.enumerated().map { index, q in
-        let channel = channels > 1 ? (index / inner) % channels : 0
-        return Float(Double(quantization.scales[channel]) * Double(q - quantization.zeroPoints[channel]))
+        try emit(.dequantize, [input], output: target.index)
     }
 }
 
