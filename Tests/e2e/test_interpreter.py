@@ -56,3 +56,48 @@ def test_run_rejects_a_wrong_input_shape(tmp_path):
     result = h5tolite("run", out, "--input", x, "--output", tmp_path / "y.npy", check=False)
     assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "y.npy").exists()
+
+
+def quantized_files():
+    return [(model.name, variant) for model in sorted(GOLDEN.iterdir())
+            for variant in ("float16", "dynamic", "int8") if (model / f"tf_{variant}.tflite").exists()]
+
+
+def run_litert_reference(path, inputs):
+    """LiteRT with TFLite's reference kernels: the arithmetic our integer kernels follow."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    interpreter = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    interpreter.allocate_tensors()
+    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    outputs = []
+    for sample in inputs:
+        interpreter.set_tensor(inp["index"], sample[None].astype(np.float32))
+        interpreter.invoke()
+        outputs.append(interpreter.get_tensor(out["index"])[0].copy())
+    return np.stack(outputs)
+
+
+@pytest.mark.parametrize("model,variant", quantized_files())
+def test_interpreter_runs_tensorflow_quantized_files(model, variant, tmp_path):
+    tf_file = GOLDEN / model / f"tf_{variant}.tflite"
+    inputs = np.load(GOLDEN / model / "input.npy")
+    ours = run_ours(tf_file, inputs, tmp_path)
+    if variant == "int8":
+        # Output step 1/256 (a sigmoid or softmax head): at most one step from TFLite's reference kernels.
+        assert np.abs(ours - run_litert_reference(tf_file, inputs)).max() <= 1 / 256 + 1e-7
+    else:
+        assert relative_error(ours, run_litert(tf_file, inputs)) <= 1e-4
+
+
+@pytest.mark.parametrize("variant", ["float16", "dynamic", "int8"])
+def test_interpreter_runs_our_quantized_files(variant, tmp_path):
+    folder = GOLDEN / "chexnet_nested"
+    out = tmp_path / "q.tflite"
+    extra = ["--calibration", folder / "calibration.npy"] if variant == "int8" else []
+    h5tolite("convert", folder / "keras3.h5", "-o", out, "--quantize", variant, *extra)
+    inputs = np.load(folder / "input.npy")
+    ours = run_ours(out, inputs, tmp_path)
+    if variant == "int8":
+        assert np.abs(ours - run_litert_reference(out, inputs)).max() <= 1 / 256 + 1e-7
+    else:
+        assert relative_error(ours, run_litert(out, inputs)) <= 1e-4
