@@ -58,6 +58,9 @@ public enum OpKind: Sendable, Equatable {
     case resize(ResizeMode, size: [Int], alignCorners: Bool, halfPixelCenters: Bool)
     /// Passes its input through unchanged: Keras's inference no-ops import as this.
     case identity
+    /// Inference-mode batch normalization over the last axis, as Keras defines it:
+    /// inputs x, gamma, beta, moving mean, moving variance (each [C]).
+    case batchNormalization(epsilon: Float)
     /// float32 -> int8/uint8 with the output's quantization, or int8 -> int8 with a new scale.
     case quantize
     /// int8/uint8/float16 -> float32.
@@ -87,6 +90,7 @@ public enum OpKind: Sendable, Equatable {
         case .select: return "select"
         case .resize(let mode, _, _, _): return "resize_\(mode.rawValue)"
         case .identity: return "identity"
+        case .batchNormalization: return "batch_norm"
         case .quantize: return "quantize"
         case .dequantize: return "dequantize"
         }

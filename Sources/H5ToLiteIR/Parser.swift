@@ -180,6 +180,7 @@ private func makeKind(_ name: String, _ a: Attributes) throws -> OpKind {
     case "transpose": return .transpose(try a.list("perm"))
     case "strided_slice": return .stridedSlice(begin: try a.list("begin"), end: try a.list("end"), strides: try a.list("strides"))
     case "softmax": return .softmax(beta: try a.float("beta"))
+    case "batch_norm": return .batchNormalization(epsilon: try a.float("epsilon"))
     case "leaky_relu": return .leakyRelu(alpha: try a.float("alpha"))
     case "prelu": return .prelu
     case "greater": return .greater

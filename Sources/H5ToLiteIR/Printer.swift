@@ -111,6 +111,8 @@ private func attributeText(_ kind: OpKind) -> String {
         return "begin=\(listText(begin)) end=\(listText(end)) strides=\(listText(strides))"
     case .softmax(let beta):
         return "beta=\(formatFloat(beta))"
+    case .batchNormalization(let epsilon):
+        return "epsilon=\(formatFloat(epsilon))"
     case .leakyRelu(let alpha):
         return "alpha=\(formatFloat(alpha))"
     case .resize(_, let size, let align, let half):

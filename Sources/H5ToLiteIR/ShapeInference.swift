@@ -71,6 +71,11 @@ public func inferShape(_ kind: OpKind, inputs: [[Int]]) throws -> [Int] {
     case .prelu:
         _ = try broadcast(x, inputs[1])
         return x
+    case .batchNormalization:
+        guard let channels = x.last, inputs.count == 5, inputs.dropFirst().allSatisfy({ $0 == [channels] }) else {
+            throw ShapeError("batch_norm needs gamma, beta, mean and variance shaped [\(x.last ?? 0)]")
+        }
+        return x
     case .greater:
         return try broadcast(x, inputs[1])
     case .select:

@@ -37,8 +37,10 @@ public struct Interpreter: Sendable {
         case raw
     }
 
-    public init(graph: Graph, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+    public init(graph original: Graph, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
         guard threads >= 1 else { throw InterpreterError("the thread count must be at least 1, got \(threads)") }
+        // Keras-level batch normalization runs as the multiply and add it lowers to.
+        let graph = lowerBatchNormalization(original)
         try checkOps(graph)
         do {
             try verify(graph)

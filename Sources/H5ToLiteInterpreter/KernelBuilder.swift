@@ -106,6 +106,8 @@ func makeKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
                             halfPixelCenters: halfPixelCenters, threads: threads)
     case .quantize, .dequantize:
         preconditionFailure("quantize and dequantize run as integer kernels")
+    case .batchNormalization:
+        preconditionFailure("batch_norm is lowered before kernels are built")
     }
 }
 

@@ -37,14 +37,17 @@ public struct PipelineOptions: Sendable {
     public var keepFloat: Set<String>
     /// The element type of the model's inputs and outputs in an int8 model.
     public var io: DType
+    /// After pruning, re-measure BatchNorm statistics on the calibration data.
+    public var reestimateBatchNorm: Bool
 
     public init(pruning: PruningOptions? = nil, quantization: QuantizationMode = .none, calibration: Tensor? = nil,
-                keepFloat: Set<String> = [], io: DType = .float32) {
+                keepFloat: Set<String> = [], io: DType = .float32, reestimateBatchNorm: Bool = true) {
         self.pruning = pruning
         self.quantization = quantization
         self.calibration = calibration
         self.keepFloat = keepFloat
         self.io = io
+        self.reestimateBatchNorm = reestimateBatchNorm
     }
 }
 
@@ -67,6 +70,8 @@ public let passRegistry: [Pass] = [
     removeInferenceNoops,
     constantFolding,
     pruneWeights,
+    reestimateBatchNorm,
+    lowerBatchNorm,
     foldBatchNorm,
     fuseActivations,
     foldPadding,

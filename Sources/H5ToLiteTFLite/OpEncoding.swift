@@ -162,8 +162,8 @@ private func encodeKind(_ kind: OpKind, inputShape: [Int], hybrid: Bool) -> Enco
         return EncodedOp(code: .QUANTIZE)
     case .dequantize:
         return EncodedOp(code: .DEQUANTIZE)
-    case .identity:
-        preconditionFailure("identity ops are removed before writing")
+    case .identity, .batchNormalization:
+        preconditionFailure("\(kind.name) ops are lowered before writing")
     }
 }
 

@@ -14,7 +14,8 @@ struct Compare: ParsableCommand {
         discussion: """
         Converts MODEL into each variant, runs every variant on the labelled data with the \
         bundled interpreter, and writes results.md, results.json and chart.svg to --out. \
-        Variants: float32, float16, dynamic, int8, prune:S (magnitude pruning to sparsity S) \
+        Variants: float32, float16, dynamic, int8, prune:S (magnitude pruning to sparsity S, \
+        BatchNorm statistics re-measured on the calibration data), prune:S:raw (without that) \
         and combinations such as prune:0.5+int8.
         """)
 
@@ -120,13 +121,17 @@ enum MetricChoice: String, ExpressibleByArgument, CaseIterable {
 struct Variant {
     var quantization: QuantizationMode = .none
     var prune: Double?
+    /// `prune:S:raw` prunes without re-measuring BatchNorm statistics.
+    var noReestimate = false
     let spec: String
 
     init(_ spec: String) throws {
         self.spec = spec
         for part in spec.split(separator: "+") {
-            if part.hasPrefix("prune:"), let sparsity = Double(part.dropFirst(6)), (0..<1).contains(sparsity) {
+            if part.hasPrefix("prune:"), let sparsity = Double(part.dropFirst(6).split(separator: ":")[0]),
+               (0..<1).contains(sparsity) {
                 prune = sparsity
+                noReestimate = part.hasSuffix(":raw")
             } else if part == "float32" {
                 quantization = .none
             } else if let mode = QuantizationMode(rawValue: String(part)), mode != .none {
@@ -143,7 +148,8 @@ struct Variant {
 
     func options(calibration: Tensor) -> PipelineOptions {
         PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0) }, quantization: quantization,
-                        calibration: quantization == .int8 ? calibration : nil)
+                        calibration: quantization == .int8 || prune != nil ? calibration : nil,
+                        reestimateBatchNorm: !noReestimate)
     }
 }
 

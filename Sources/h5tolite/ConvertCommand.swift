@@ -58,6 +58,9 @@ struct Convert: ParsableCommand {
     @Flag(name: .customLong("prune-ends"), help: "Also prune the first convolution and the classifier head.")
     var pruneEnds = false
 
+    @Flag(inversion: .prefixedNo, help: "After --prune, re-measure BatchNorm statistics on the --calibration data (recovers most of the accuracy pruning costs).")
+    var reestimateBatchnorm = true
+
     @Flag(help: "Run the original model and the written file with the bundled interpreter and compare them.")
     var verify = false
 
@@ -95,7 +98,12 @@ struct Convert: ParsableCommand {
                                           try loadSamples($0, inputShape: Array(imported[imported.inputs[0]].shape.dropFirst()),
                                                           preprocessing: preprocess, limit: calibrationSamples, label: "calibration images")
                                       },
-                                      keepFloat: Set((keepFloat ?? "").split(separator: ",").map(String.init)), io: io.dtype)
+                                      keepFloat: Set((keepFloat ?? "").split(separator: ",").map(String.init)), io: io.dtype,
+                                      reestimateBatchNorm: reestimateBatchnorm)
+        if prune != nil && calibration == nil {
+            FileHandle.standardError.write(Data(("warning: pruning without retraining lowers accuracy; give --calibration "
+                + "(representative inputs) so BatchNorm statistics are re-measured after pruning\n").utf8))
+        }
         let context = PassContext(options: options)
         let optimized: Graph
         do {

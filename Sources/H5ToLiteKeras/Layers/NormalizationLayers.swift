@@ -10,9 +10,9 @@ let normalizationLayers: [String: LayerImporter] = [
     "Rescaling": LayerImporter(build: importRescaling),
 ]
 
-/// Inference-mode batch normalization as y = x * multiplier + offset per channel,
-/// multiplier = gamma / sqrt(variance + epsilon), offset = beta - mean * multiplier.
-/// The fold-batchnorm pass merges the pair into a neighbouring op where it can.
+/// Inference-mode batch normalization. Without scale or center the missing gamma or beta
+/// become ones or zeros, so the op always has its five operands; lower-batchnorm turns it
+/// into a per-channel multiply and add, which fold-batchnorm merges where it can.
 private func importBatchNormalization(_ call: LayerCall) throws -> ValueID {
     let config = call.config
     let shape = try call.inputShape(minimumRank: 2)
@@ -23,20 +23,13 @@ private func importBatchNormalization(_ call: LayerCall) throws -> ValueID {
     }
     let channels = shape.last!
     let epsilon = try config.double("epsilon", default: 1e-3)
-    let gamma = try config.bool("scale", default: true) ? try call.weight("gamma", shape: [channels]) : nil
-    let beta = try config.bool("center", default: true) ? try call.weight("beta", shape: [channels]) : nil
-    let mean = try call.weight("moving_mean", shape: [channels])
-    let variance = try call.weight("moving_variance", shape: [channels])
-    var multiplier = [Float](repeating: 0, count: channels)
-    var offset = [Float](repeating: 0, count: channels)
-    for c in 0..<channels {
-        let m = Double(gamma?[c] ?? 1) / (Double(variance[c]) + epsilon).squareRoot()
-        multiplier[c] = Float(m)
-        offset[c] = Float(Double(beta?[c] ?? 0) - Double(mean[c]) * m)
-    }
-    let scaled = try call.emit(.binary(.mul, .none), [call.input, call.constant("multiplier", shape: [channels], multiplier)],
-                               suffix: "scale")
-    return try call.emit(.binary(.add, .none), [scaled, call.constant("offset", shape: [channels], offset)])
+    let gamma = try config.bool("scale", default: true) ? try call.weight("gamma", shape: [channels]) : Array(repeating: 1, count: channels)
+    let beta = try config.bool("center", default: true) ? try call.weight("beta", shape: [channels]) : Array(repeating: 0, count: channels)
+    let parameters = [("gamma", gamma), ("beta", beta),
+                      ("moving_mean", try call.weight("moving_mean", shape: [channels])),
+                      ("moving_variance", try call.weight("moving_variance", shape: [channels]))]
+    let operands = parameters.map { name, values in call.constant(name, shape: [channels], values) }
+    return try call.emit(.batchNormalization(epsilon: Float(epsilon)), [call.input] + operands)
 }
 
 /// y = x * scale + offset; scale and offset are numbers or per-channel lists.
