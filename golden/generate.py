@@ -37,6 +37,11 @@ Exception: pruned_tfmot (TensorFlow Model Optimization Toolkit pruning, saved
 without strip_pruning) is tf_keras only - tfkeras.h5, input.npy,
 output_tfkeras.npy, output_stripped.npy, tf.tflite (from the stripped model),
 info.json with the observed HDF5 layout; see generate_pruned_tfmot.
+Exception: chexnet_trained is a TRAINED model (Keras 3, ~80 s on CPU, seeded) with
+synthetic labelled radiographs in golden/data/chexnet/ (PNG, CSV, .npy, DICOM) and
+reference AUROC numbers (Keras, TF float32/float16/dynamic/int8 in LiteRT, a pruning +
+BatchNorm re-estimation experiment) in its info.json; see generate_chexnet_trained.
+It needs pillow, scikit-learn and pydicom (imported only there).
 
 Determinism: every architecture is ONE builder function taking the keras module
 (`tf_keras` or `keras`), with explicit layer names, so both frameworks build the
@@ -693,6 +698,819 @@ def check_pruned_tfmot(spec, out_root, check):
     check(err <= 1e-5, f"tf.tflite (LiteRT) vs tfkeras max err {err:.2g}")
 
 
+# --------------------------------------------------------------------------
+# chexnet_trained: a small TRAINED CheXNet-shaped model + synthetic labelled data
+# --------------------------------------------------------------------------
+# Synthetic 64x64 8-bit "radiographs" with the 14 ChestX-ray14 findings (multi-label),
+# generated deterministically (one RandomState per image, keyed by split and index);
+# a tiny keras.applications-style DenseNet inside a Sequential (as CheXNet is built)
+# trained on 2000 of them; reference AUROC numbers for Keras, TensorFlow's converter
+# (float32/float16/dynamic/int8 run in LiteRT) and a magnitude-pruning + BatchNorm
+# re-estimation experiment.  Data in golden/data/chexnet/, model in
+# golden/models/chexnet_trained/.
+
+CHEX_NAME = "chexnet_trained"
+CHEX_DATA = ("data", "chexnet")
+CHEX_FINDINGS = ["Atelectasis", "Cardiomegaly", "Effusion", "Infiltration", "Mass", "Nodule", "Pneumonia",
+                 "Pneumothorax", "Consolidation", "Edema", "Emphysema", "Fibrosis", "Pleural_Thickening", "Hernia"]
+CHEX_PREVALENCE = [0.30, 0.22, 0.35, 0.40, 0.15, 0.20, 0.15, 0.14, 0.18, 0.16, 0.12, 0.13, 0.17, 0.10]
+CHEX_SIZE = 64
+# split -> (number of images, hard): "hard" = the noisier test_noisy distribution
+CHEX_SPLITS = {"train": (2000, False), "calibration": (100, False), "test": (200, False),
+               "test_noisy": (200, True)}
+CHEX_FILE_PREFIX = {"calibration": "calib", "test": "test", "test_noisy": "noisy"}
+CHEX_ARCH = dict(growth=8, blocks=(3, 3, 3), stem_filters=16)
+CHEX_TRAIN = dict(epochs=20, batch_size=32, learning_rate=3e-3, init_seed=SEED, shuffle_seed=5)
+CHEX_PRUNE_SPARSITIES = (0.5, 0.7, 0.8)
+# test.npy (9.8 MB) is exactly the preprocessed test PNGs; set False to stop writing/checking it
+# The preprocessed .npy copies of the PNGs (14.7 MB) are not kept: h5tolite reads the PNG
+# folders itself (--data/--calibration FOLDER --preprocess torch), which is what users do.
+CHEX_TEST_NPY = False
+TORCH_MEAN = (0.485, 0.456, 0.406)
+TORCH_STD = (0.229, 0.224, 0.225)
+# DICOM copies of test images: (file index, photometric, bits stored, slope, intercept, k, s0, window)
+# stored = k * g + s0 (MONOCHROME2) or k * (255 - g) + s0 (MONOCHROME1), g = the PNG gray level;
+# with a window, center/width are chosen so that the LINEAR VOI function maps the modality value
+# exactly back to g (MONOCHROME1: 255 - g before the inversion).
+CHEX_DICOM = ([(i, "MONOCHROME2", 12, 1.0, 0.0, 16, 8, False) for i in range(5)]
+              + [(i, "MONOCHROME2", 16, 0.5, -1024.0, 256, 64, True) for i in range(5, 10)]
+              + [(10, "MONOCHROME1", 16, 2.0, -100.0, 64, 32, True),
+                 (11, "MONOCHROME1", 12, 1.0, 0.0, 16, 8, False)])
+
+
+def chex_dir(out_root, *parts):
+    return os.path.join(out_root, *CHEX_DATA, *parts)
+
+
+def _smooth_noise(rng, sigma_px, n=CHEX_SIZE):
+    """Gaussian-filtered white noise (FFT), unit standard deviation."""
+    w = rng.normal(size=(n, n))
+    f = np.fft.fftfreq(n)
+    g = np.exp(-2 * (np.pi * sigma_px) ** 2 * (f[:, None] ** 2 + f[None, :] ** 2))
+    r = np.real(np.fft.ifft2(np.fft.fft2(w) * g))
+    return r / (r.std() + 1e-12)
+
+
+def _sig(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _ellipse(yy, xx, cy, cx, ry, rx, soft=0.02):
+    d = np.sqrt(((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2)
+    return _sig((1.0 - d) / soft)
+
+
+def chex_image(rng, labels, hard=False):
+    """One synthetic frontal chest radiograph, float in [0, 1] (before 8-bit rounding).
+    Coordinates are fractions of the image (y down, x right; the patient's left is on the
+    image's right).  labels: 14 booleans in CHEX_FINDINGS order.  hard=True is the
+    test_noisy distribution: findings x0.85, lower contrast, a brightness offset (fog) and
+    about 2.5x the pixel noise."""
+    c = np.linspace(0.5 / CHEX_SIZE, 1 - 0.5 / CHEX_SIZE, CHEX_SIZE)
+    yy, xx = np.meshgrid(c, c, indexing="ij")
+    fk = 0.85 if hard else 1.0
+
+    def k():  # strength of one finding
+        return fk * rng.uniform(0.6, 1.0)
+
+    dx, dy = rng.uniform(-0.035, 0.035, 2)
+    s = rng.uniform(0.93, 1.05)
+    body = _ellipse(yy, xx, 0.56 + dy, 0.5 + dx, 0.58 * s, 0.47 * s, 0.03)
+    img = -0.03 + 0.51 * body                     # air below 0: clipped to black
+    lung_ry = 0.27 * s * np.ones(2)
+    lung_rx = 0.15 * s * np.ones(2)
+    lung_cy = (0.44 + dy) * np.ones(2)
+    lung_cx = np.array([0.5 - 0.19 * s, 0.5 + 0.19 * s]) + dx
+    if labels[10]:  # Emphysema: hyperinflated lungs
+        lung_ry *= 1.0 + 0.12 * k()
+        lung_rx *= 1.0 + 0.08 * k()
+    if labels[0]:   # Atelectasis: volume loss of one lung (plus a plate-like band, below)
+        side_at = rng.randint(2)
+        lung_ry[side_at] *= 1.0 - 0.10 * k()
+        lung_cy[side_at] -= 0.02
+    lungs = [_ellipse(yy, xx, lung_cy[i], lung_cx[i], lung_ry[i], lung_rx[i], 0.04) for i in range(2)]
+    lung = np.maximum(*lungs)
+    depth = 0.30
+    if labels[10]:  # Emphysema: hyperlucent, fewer markings
+        depth += 0.09 * k()
+    markings = 0.035 * _smooth_noise(rng, 1.0)
+    if labels[10]:
+        markings *= 0.4
+    img = img - lung * (depth + markings)
+    ribs = 0.5 + 0.5 * np.sin(2 * np.pi * 7.0 * (yy - 0.35 * (xx - 0.5 - dx) ** 2) / s + rng.uniform(0, 2 * np.pi))
+    img += lung * 0.045 * ribs
+    img += 0.16 * _sig((0.05 * s - np.abs(xx - 0.5 - dx)) / 0.012) * body  # spine / mediastinum
+    hs = rng.uniform(0.9, 1.05)
+    if labels[1]:   # Cardiomegaly: enlarged heart silhouette
+        hs = rng.uniform(1.22, 1.45) * (0.92 if hard else 1.0)
+    heart = _ellipse(yy, xx, 0.63 + dy, 0.55 + dx, 0.11 * s * hs, 0.14 * s * hs, 0.03)
+    img += 0.30 * heart * np.maximum(lung, 0.35)
+
+    def side():
+        return rng.randint(2)
+
+    def in_lung(i):  # a random point inside lung i
+        a = rng.uniform(0, 2 * np.pi)
+        r = np.sqrt(rng.uniform(0, 1)) * 0.65
+        return lung_cy[i] + r * lung_ry[i] * np.sin(a), lung_cx[i] + r * lung_rx[i] * np.cos(a)
+
+    def lung_dist(i):  # elliptic radius in lung i (1 = its border)
+        return np.sqrt(((yy - lung_cy[i]) / lung_ry[i]) ** 2 + ((xx - lung_cx[i]) / lung_rx[i]) ** 2)
+
+    if labels[0]:   # Atelectasis: plate-like oblique band in the lower zone
+        i = side_at
+        cy, cx = lung_cy[i] + 0.45 * lung_ry[i], lung_cx[i]
+        th = rng.uniform(-0.5, 0.5)
+        d = (yy - cy) * np.cos(th) - (xx - cx) * np.sin(th)
+        img += 0.30 * k() * np.exp(-0.5 * (d / 0.018) ** 2) * lungs[i]
+    if labels[2]:   # Effusion: fluid at the lung base, meniscus climbing laterally
+        for i in ([side()] if rng.rand() < 0.7 else [0, 1]):
+            h = rng.uniform(0.15, 0.32) * lung_ry[i] * 2
+            lateral = (xx - lung_cx[i]) * (1 if lung_cx[i] > 0.5 else -1)
+            top = lung_cy[i] + lung_ry[i] - h - 0.9 * np.clip(lateral, 0, None)
+            img += 0.34 * k() * _sig((yy - top) / 0.015) * lungs[i]
+    if labels[3]:   # Infiltration: patchy texture in a region
+        i = side()
+        cy, cx = in_lung(i)
+        win = np.exp(-0.5 * (((yy - cy) / 0.18) ** 2 + ((xx - cx) / 0.12) ** 2))
+        img += 0.26 * k() * win * np.clip(_smooth_noise(rng, 1.2), 0, None) * lung
+    if labels[4]:   # Mass: large lobulated blob
+        i = side()
+        cy, cx = in_lung(i)
+        r = rng.uniform(0.065, 0.095)
+        ang = np.arctan2(yy - cy, xx - cx)
+        rr = r * (1 + 0.15 * np.sin(3 * ang + rng.uniform(0, 6)))
+        img += 0.40 * k() * _sig((rr - np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)) / 0.01)
+    if labels[5]:   # Nodule: 1-3 small round blobs
+        for _ in range(rng.randint(1, 4)):
+            i = side()
+            cy, cx = in_lung(i)
+            r = rng.uniform(0.026, 0.04)
+            img += 0.45 * k() * _sig((r - np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)) / 0.006)
+    if labels[6]:   # Pneumonia: ill-defined speckled opacity, mid/lower zone
+        i = side()
+        cy = lung_cy[i] + rng.uniform(0.0, 0.45) * lung_ry[i]
+        cx = lung_cx[i] + rng.uniform(-0.3, 0.3) * lung_rx[i]
+        blob = np.exp(-0.5 * (((yy - cy) / 0.09) ** 2 + ((xx - cx) / 0.075) ** 2))
+        img += 0.26 * k() * blob * (0.7 + 0.3 * _smooth_noise(rng, 0.7)) * lung
+    if labels[7]:   # Pneumothorax: apical-lateral rim, darker and without markings, pleural line
+        i = side()
+        sgn = -1 if lung_cx[i] < 0.5 else 1
+        frac = rng.uniform(0.55, 0.72)
+        d_in = lung_dist(i)
+        upper_lat = (_sig(((lung_cy[i] + 0.2 * lung_ry[i]) - yy) / 0.03)
+                     * _sig(sgn * (xx - lung_cx[i] + 0.3 * lung_rx[i]) / 0.03))
+        rim = _sig((d_in - frac) / 0.02) * lungs[i] * upper_lat
+        img -= rim * (0.16 * k() - markings - lung * 0.045 * ribs)
+        img += 0.16 * k() * np.exp(-0.5 * ((d_in - frac) / 0.02) ** 2) * lungs[i] * upper_lat
+    if labels[8]:   # Consolidation: dense homogeneous lobar opacity with a sharp fissure edge
+        i = side()
+        upper = rng.rand() < 0.5
+        edge = lung_cy[i] + (-0.15 if upper else 0.25) * lung_ry[i] + rng.uniform(-0.08, 0.08)
+        region = _sig(((edge - yy) if upper else (yy - edge)) / 0.012)
+        img += 0.30 * k() * region * lungs[i] * (1 - 0.5 * heart)
+    if labels[9]:   # Edema: bilateral perihilar haze + Kerley B lines
+        kk = k()
+        for i in range(2):
+            hx = lung_cx[i] + (0.45 if lung_cx[i] < 0.5 else -0.45) * lung_rx[i]
+            img += 0.18 * kk * np.exp(-0.5 * (((yy - lung_cy[i] - 0.05) / 0.13) ** 2
+                                             + ((xx - hx) / 0.09) ** 2)) * lungs[i]
+            lat = (_sig((np.abs(xx - lung_cx[i]) - 0.6 * lung_rx[i]) / 0.02)
+                   * _sig((yy - lung_cy[i] - 0.3 * lung_ry[i]) / 0.03))
+            img += 0.10 * kk * lat * (np.sin(2 * np.pi * yy * 20) > 0.7) * lungs[i]
+    if labels[11]:  # Fibrosis: reticular net, lower periphery of both lungs
+        kk = k()
+        net = (np.abs(_smooth_noise(rng, 0.8)) < 0.5).astype(float)
+        for i in range(2):
+            per = _sig((lung_dist(i) - 0.45) / 0.08)
+            img += 0.24 * kk * net * per * _sig((yy - lung_cy[i]) / 0.05) * lungs[i]
+    if labels[12]:  # Pleural thickening: bright band along the lateral border / apical cap
+        i = side()
+        sgn = -1 if lung_cx[i] < 0.5 else 1
+        band = np.exp(-0.5 * ((lung_dist(i) - 0.93) / 0.05) ** 2)
+        where = _sig(sgn * (xx - lung_cx[i]) / 0.03) + _sig((lung_cy[i] - 0.6 * lung_ry[i] - yy) / 0.03)
+        img += 0.28 * k() * band * np.clip(where, 0, 1)
+    if labels[13]:  # Hernia: retrocardiac round opacity with an air bubble
+        cy = 0.70 + dy + rng.uniform(-0.02, 0.03)
+        cx = 0.5 + dx + rng.uniform(-0.04, 0.04)
+        r = rng.uniform(0.06, 0.08)
+        kk = k()
+        img += 0.22 * kk * _sig((r - np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)) / 0.01)
+        img -= 0.22 * kk * _sig((0.45 * r - np.sqrt((yy - cy + 0.3 * r) ** 2 + (xx - cx) ** 2)) / 0.008)
+    # acquisition: contrast, brightness, pixel noise
+    if hard:
+        a, b, sn = rng.uniform(0.7, 0.85), rng.uniform(0.03, 0.08), rng.uniform(0.016, 0.024)
+    else:
+        a, b, sn = rng.uniform(0.9, 1.1), rng.uniform(-0.03, 0.03), rng.uniform(0.005, 0.01)
+    img = np.clip(a * img + b + sn * rng.normal(size=img.shape), 0.0, 1.0)
+    # burnt-in side marker "R" (white, 3x5 pixels, top right), in every image
+    my, mx = 2 + rng.randint(3), 55 + rng.randint(3)
+    glyph = np.array([[1, 1, 0], [1, 0, 1], [1, 1, 0], [1, 0, 1], [1, 0, 1]], bool)
+    img[my:my + 5, mx:mx + 3][glyph] = 1.0
+    return img
+
+
+def chex_images(split):
+    """uint8 (N, 64, 64) images and float32 (N, 14) multi-hot labels of one split.  Image j
+    uses RandomState(crc32('chexnet:<split>:<j>')): the labels are its first 14 uniforms
+    (finding f present if u_f < CHEX_PREVALENCE[f]), then chex_image draws from it."""
+    n, hard = CHEX_SPLITS[split]
+    imgs = np.zeros((n, CHEX_SIZE, CHEX_SIZE), np.uint8)
+    labels = np.zeros((n, len(CHEX_FINDINGS)), np.float32)
+    p = np.array(CHEX_PREVALENCE)
+    for j in range(n):
+        rng = np.random.RandomState(zlib.crc32(f"chexnet:{split}:{j}".encode()))
+        lab = rng.rand(len(CHEX_FINDINGS)) < p
+        imgs[j] = np.round(chex_image(rng, lab, hard) * 255.0).astype(np.uint8)
+        labels[j] = lab
+    return imgs, labels
+
+
+def chex_preprocess(gray):
+    """uint8 (N, H, W) gray -> float32 (N, H, W, 3): gray replicated to RGB, then
+    keras.applications.densenet.preprocess_input ('torch' mode: x/255, minus the ImageNet
+    mean, over the ImageNet std, per channel, in float32)."""
+    x = np.repeat(gray[..., None], 3, axis=-1).astype(np.float32)
+    y = keras.applications.densenet.preprocess_input(x.copy())
+    ref = (x / np.float32(255.0) - np.array(TORCH_MEAN, np.float32)) / np.array(TORCH_STD, np.float32)
+    assert y.dtype == np.float32 and np.array_equal(y, ref), "preprocess_input is not the torch formula"
+    return y
+
+
+def build_chexnet_trained(K):
+    """Sequential([tiny keras.applications-style DenseNet (include_top=False), GAP,
+    Dense(14, sigmoid)]) on 64x64x3.  tf_keras spells inner names 'conv1/conv'."""
+    inner = build_mini_densenet(K, include_top=False, name="densenet_tiny", slash_names=not is_keras3(K),
+                                input_shape=(CHEX_SIZE, CHEX_SIZE, 3), **CHEX_ARCH)
+    return K.Sequential([
+        inner,
+        K.layers.GlobalAveragePooling2D(name="global_average_pooling2d"),
+        K.layers.Dense(len(CHEX_FINDINGS), activation="sigmoid", name="dense"),
+    ], name="sequential")
+
+
+def chex_train(x, y):
+    """Keras 3, default initializers seeded by set_random_seed, Adam with cosine decay,
+    binary cross-entropy; one numpy permutation per epoch (fit with shuffle=False), so
+    the run is reproducible.  Returns the weights and the per-epoch losses."""
+    t = CHEX_TRAIN
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(t["init_seed"])
+    model = build_chexnet_trained(keras)
+    steps = t["epochs"] * int(np.ceil(len(x) / t["batch_size"]))
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(t["learning_rate"], steps)),
+                  loss="binary_crossentropy")
+    rng = np.random.RandomState(t["shuffle_seed"])
+    losses = []
+    for _ in range(t["epochs"]):
+        perm = rng.permutation(len(x))
+        h = model.fit(x[perm], y[perm], batch_size=t["batch_size"], epochs=1, shuffle=False, verbose=0)
+        losses.append(round(float(h.history["loss"][-1]), 6))
+    return model.get_weights(), losses
+
+
+def chex_models(weights):
+    """Fresh (uncompiled) Keras 3 and tf_keras models holding the trained weights; the
+    tf_keras weights are copied by (layer name with '/'->'_', weight kind)."""
+    keras.backend.clear_session()
+    tf_keras.backend.clear_session()
+    km = build_chexnet_trained(keras)
+    km.set_weights(weights)
+    tm = build_chexnet_trained(tf_keras)
+    wk = weights_by_key(km)
+    for layer in leaf_layers(tm):
+        if layer.weights:
+            layer.set_weights([wk[(norm_name(layer.name), weight_kind(w, layer))] for w in layer.weights])
+    wt = weights_by_key(tm)
+    assert wk.keys() == wt.keys() and all(np.array_equal(wk[k], wt[k]) for k in wk)
+    return km, tm
+
+
+def auroc_table(y_true, scores):
+    """Per-finding AUROC (scikit-learn roc_auc_score) and their mean."""
+    from sklearn.metrics import roc_auc_score
+    per = {f: float(roc_auc_score(y_true[:, i], scores[:, i])) for i, f in enumerate(CHEX_FINDINGS)}
+    return {"mean": float(np.mean(list(per.values()))), "per_finding": per}
+
+
+def run_tflite_batch1(model_bytes, x):
+    """LiteRT (default op resolver), one interpreter, batch 1 per sample; float32 output."""
+    it = Interpreter(model_content=model_bytes)
+    it.allocate_tensors()
+    inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    assert inp["dtype"] == np.float32 and out["dtype"] == np.float32
+    ys = []
+    for i in range(x.shape[0]):
+        it.set_tensor(inp["index"], x[i:i + 1])
+        it.invoke()
+        ys.append(it.get_tensor(out["index"]).copy())
+    return np.concatenate(ys, 0).astype(np.float32)
+
+
+def chex_bn_layers(inner):
+    return [l for l in inner.layers if type(l).__name__ == "BatchNormalization"]
+
+
+def chex_prune(km, sparsity):
+    """Magnitude pruning without retraining, per layer: in every Conv2D/Dense kernel except
+    the first conv (conv1_conv) and the head (dense), zero the int(n * sparsity) entries
+    of smallest |w| (stable argsort: ties by flat index, as h5tolite's prune-weights pass
+    counts them).  Returns {layer: zeros/size}."""
+    inner = km.layers[0]
+    convs = [l for l in inner.layers if type(l).__name__ == "Conv2D"]
+    targets = convs[1:]  # the head (dense) is the only Dense and is kept as well
+    stats = {}
+    for layer in targets:
+        w = layer.get_weights()
+        k = w[0].reshape(-1).copy()
+        n = int(k.size * sparsity)
+        k[np.argsort(np.abs(k), kind="stable")[:n]] = 0.0
+        layer.set_weights([k.reshape(w[0].shape)] + w[1:])
+        stats[layer.name] = [int(np.sum(k == 0)), int(k.size)]
+    return stats
+
+
+def chex_reestimate_bn(km, cal):
+    """BatchNorm re-estimation on the calibration images: for every BatchNormalization of the
+    inner model, in graph order, set moving_mean / moving_variance to the mean and the
+    population (biased) variance of its input over all calibration pixels (N*H*W per
+    channel, accumulated in float64), the earlier BN layers already re-estimated; gamma,
+    beta and epsilon are kept.  Equivalent to one training-mode pass over the whole
+    calibration batch with momentum 0 (checked: chex_reestimate_bn_training_mode)."""
+    inner = km.layers[0]
+    for bn in chex_bn_layers(inner):
+        a = keras.Model(inner.inputs, bn.input).predict(cal, verbose=0, batch_size=len(cal)).astype(np.float64)
+        mean = a.mean(axis=(0, 1, 2))
+        var = ((a - mean) ** 2).mean(axis=(0, 1, 2))
+        gamma, beta, _, _ = bn.get_weights()
+        bn.set_weights([gamma, beta, mean.astype(np.float32), var.astype(np.float32)])
+
+
+def chex_reestimate_bn_training_mode(km, cal):
+    """The same by Keras itself: momentum 0, one call in training mode on the whole batch."""
+    bns = chex_bn_layers(km.layers[0])
+    saved = [b.momentum for b in bns]
+    for b in bns:
+        b.momentum = 0.0
+    km(cal, training=True)
+    for b, m in zip(bns, saved):
+        b.momentum = m
+
+
+def chex_pruning_experiment(weights, cal, xte, yte):
+    """Mean AUROC on test for each sparsity: pruned as is, then after BN re-estimation.
+    Sparsity 0.0 = the unpruned model, with BN re-estimation as a control."""
+    out = {}
+    for s in (0.0,) + CHEX_PRUNE_SPARSITIES:
+        km, _ = chex_models(weights)
+        zeros = chex_prune(km, s) if s > 0 else {}
+        pruned = auroc_table(yte, predict(km, xte))
+        chex_reestimate_bn(km, cal)
+        reest = auroc_table(yte, predict(km, xte))
+        # cross-check against Keras' own training-mode statistics
+        k2, _ = chex_models(weights)
+        if s > 0:
+            chex_prune(k2, s)
+        chex_reestimate_bn_training_mode(k2, cal)
+        diff = 0.0  # |d mean| / std and |d variance| / variance, max over BN channels
+        for bn1, bn2 in zip(chex_bn_layers(km.layers[0]), chex_bn_layers(k2.layers[0])):
+            (m1, v1), (m2, v2) = bn1.get_weights()[2:], bn2.get_weights()[2:]
+            diff = max(diff, float(np.max(np.abs(m1 - m2) / np.sqrt(v1))), float(np.max(np.abs(v1 - v2) / v1)))
+        total = [sum(v[0] for v in zeros.values()), sum(v[1] for v in zeros.values())]
+        out[f"{s:.1f}"] = {
+            "sparsity": s,
+            "pruned_layers": len(zeros),
+            "zeros_in_pruned_kernels": total,
+            "mean_auroc_test": pruned["mean"],
+            "mean_auroc_test_bn_reestimated": reest["mean"],
+            "per_finding_auroc_test": pruned["per_finding"],
+            "per_finding_auroc_test_bn_reestimated": reest["per_finding"],
+            "bn_stats_max_rel_diff_vs_training_mode": diff,
+            "zeros_per_layer": zeros,
+        }
+    return out
+
+
+def chex_write_pngs(folder, prefix, imgs):
+    from PIL import Image
+    os.makedirs(folder)
+    names = []
+    for j, im in enumerate(imgs):
+        name = f"{prefix}_{j:04d}.png"
+        Image.fromarray(im).save(os.path.join(folder, name), optimize=True)
+        names.append(name)
+    return names
+
+
+def chex_read_pngs(folder, names):
+    from PIL import Image
+    return np.stack([np.asarray(Image.open(os.path.join(folder, n))) for n in names])
+
+
+def chex_write_csv(path, names, labels):
+    """ChestX-ray14-style label table: 'Image Index', then one 0/1 column per finding."""
+    with open(path, "w", newline="") as f:
+        f.write(",".join(["Image Index"] + CHEX_FINDINGS) + "\n")
+        for n, row in zip(names, labels):
+            f.write(",".join([n] + [str(int(v)) for v in row]) + "\n")
+
+
+def chex_read_csv(path):
+    with open(path) as f:
+        lines = f.read().splitlines()
+    header = lines[0].split(",")
+    rows = [l.split(",") for l in lines[1:]]
+    return header, [r[0] for r in rows], np.array([[float(v) for v in r[1:]] for r in rows], np.float32)
+
+
+def chex_dicom_params(spec):
+    i, photometric, bits, slope, intercept, k, s0, window = spec
+    p = {"file": f"test_{i:04d}.dcm", "source_png": f"test/test_{i:04d}.png",
+         "PhotometricInterpretation": photometric, "BitsAllocated": 16, "BitsStored": bits, "HighBit": bits - 1,
+         "PixelRepresentation": 0, "RescaleSlope": slope, "RescaleIntercept": intercept,
+         "stored_value": (f"{k} * g + {s0}" if photometric == "MONOCHROME2" else f"{k} * (255 - g) + {s0}")
+         + " (g = the PNG's gray level)"}
+    if window:
+        width = slope * k * 255 + 1
+        p["WindowWidth"] = width
+        p["WindowCenter"] = slope * s0 + intercept + 0.5 + (width - 1) / 2
+    return p
+
+
+def chex_write_dicoms(folder, test_imgs, test_labels):
+    """DICOM copies of the first test images (pydicom, explicit VR little endian, DX
+    for presentation).  Every clean image holds a 0 and a 255 pixel, so both the
+    window (when present) and a min-max normalisation of the modality values give
+    back the PNG's gray levels exactly (MONOCHROME1: after the inversion)."""
+    import pydicom
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    os.makedirs(folder)
+    entries = []
+    for spec in CHEX_DICOM:
+        i, photometric, bits, slope, intercept, k, s0, window = spec
+        p = chex_dicom_params(spec)
+        g = test_imgs[i].astype(np.int64)
+        assert g.min() == 0 and g.max() == 255
+        stored = (k * g + s0) if photometric == "MONOCHROME2" else (k * (255 - g) + s0)
+        assert stored.max() < 2 ** bits
+        uid = generate_uid(entropy_srcs=["h5tolite golden chexnet", p["file"]])
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray Image, For Presentation
+        meta.MediaStorageSOPInstanceUID = uid
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        meta.ImplementationClassUID = "1.2.826.0.1.3680043.8.498.1"
+        path = os.path.join(folder, p["file"])
+        ds = FileDataset(path, {}, file_meta=meta, preamble=b"\0" * 128)
+        ds.SOPClassUID = meta.MediaStorageSOPClassUID
+        ds.SOPInstanceUID = uid
+        ds.StudyInstanceUID = generate_uid(entropy_srcs=["h5tolite golden chexnet study", p["file"]])
+        ds.SeriesInstanceUID = generate_uid(entropy_srcs=["h5tolite golden chexnet series", p["file"]])
+        ds.Modality = "DX"
+        ds.PatientName = f"Synthetic^{i:04d}"
+        ds.PatientID = f"SYN{i:04d}"
+        ds.StudyDate = "20200101"
+        ds.ViewPosition = "PA"
+        ds.BodyPartExamined = "CHEST"
+        ds.PresentationIntentType = "FOR PRESENTATION"
+        ds.Rows, ds.Columns = g.shape
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = photometric
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, bits, bits - 1
+        ds.PixelRepresentation = 0
+        ds.RescaleSlope = f"{slope:g}"
+        ds.RescaleIntercept = f"{intercept:g}"
+        ds.RescaleType = "US"
+        if window:
+            ds.WindowCenter = f"{p['WindowCenter']:g}"
+            ds.WindowWidth = f"{p['WindowWidth']:g}"
+        ds.PixelData = stored.astype("<u2").tobytes()
+        ds.save_as(path, enforce_file_format=True)
+        assert np.array_equal(pydicom.dcmread(path).pixel_array, stored)
+        entries.append(p)
+    n = len(CHEX_DICOM)
+    chex_write_csv(os.path.join(os.path.dirname(folder), "dicom_labels.csv"),
+                   [e["file"] for e in entries], test_labels[[s[0] for s in CHEX_DICOM]])
+    return entries, n
+
+
+def chex_dicom_gray(path):
+    """A DICOM file's display values (0..255, unrounded) the way PS3.3 C.11 reads them:
+    rescale, first LINEAR window if any, else min-max; MONOCHROME1 inverted."""
+    import pydicom
+    ds = pydicom.dcmread(path)
+    v = ds.pixel_array.astype(np.float64) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    if "WindowCenter" in ds:
+        c, w = float(ds.WindowCenter), float(ds.WindowWidth)
+        y = np.clip(((v - (c - 0.5)) / (w - 1) + 0.5) * 255, 0, 255)
+        y[v <= c - 0.5 - (w - 1) / 2] = 0
+    else:
+        y = (v - v.min()) / (v.max() - v.min()) * 255
+    return 255 - y if ds.PhotometricInterpretation == "MONOCHROME1" else y
+
+
+def chex_tflite_variants(km, cal):
+    out = {"float32": convert_tflite(km)}
+    for v in QUANT:
+        out[v] = convert_quantized(km, v, cal)
+    return out
+
+
+CHEX_TFLITE_FILES = {"float32": "tf.tflite", "float16": "tf_float16.tflite", "dynamic": "tf_dynamic.tflite",
+                     "int8": "tf_int8.tflite"}
+
+
+def chex_evaluate(km, tfl, xte, yte, xno, yno):
+    """Keras and every TensorFlow variant (LiteRT) on test and test_noisy."""
+    pk_te, pk_no = predict(km, xte), predict(km, xno)
+    res = {"keras3": {"test": auroc_table(yte, pk_te), "test_noisy": auroc_table(yno, pk_no)}}
+    base = res["keras3"]["test"]["mean"]
+    for v, b in tfl.items():
+        p_te, p_no = run_tflite_batch1(b, xte), run_tflite_batch1(b, xno)
+        e = {"file": CHEX_TFLITE_FILES[v], "bytes": len(b), "size_vs_float32": round(len(b) / len(tfl["float32"]), 4),
+             "test": auroc_table(yte, p_te), "test_noisy": auroc_table(yno, p_no),
+             "max_abs_diff_vs_keras3_test": float(np.max(np.abs(p_te - pk_te))),
+             "max_abs_diff_vs_keras3_test_noisy": float(np.max(np.abs(p_no - pk_no)))}
+        e["mean_auroc_change_vs_keras3_test"] = e["test"]["mean"] - base
+        res[f"tf_{v}"] = e
+    return res, pk_te
+
+
+def generate_chexnet_trained(spec, out_root):
+    import time
+    d = os.path.join(out_root, "models", CHEX_NAME)
+    dd = chex_dir(out_root)
+    for p in (d, dd):
+        if os.path.isdir(p):
+            shutil.rmtree(p)
+    os.makedirs(d)
+    os.makedirs(dd)
+    t0 = time.time()
+    data = {s: chex_images(s) for s in CHEX_SPLITS}
+    xtr = chex_preprocess(data["train"][0])
+    t1 = time.time()
+    weights, losses = chex_train(xtr, data["train"][1])
+    t2 = time.time()
+    km, tm = chex_models(weights)
+
+    # data: PNGs, label tables, preprocessed arrays
+    names = {}
+    for s in ("calibration", "test", "test_noisy"):
+        imgs, labels = data[s]
+        names[s] = chex_write_pngs(chex_dir(out_root, s), CHEX_FILE_PREFIX[s], imgs)
+        chex_write_csv(chex_dir(out_root, f"{s}_labels.csv"), names[s], labels)
+        if s != "calibration":
+            np.save(chex_dir(out_root, f"{s}_labels.npy"), labels)
+    cal = chex_preprocess(chex_read_pngs(chex_dir(out_root, "calibration"), names["calibration"]))
+    xte = chex_preprocess(chex_read_pngs(chex_dir(out_root, "test"), names["test"]))
+    xno = chex_preprocess(chex_read_pngs(chex_dir(out_root, "test_noisy"), names["test_noisy"]))
+    if CHEX_TEST_NPY:
+        np.save(chex_dir(out_root, "calibration.npy"), cal)
+        np.save(chex_dir(out_root, "test.npy"), xte)
+    dicoms, _ = chex_write_dicoms(chex_dir(out_root, "dicom"), data["test"][0], data["test"][1])
+
+    # model files
+    x = xte[:2]
+    yk, yt = predict(km, x), predict(tm, x)
+    np.save(os.path.join(d, "input.npy"), x)
+    np.save(os.path.join(d, "output_keras3.npy"), yk)
+    np.save(os.path.join(d, "output_tfkeras.npy"), yt)
+    tm.save(os.path.join(d, "tfkeras.h5"))
+    save_keras3_h5(km, os.path.join(d, "keras3.h5"))
+    km.save(os.path.join(d, "model.keras"))
+    tfl = chex_tflite_variants(km, cal)
+    for v, b in tfl.items():
+        with open(os.path.join(d, CHEX_TFLITE_FILES[v]), "wb") as f:
+            f.write(b)
+    t3 = time.time()
+    metrics, pk_te = chex_evaluate(km, tfl, xte, data["test"][1], xno, data["test_noisy"][1])
+    pruning = chex_pruning_experiment(weights, cal, xte, data["test"][1])
+    t4 = time.time()
+
+    prev = {s: {f: round(float(v), 4) for f, v in zip(CHEX_FINDINGS, data[s][1].mean(0))} for s in CHEX_SPLITS}
+    info = {
+        "name": CHEX_NAME,
+        "input_shape": [CHEX_SIZE, CHEX_SIZE, 3],
+        "input_npy_shape": list(x.shape),
+        "output_shape": list(yk.shape),
+        "classes": CHEX_FINDINGS,
+        "layers": sorted(class_names(km) | class_names(tm)),
+        "note": spec["note"],
+        "architecture": {
+            "outer": "Sequential([densenet_tiny (Functional, include_top=False), GlobalAveragePooling2D, "
+                     "Dense(14, sigmoid)])",
+            "inner": "build_mini_densenet: ZeroPadding2D(3) + Conv 7x7/2 no bias + BN + ReLU, ZeroPadding2D(1) + "
+                     "MaxPool 3/2, dense blocks conv2/conv3/conv4 with transitions pool2/pool3 (BN, ReLU, 1x1 "
+                     "conv to half the channels, AvgPool 2/2), final BN + ReLU; conv block = BN, ReLU, 1x1 conv "
+                     "(4*growth), BN, ReLU, 3x3 conv (growth), Concatenate; BN epsilon 1.001e-5",
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in CHEX_ARCH.items()},
+            "parameters": int(km.count_params()),
+            "trainable_parameters": int(sum(np.prod(w.shape) for w in km.trainable_weights)),
+            "conv2d_layers": len([l for l in km.layers[0].layers if type(l).__name__ == "Conv2D"]),
+            "batchnorm_layers": len(chex_bn_layers(km.layers[0])),
+            "names": "keras3.h5 / model.keras: Keras 3 spelling (conv1_conv); tfkeras.h5: tf_keras applications "
+                     "spelling (conv1/conv); outer layers global_average_pooling2d, dense",
+        },
+        "preprocessing": ("gray uint8 replicated to 3 channels, then keras.applications.densenet.preprocess_input "
+                          "('torch' mode), OUTSIDE the model: float32 (x / 255 - mean) / std with mean "
+                          f"{list(TORCH_MEAN)}, std {list(TORCH_STD)} (RGB order)"),
+        "training": {
+            "framework": f"Keras {keras.__version__} (TensorFlow backend, CPU)",
+            "data": f"{CHEX_SPLITS['train'][0]} synthetic clean images, split 'train' (not stored; "
+                    "chex_images('train') regenerates them)",
+            "loss": "binary_crossentropy", "optimizer": "Adam",
+            "learning_rate": f"CosineDecay({CHEX_TRAIN['learning_rate']}, decay_steps=epochs*steps_per_epoch)",
+            "epochs": CHEX_TRAIN["epochs"], "batch_size": CHEX_TRAIN["batch_size"],
+            "initializers": f"Keras defaults after keras.utils.set_random_seed({CHEX_TRAIN['init_seed']})",
+            "shuffle": f"numpy RandomState({CHEX_TRAIN['shuffle_seed']}).permutation per epoch, fit(shuffle=False)",
+            "loss_per_epoch": losses,
+            "saved": "weights copied into a fresh, uncompiled model before saving: no training_config, no "
+                     "optimizer_weights in the files",
+        },
+        "data": {
+            "folder": "golden/data/chexnet",
+            "generator": "chex_images(split) / chex_image in golden/generate.py; image j of a split uses "
+                         "RandomState(crc32('chexnet:<split>:<j>'))",
+            "splits": {s: {"images": CHEX_SPLITS[s][0], "distribution": "noisy/hard" if CHEX_SPLITS[s][1] else "clean",
+                           "prevalence": prev[s]} for s in CHEX_SPLITS},
+            "prevalence_target": dict(zip(CHEX_FINDINGS, CHEX_PREVALENCE)),
+            "csv_layout": "header 'Image Index,' + ','.join(classes); one row per image: file name, then 0/1 "
+                          "per finding (no quoting, '\\n' line ends)",
+            "files": {
+                "calibration/calib_NNNN.png": "100 clean images, 8-bit gray PNG 64x64",
+                "calibration_labels.csv": "their labels (calibration needs none; for completeness)",
+                "calibration.npy": "float32 (100, 64, 64, 3): the calibration PNGs preprocessed",
+                "test/test_NNNN.png": "200 clean images", "test_labels.csv": "labels",
+                "test.npy": "float32 (200, 64, 64, 3): the test PNGs preprocessed",
+                "test_labels.npy": "float32 (200, 14) multi-hot",
+                "test_noisy/noisy_NNNN.png": "200 noisy/harder images", "test_noisy_labels.csv": "labels",
+                "test_noisy_labels.npy": "float32 (200, 14) multi-hot (no test_noisy.npy: size; preprocess the PNGs)",
+                "dicom/test_NNNN.dcm": f"{len(CHEX_DICOM)} DICOM copies of test_0000..test_{len(CHEX_DICOM) - 1:04d}",
+                "dicom_labels.csv": "their labels (rows of test_labels.csv, file names .dcm)",
+            },
+            "every_clean_image_has_min_0_and_max_255": True,
+            "dicom": {
+                "common": "explicit VR little endian, SOP class Digital X-Ray Image Storage - For Presentation, "
+                          "Modality DX, 64x64, SamplesPerPixel 1, BitsAllocated 16, PixelRepresentation 0, "
+                          "RescaleType US, deterministic UIDs",
+                "reading": "rescale (stored * RescaleSlope + RescaleIntercept), then the LINEAR window "
+                           "(PS3.3 C.11.2.1.2.1, output 0..255) when present, else min-max to 0..255; "
+                           "MONOCHROME1 inverted (255 - y). Every variant gives back the PNG's gray levels "
+                           "(exactly, up to float rounding), so DICOM and PNG evaluation agree.",
+                "files": dicoms,
+            },
+        },
+        "max_abs_diff_tfkeras_vs_keras3": float(np.max(np.abs(yk - yt))),
+        "max_abs_diff_tflite_vs_keras3": float(np.max(np.abs(run_tflite(tfl["float32"], x) - yk))),
+        "metrics": {
+            "auroc": "scikit-learn roc_auc_score per finding (ties count half), mean over the 14 findings",
+            "keras3_auc_metric_test": float(keras_auc(data["test"][1], pk_te)),
+            "keras3_auc_metric_note": "keras.metrics.AUC(multi_label=True) (200 thresholds, interpolated): an "
+                                      "approximation of the exact mean AUROC above, recorded for comparison",
+            "tflite_runs": "LiteRT (ai_edge_litert, default op resolver), batch 1 per sample, float32 in/out",
+            "tf_variants": {v: QUANT_VARIANTS.get(v, "TFLiteConverter.from_keras_model, no optimizations")
+                            .replace("32 steps", "100 steps") for v in CHEX_TFLITE_FILES},
+            "int8_calibration": "representative_dataset = calibration.npy, one [1,64,64,3] sample per step (100 steps)",
+            **metrics,
+        },
+        "pruning_experiment": {
+            "what": "magnitude pruning WITHOUT retraining (chex_prune): per layer, the int(n*s) smallest-|w| "
+                    "entries of every Conv2D kernel except the first conv (conv1_conv) and of no Dense (the head "
+                    "is kept), on the Keras 3 model; mean AUROC on test (Keras) as pruned, then after BatchNorm "
+                    "re-estimation (chex_reestimate_bn) on calibration.npy: per BN layer in graph order, "
+                    "moving_mean/moving_variance := mean / population variance of its input over all "
+                    "calibration pixels, earlier layers already re-estimated. Sparsity 0.0 = unpruned control.",
+            "results": pruning,
+        },
+        "versions": {"tensorflow": tf.__version__, "tf_keras": tf_keras.__version__, "keras": keras.__version__,
+                     "numpy": np.__version__, **chex_versions()},
+    }
+    with open(os.path.join(d, "info.json"), "w") as f:
+        json.dump(info, f, indent=2)
+        f.write("\n")
+    print(f"[gen] {CHEX_NAME}: data {t1 - t0:.1f}s, training {t2 - t1:.1f}s, files {t3 - t2:.1f}s, "
+          f"evaluation {t4 - t3:.1f}s; mean AUROC keras test {metrics['keras3']['test']['mean']:.4f} "
+          f"noisy {metrics['keras3']['test_noisy']['mean']:.4f}; " + ", ".join(
+              f"{v} {metrics['tf_' + v]['test']['mean']:.4f}" for v in CHEX_TFLITE_FILES), flush=True)
+    for s, r in pruning.items():
+        print(f"  prune {s}: {r['mean_auroc_test']:.4f} -> BN re-estimated {r['mean_auroc_test_bn_reestimated']:.4f}",
+              flush=True)
+
+
+def keras_auc(y_true, scores):
+    m = keras.metrics.AUC(multi_label=True, num_labels=len(CHEX_FINDINGS))
+    m.update_state(y_true, scores)
+    return float(m.result())
+
+
+def chex_versions():
+    import PIL
+    import pydicom
+    import sklearn
+    return {"scikit-learn": sklearn.__version__, "pillow": PIL.__version__, "pydicom": pydicom.__version__,
+            "ai_edge_litert": _litert_version()}
+
+
+def _litert_version():
+    try:
+        from importlib.metadata import version
+        return version("ai-edge-litert")
+    except Exception:  # pragma: no cover
+        return "unknown"
+
+
+def check_chexnet_trained(spec, out_root, check):
+    d = os.path.join(out_root, "models", CHEX_NAME)
+    with open(os.path.join(d, "info.json")) as f:
+        info = json.load(f)
+    # data: PNGs regenerate bit for bit, labels agree everywhere, arrays are the preprocessed PNGs
+    arrays = {}
+    for s in ("calibration", "test", "test_noisy"):
+        imgs, labels = chex_images(s)
+        header, names, csv_labels = chex_read_csv(chex_dir(out_root, f"{s}_labels.csv"))
+        png = chex_read_pngs(chex_dir(out_root, s), names)
+        files = sorted(os.listdir(chex_dir(out_root, s)))
+        check(header == ["Image Index"] + CHEX_FINDINGS and names == files
+              and names == [f"{CHEX_FILE_PREFIX[s]}_{j:04d}.png" for j in range(len(imgs))],
+              f"{s}_labels.csv: header Image Index + 14 findings, one row per PNG ({len(names)})")
+        check(png.dtype == np.uint8 and np.array_equal(png, imgs), f"{s}/*.png == chex_images('{s}') (regenerated)")
+        check(np.array_equal(csv_labels, labels), f"{s}_labels.csv == generated labels")
+        if s != "calibration":
+            lab = np.load(chex_dir(out_root, f"{s}_labels.npy"))
+            check(lab.dtype == np.float32 and np.array_equal(lab, labels), f"{s}_labels.npy {lab.shape}")
+        if not CHEX_SPLITS[s][1]:
+            check(all(im.min() == 0 and im.max() == 255 for im in png), f"{s}: every image has a 0 and a 255 pixel")
+        arrays[s] = (chex_preprocess(png), labels)
+    for s in ("calibration", "test") if CHEX_TEST_NPY else ():
+        a = np.load(chex_dir(out_root, f"{s}.npy"))
+        check(a.dtype == np.float32 and np.array_equal(a, arrays[s][0]), f"{s}.npy {a.shape} == preprocessed PNGs")
+    cal, (xte, yte), (xno, yno) = arrays["calibration"][0], arrays["test"], arrays["test_noisy"]
+    # DICOM
+    import pydicom
+    header, names, dl = chex_read_csv(chex_dir(out_root, "dicom_labels.csv"))
+    check(names == [e["file"] for e in info["data"]["dicom"]["files"]] == sorted(os.listdir(chex_dir(out_root, "dicom")))
+          and np.array_equal(dl, yte[[s[0] for s in CHEX_DICOM]]), f"dicom_labels.csv: {len(names)} rows == test rows")
+    for spec_d, e in zip(CHEX_DICOM, info["data"]["dicom"]["files"]):
+        path = chex_dir(out_root, "dicom", e["file"])
+        ds = pydicom.dcmread(path)
+        g = chex_read_pngs(chex_dir(out_root), [e["source_png"]])[0]
+        y = chex_dicom_gray(path)
+        tags_ok = all(str(getattr(ds, k)) == (f"{v:g}" if isinstance(v, float) else str(v))
+                      for k, v in e.items() if k[0].isupper())
+        check(e == chex_dicom_params(spec_d) and tags_ok and np.max(np.abs(y - g)) < 1e-6,
+              f"dicom/{e['file']}: {ds.PhotometricInterpretation} {ds.BitsStored}-bit slope {ds.RescaleSlope} "
+              f"window {'WindowCenter' in ds}; display values == PNG (max diff {np.max(np.abs(y - g)):.1g})")
+    # models
+    x = np.load(os.path.join(d, "input.npy"))
+    yk = np.load(os.path.join(d, "output_keras3.npy"))
+    yt = np.load(os.path.join(d, "output_tfkeras.npy"))
+    check(np.array_equal(x, xte[:2]), "input.npy == the first two test images, preprocessed")
+    km = keras.models.load_model(os.path.join(d, "model.keras"), compile=False)
+    for fn, loader, ref in (("tfkeras.h5", tf_keras.models.load_model, yt),
+                            ("keras3.h5", keras.models.load_model, yk), ("model.keras", None, yk)):
+        m = km if loader is None else loader(os.path.join(d, fn), compile=False)
+        r = predict(m, x)
+        check(np.allclose(r, ref, atol=1e-6), f"{fn} reload max err {np.max(np.abs(r - ref)):.2g}")
+    diff = float(np.max(np.abs(yk - yt)))
+    check(diff <= 1e-5, f"tfkeras vs keras3 outputs {diff:.2g}")
+    # metrics
+    met = info["metrics"]
+    pk = predict(km, xte)
+    for s, xs, ys in (("test", xte, yte), ("test_noisy", xno, yno)):
+        t = auroc_table(ys, pk if s == "test" else predict(km, xs))
+        rec = met["keras3"][s]
+        check(abs(t["mean"] - rec["mean"]) <= 1e-6
+              and all(abs(t["per_finding"][f] - rec["per_finding"][f]) <= 1e-6 for f in CHEX_FINDINGS),
+              f"keras3 AUROC {s}: mean {t['mean']:.4f} == info.json")
+    for v, fn in CHEX_TFLITE_FILES.items():
+        path = os.path.join(d, fn)
+        b = open(path, "rb").read()
+        rec = met[f"tf_{v}"]
+        if v != "float32":
+            facts = tflite_facts(b)
+            check(facts["optimization_modes"] == QUANT_MODES[v], f"{fn}: optimization modes {facts['optimization_modes']}")
+        p = run_tflite_batch1(b, xte)
+        t = auroc_table(yte, p)
+        tn = auroc_table(yno, run_tflite_batch1(b, xno))
+        err = float(np.max(np.abs(p - pk)))
+        check(rec["bytes"] == len(b) and abs(t["mean"] - rec["test"]["mean"]) <= 1e-6
+              and abs(tn["mean"] - rec["test_noisy"]["mean"]) <= 1e-6
+              and abs(err - rec["max_abs_diff_vs_keras3_test"]) <= 1e-6,
+              f"{fn} ({len(b)} bytes) LiteRT AUROC test {t['mean']:.4f} noisy {tn['mean']:.4f}, "
+              f"max err vs keras3 {err:.2g} == info.json")
+    check(met["tf_float32"]["max_abs_diff_vs_keras3_test"] <= 1e-5, "tf.tflite (LiteRT) vs keras3 on test.npy <= 1e-5")
+    check(abs(met["tf_int8"]["mean_auroc_change_vs_keras3_test"]) <= 0.02, "tf_int8 mean AUROC within 0.02 of Keras")
+    # pruning experiment, re-run from the saved weights
+    weights = km.get_weights()
+    pr = chex_pruning_experiment(weights, cal, xte, yte)
+    rec = info["pruning_experiment"]["results"]
+    for s, r in pr.items():
+        ok = all(abs(r[k] - rec[s][k]) <= 1e-6 for k in ("mean_auroc_test", "mean_auroc_test_bn_reestimated"))
+        ok = ok and r["zeros_per_layer"] == rec[s]["zeros_per_layer"] and r["bn_stats_max_rel_diff_vs_training_mode"] < 1e-4
+        check(ok, f"pruning {s}: mean AUROC {r['mean_auroc_test']:.4f} -> BN re-estimated "
+                  f"{r['mean_auroc_test_bn_reestimated']:.4f} == info.json")
+
+
 MODELS = [
     dict(name="mini_densenet", build=build_mini_densenet, input_shape=(32, 32, 3), quant=QUANT,
          note="keras.applications.DenseNet shape shrunk: ZeroPadding2D+Conv7x7/2(no bias)+BN+ReLU, "
@@ -758,6 +1576,15 @@ MODELS = [
     dict(name="layers_merge", build=build_layers_merge, input_shape=(8, 8, 4),
          note="Add/Multiply/Maximum with 3 inputs, Subtract, Average, Minimum with 2, Concatenate on axis "
               "-1, 1 and 2, Flatten, Conv2D 1x1 and 3x3 same."),
+    dict(name="chexnet_trained", input_shape=(64, 64, 3),
+         generate=generate_chexnet_trained, check=check_chexnet_trained,
+         note="TRAINED CheXNet shape on synthetic data: Sequential([functional 'densenet_tiny' (keras.applications "
+              "DenseNet blocks, include_top=False: stem 7x7/2 conv with 16 filters, 3 dense blocks of 3 conv blocks, "
+              "growth 8, transitions with compression 0.5), GlobalAveragePooling2D, Dense(14, sigmoid)]) on 64x64x3 "
+              "(gray replicated; 'torch' preprocessing outside the model). Trained 20 epochs on 2000 synthetic "
+              "radiographs with 14 ChestX-ray14 findings (golden/data/chexnet). info.json holds per-finding AUROC "
+              "for Keras and TensorFlow's float32/float16/dynamic/int8 files in LiteRT on test and test_noisy, and "
+              "a pruning + BatchNorm re-estimation experiment."),
     # keep last: tf_keras only, own generate/check (needs tensorflow-model-optimization)
     dict(name="pruned_tfmot", input_shape=(16, 16, 3),
          generate=generate_pruned_tfmot, check=check_pruned_tfmot,

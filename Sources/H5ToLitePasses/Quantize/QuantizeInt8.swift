@@ -46,6 +46,16 @@ private func runsInInt8(_ kind: OpKind) -> Bool {
     }
 }
 
+/// A final sigmoid or softmax of a model with float outputs stays float: its int8 form has
+/// only 256 output levels, which ties the confident negatives a ranking metric (AUROC)
+/// needs apart, and computing it in float from the dequantized logits costs nothing.
+private func isFloatHead(_ op: Op, _ graph: Graph) -> Bool {
+    switch op.kind {
+    case .softmax, .unary(.logistic): return op.outputs.allSatisfy(graph.outputs.contains)
+    default: return false
+    }
+}
+
 /// Ops whose int8 form needs its input and output on the same scale and zero point.
 private func sharesParameters(_ kind: OpKind) -> Bool {
     switch kind {
@@ -98,7 +108,7 @@ private struct Int8Rewriter {
         self.io = io
         integerOps = Set(graph.ops.indices.filter { index in
             let op = graph.ops[index]
-            return runsInInt8(op.kind) && !keepFloat.contains(op.origin)
+            return runsInInt8(op.kind) && !keepFloat.contains(op.origin) && !(io == .float32 && isFloatHead(op, graph))
                 && op.inputs.allSatisfy { graph[$0].dtype == .float32 || graph[$0].dtype == .int32 }
                 && op.outputs.allSatisfy { graph[$0].dtype == .float32 }
         })
