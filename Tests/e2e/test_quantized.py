@@ -12,7 +12,7 @@ MODES = ["float16", "dynamic", "int8"]
 
 def quantized_cases():
     return [(model.name, mode) for model in sorted(GOLDEN.iterdir()) for mode in MODES
-            if (model / f"tf_{mode}.tflite").exists() and (model / "keras3.h5").exists()]
+            if (model / f"tf_{mode}.tflite").exists() and (model / "calibration.npy").exists()]
 
 
 def convert(model, mode, out, *extra):
