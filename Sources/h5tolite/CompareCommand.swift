@@ -47,20 +47,20 @@ struct Compare: ParsableCommand {
         try probeKerasFile(model)
         let keras = try loadKerasModel(path: model)
         let original = try importKeras(keras)
-        let table = try loadLabels()
+        let table = try loadLabelTable(labels)
         let inputShape = Array(original[original.inputs[0]].shape.dropFirst())
         let samples = try loadSamples(data, inputShape: inputShape, preprocessing: preprocess,
                                       names: table.images.isEmpty ? nil : table.images, label: "evaluation images")
         guard table.rows.count == samples.shape.first else {
             throw CommandError("\(labels): \(table.rows.count) label rows for \(samples.shape.first ?? 0) samples in \(data)")
         }
-        let chosen = metric == .auto ? (table.rows.contains { $0.reduce(0, +) != 1 } ? .auroc : .accuracy) : metric
+        let chosen = resolvedMetric(metric, table)
         let calibrationSamples = try calibration.map {
             try loadSamples($0, inputShape: inputShape, preprocessing: preprocess, label: "calibration images")
         } ?? firstSamples(samples, count: 100)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let originalSize = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? 0
-        var rows = [try evaluate(name: "original (Keras)", graph: original, bytes: nil, fileSize: originalSize,
+        var rows = [try evaluateVariant(name: "original (Keras)", graph: original, bytes: nil, fileSize: originalSize,
                                  samples: samples, labels: table, metric: chosen, reference: nil)]
         for spec in variants.split(separator: ",").map(String.init) {
             let variant = try Variant(spec)
@@ -68,7 +68,7 @@ struct Compare: ParsableCommand {
             let graph = try runPipeline(original, context: context)
             let bytes = try writeTFLite(graph)
             try writeAtomically(bytes, to: (out as NSString).appendingPathComponent("\(variant.fileName).tflite"))
-            rows.append(try evaluate(name: spec, graph: try readTFLite(bytes: bytes, name: spec), bytes: bytes,
+            rows.append(try evaluateVariant(name: spec, graph: try readTFLite(bytes: bytes, name: spec), bytes: bytes,
                                      fileSize: bytes.count, samples: samples, labels: table, metric: chosen,
                                      reference: rows[0]))
         }
@@ -79,37 +79,6 @@ struct Compare: ParsableCommand {
         let chart = sizeMetricChart(rows.map { ChartPoint(label: $0.name, sizeMB: Double($0.bytes) / 1e6, metric: $0.metric) },
                                     metricName: chosen.rawValue, title: "\((model as NSString).lastPathComponent): size against \(chosen.rawValue)")
         try writeAtomically(Array(chart.utf8), to: (out as NSString).appendingPathComponent("chart.svg"))
-    }
-
-    private func loadLabels() throws -> LabelTable {
-        if labels.hasSuffix(".npy") {
-            let tensor = try readNPY(path: labels)
-            let classes = tensor.shape.count > 1 ? tensor.shape[1...].reduce(1, *) : 1
-            let rows = stride(from: 0, to: tensor.data.count, by: classes).map { Array(tensor.data[$0..<$0 + classes]) }
-            return LabelTable(classes: (0..<classes).map { "class \($0)" }, rows: rows, images: [])
-        }
-        return try readLabelCSV(path: labels)
-    }
-
-    private func evaluate(name: String, graph: Graph, bytes: [UInt8]?, fileSize: Int, samples: Tensor, labels: LabelTable,
-                          metric: MetricChoice, reference: VariantResult?) throws -> VariantResult {
-        let interpreter = try Interpreter(graph: graph)
-        var progress = ProgressLine(label: name, total: samples.shape[0])
-        var outputs: [Float] = []
-        let start = Date()
-        for batch in batches(samples, size: 16) {
-            outputs += try interpreter.run([batch])[0].data
-            progress.advance(by: batch.shape[0])
-        }
-        progress.finish()
-        let seconds = Date().timeIntervalSince(start)
-        let classes = labels.classes.count
-        let perClass = perClassAUROC(outputs: outputs, labels: labels.flat, classes: classes)
-        let value = metric == .auroc ? (meanDefined(perClass) ?? 0) : accuracy(outputs: outputs, labels: labels.flat, classes: classes)
-        return VariantResult(name: name, bytes: fileSize, gzipBytes: try bytes.map(gzipSize) ?? 0, metric: value,
-                             change: reference.map { value - $0.metric } ?? 0, perClassAUROC: perClass.map { $0 ?? .nan },
-                             top1Agreement: reference.map { top1Agreement(outputs, $0.outputs, classes: classes) } ?? 1,
-                             millisecondsPerImage: seconds * 1000 / Double(samples.shape[0]), outputs: outputs)
     }
 }
 

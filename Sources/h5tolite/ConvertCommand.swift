@@ -31,6 +31,18 @@ struct Convert: ParsableCommand {
     @Flag(name: .customLong("print-after-all"), help: "Print the IR to stderr after every pass.")
     var printAfterAll = false
 
+    @Option(name: .customLong("max-drop"), help: "With --quantize int8, --data and --labels: keep layers in float32, most helpful first, until the metric drops by at most this much.")
+    var maxDrop: Double?
+
+    @Option(help: "Labelled data for --max-drop: a .npy array of preprocessed samples or an image folder (with --preprocess).")
+    var data: String?
+
+    @Option(help: "Labels for --max-drop: .npy (N, classes) or a CSV (image column, one column per class).")
+    var labels: String?
+
+    @Option(help: "The metric --max-drop watches: auroc, accuracy, or auto.")
+    var metric: MetricChoice = .auto
+
     @Option(help: "Store weights as float32 ('none'), float16, int8 with float activations ('dynamic'), or int8 throughout ('int8').")
     var quantize: QuantizationMode = .none
 
@@ -74,8 +86,11 @@ struct Convert: ParsableCommand {
         if quantize == .int8 && calibration == nil {
             throw ValidationError("--quantize int8 needs --calibration X.npy: preprocessed samples shaped (N, H, W, C)")
         }
-        if quantize != .int8 && (io != .float32 || keepFloat != nil) {
-            throw ValidationError("--io and --keep-float apply to --quantize int8")
+        if quantize != .int8 && (io != .float32 || keepFloat != nil || maxDrop != nil) {
+            throw ValidationError("--io, --keep-float and --max-drop apply to --quantize int8")
+        }
+        if maxDrop != nil && (data == nil || labels == nil) {
+            throw ValidationError("--max-drop needs --data and --labels to measure the metric")
         }
         if let prune, !(0..<1).contains(prune) {
             throw ValidationError("--prune takes a fraction in [0, 1), e.g. 0.5")
@@ -92,7 +107,7 @@ struct Convert: ParsableCommand {
             try FileManager.default.createDirectory(atPath: dumpDirectory, withIntermediateDirectories: true)
             try writeDump(imported, name: "00-import")
         }
-        let options = PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0, scope: pruneScope, includeEnds: pruneEnds) },
+        var options = PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0, scope: pruneScope, includeEnds: pruneEnds) },
                                       quantization: quantize,
                                       calibration: try calibration.map {
                                           try loadSamples($0, inputShape: Array(imported[imported.inputs[0]].shape.dropFirst()),
@@ -103,6 +118,9 @@ struct Convert: ParsableCommand {
         if prune != nil && calibration == nil {
             FileHandle.standardError.write(Data(("warning: pruning without retraining lowers accuracy; give --calibration "
                 + "(representative inputs) so BatchNorm statistics are re-measured after pruning\n").utf8))
+        }
+        if let maxDrop {
+            options.keepFloat = try accuracyAwareKeepFloat(imported: imported, options: options, maxDrop: maxDrop)
         }
         let context = PassContext(options: options)
         let optimized: Graph
@@ -124,6 +142,9 @@ struct Convert: ParsableCommand {
         // Verification comes before the file lands, so a failed check leaves no output behind.
         if verify {
             try verifyConversion(original: imported, written: bytes)
+            if quantize == .dynamic || quantize == .int8 {
+                try printLayerErrors(imported: imported, quantized: optimized, options: options)
+            }
         }
         try writeAtomically(bytes, to: output)
         let seconds = Date().timeIntervalSince(start)
@@ -164,6 +185,19 @@ struct Convert: ParsableCommand {
         if let limit, result.maxAbsoluteError > limit {
             throw CommandError("\(output): --verify: max abs error \(result.maxAbsoluteError) exceeds the tolerance \(limit)")
         }
+    }
+
+    /// Which layers lost precision: each layer of the quantized graph against the same layer
+    /// of the float graph (same passes, no quantization), worst first.
+    private func printLayerErrors(imported: Graph, quantized: Graph, options: PipelineOptions) throws {
+        var floatOptions = options
+        floatOptions.quantization = .none
+        let float = try runPipeline(imported, context: PassContext(options: floatOptions))
+        let inputShape = Array(imported[imported.inputs[0]].shape.dropFirst())
+        let samples = try verifyData.map { try readNPY(path: $0) } ?? seededNormalSamples(shape: inputShape, count: 8)
+        let errors = try layerErrors(float: float, quantized: quantized, samples: samples)
+        print("per-layer error against float32 (worst \(min(errors.count, 10)) of \(errors.count)):")
+        print(layerErrorTable(errors), terminator: "")
     }
 
     /// Float modes must match closely; lossy modes (pruning, int8 weights) only report unless asked.

@@ -70,3 +70,24 @@ def test_dicom_images_read_like_their_pngs(tmp_path):
     a = json.loads((dicom / "results.json").read_text())["rows"][1]["metric"]
     b = json.loads((png / "results.json").read_text())["rows"][1]["metric"]
     assert a == pytest.approx(b, abs=1e-6)
+
+
+def test_max_drop_keeps_layers_in_float_until_the_drop_is_allowed(tmp_path):
+    out = tmp_path / "int8.tflite"
+    result = h5tolite("convert", MODEL / "keras3.h5", "-o", out, "--quantize", "int8",
+                      "--calibration", DATA / "calibration", "--preprocess", "torch",
+                      "--data", DATA / "test_noisy", "--labels", DATA / "test_noisy_labels.csv", "--max-drop", "0.0045")
+    lines = [line for line in result.stdout.splitlines() if line.startswith("max-drop: kept in float32:")]
+    assert lines and "nothing" not in lines[0]
+    final = float(lines[0].rsplit(" ", 1)[1])
+    assert final <= 0.0045 + 1e-9
+    assert out.exists()
+
+
+def test_verify_prints_the_worst_layers_of_an_int8_model(tmp_path):
+    result = h5tolite("convert", GOLDEN / "chexnet_nested" / "keras3.h5", "-o", tmp_path / "q.tflite",
+                      "--quantize", "int8", "--calibration", GOLDEN / "chexnet_nested" / "calibration.npy", "--verify")
+    table = result.stdout.split("per-layer error against float32")[1].splitlines()
+    assert table[1].startswith("| layer | mean abs error | max abs error | RMSE (steps) |")
+    rmse = [float(row.split("|")[4]) for row in table[3:] if row.startswith("| ")]
+    assert rmse == sorted(rmse, reverse=True) and rmse[0] > 0

@@ -28,7 +28,7 @@ let quantizeInt8 = Pass(name: "quantize-int8",
 }
 
 extension OpKind {
-    var isConversion: Bool { self == .quantize || self == .dequantize }
+    public var isConversion: Bool { self == .quantize || self == .dequantize }
 }
 
 /// Whether TFLite (and the bundled interpreter) run this op kind on int8 tensors.
