@@ -24,5 +24,14 @@ let package = Package(
             path: "Benchmarks/Conversion",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "Interpreter",
+            dependencies: [
+                .product(name: "H5ToLite", package: mainPackage),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/Interpreter",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -68,3 +68,23 @@ def test_int8_without_calibration_is_refused(tmp_path):
                       "--quantize", "int8", check=False)
     assert result.returncode != 0 and "--calibration" in result.stderr
     assert not (tmp_path / "x.tflite").exists()
+
+
+def all_model_modes():
+    return [(model.name, mode) for model in sorted(GOLDEN.iterdir()) if (model / "keras3.h5").exists()
+            for mode in MODES]
+
+
+@pytest.mark.parametrize("model,mode", all_model_modes())
+def test_every_golden_model_in_every_mode_runs_in_litert(model, mode, tmp_path):
+    folder = GOLDEN / model
+    out = tmp_path / "m.tflite"
+    inputs = np.load(folder / "input.npy")
+    calibration = folder / "calibration.npy" if (folder / "calibration.npy").exists() else folder / "input.npy"
+    extra = ["--calibration", calibration] if mode == "int8" else []
+    h5tolite("convert", folder / "keras3.h5", "-o", out, "--quantize", mode, *extra)
+    outputs = run_litert(out, inputs)
+    expected = np.load(folder / "output_keras3.npy")
+    assert outputs.shape == expected.shape and np.isfinite(outputs).all()
+    # Loose sanity bound: quantized outputs stay near Keras's (the accuracy tests are above).
+    assert np.abs(outputs - expected).max() <= 0.1 * max(1.0, np.abs(expected).max())

@@ -208,11 +208,27 @@ private struct Int8Rewriter {
             guard graph.isConstant(id) else { return integerVersion(id) }
             return try quantizeConstant(id, position: position, of: op, inputScale: inputScale)
         }
+        if sharesParameters(op.kind), let shared = parameters[op.outputs[0]] {
+            rewritten.inputs = rewritten.inputs.map { id in
+                graph.isConstant(id) || graph[id].quantization == shared ? id : requantized(id, to: shared)
+            }
+        }
         for output in op.outputs {
             graph[output].dtype = .int8
             graph[output].quantization = parameters[output]
         }
         newOps.append(rewritten)
+    }
+
+    /// An int8 -> int8 QUANTIZE to `target` parameters: TFLite's int8 concatenation (and the
+    /// other data-moving ops) need every input on the output's scale, and a fixed-scale
+    /// input (a sigmoid's) cannot join the shared parameters.
+    private mutating func requantized(_ id: ValueID, to target: Quantization) -> ValueID {
+        graph.values.append(Value(name: "\(graph[id].name)/requantized", dtype: .int8, shape: graph[id].shape,
+                                  quantization: target))
+        let converted = graph.values.count - 1
+        newOps.append(Op(.quantize, inputs: [id], outputs: [converted], origin: graph[id].name))
+        return converted
     }
 
     /// The int8 form of an activation: itself once an int8 op made it, else a QUANTIZE of it.
