@@ -7,8 +7,11 @@ struct H5ToLite: ParsableCommand {
         abstract: "Convert Keras .h5/.keras models to TensorFlow Lite, and check the result.",
         discussion: """
         Examples:
-          h5tolite convert golden/models/chexnet_nested/keras3.h5 -o chexnet.tflite
-          h5tolite inspect chexnet.tflite
+          h5tolite convert model.h5 -o model.tflite --verify
+          h5tolite convert model.h5 -o model-int8.tflite --quantize int8 --calibration images/ --preprocess torch
+          h5tolite run model.tflite --input x.npy --output y.npy
+          h5tolite compare model.h5 --data test/ --labels labels.csv --preprocess torch --out results/
+          h5tolite inspect model.tflite
           h5tolite passes
         """,
         version: "0.1.0",
