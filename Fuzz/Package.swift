@@ -7,12 +7,14 @@ import PackageDescription
 /// SwiftPM names a path dependency after its folder, which differs between clones.
 let mainPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
 
+/// Each harness has no main.swift: libFuzzer's driver runs from the entry point SwiftPM names.
 func harness(_ name: String) -> Target {
-    .executableTarget(name: name, dependencies: [.product(name: "H5ToLite", package: mainPackage)])
+    .executableTarget(name: name, dependencies: [.product(name: "H5ToLite", package: mainPackage), "FuzzSupport"],
+                      swiftSettings: [.unsafeFlags(["-parse-as-library"])])
 }
 
 let package = Package(
     name: "h5tolite-fuzz",
     dependencies: [.package(path: "..")],
-    targets: ["FuzzTFLite", "FuzzNPY", "FuzzKerasConfig", "FuzzKerasFile"].map(harness)
+    targets: [.target(name: "FuzzSupport")] + ["FuzzTFLite", "FuzzNPY", "FuzzKerasConfig", "FuzzKerasFile"].map(harness)
 )

@@ -9,7 +9,8 @@ seconds=${1:-60}
 shift || true
 harnesses=("${@:-FuzzTFLite FuzzNPY FuzzKerasConfig FuzzKerasFile}")
 harnesses=(${harnesses[@]})
-(cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer,address)
+# gold fails on the instrumented objects; lld links them.
+(cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
 seeds=Fuzz/seeds
 mkdir -p "$seeds"/{FuzzTFLite,FuzzNPY,FuzzKerasConfig,FuzzKerasFile}
 cp golden/models/*/tf*.tflite "$seeds/FuzzTFLite/" 2>/dev/null || true
