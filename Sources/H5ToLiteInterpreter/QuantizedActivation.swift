@@ -13,7 +13,7 @@ struct LookupTableKernel: Kernel {
         table = (Int32(-128)...127).map { q in
             let real = input.scale * Float(q - input.zeroPoint)
             let scaled = (function(real) * inverse).rounded(.toNearestOrAwayFromZero)
-            return Int8(min(max(Int32(scaled) + output.zeroPoint, -128), 127))
+            return Int8(clamping: saturatingInt32(scaled) &+ output.zeroPoint)
         }
     }
 
@@ -122,7 +122,7 @@ struct IntegerHardSwishKernel: Kernel {
     func run(_ context: KernelContext) {
         let input = context.input(0, as: Int8.self), output = context.output(as: Int8.self)
         for i in 0..<count {
-            output[i] = Int8(min(max(Int32(value(Int32(input[i]))), -128), 127))
+            output[i] = Int8(clamping: value(Int32(input[i])))
         }
     }
 
@@ -196,7 +196,7 @@ struct IntegerSoftmaxKernel: Kernel {
             let inverse = 1 / (sum * outputScale)
             for i in 0..<depth {
                 let probability = (table[Int(largest - Int32(x[i]))] * inverse).rounded(.toNearestOrAwayFromZero)
-                y[i] = Int8(min(max(Int32(probability) + outputZeroPoint, -128), 127))
+                y[i] = Int8(clamping: saturatingInt32(probability) &+ outputZeroPoint)
             }
         }
     }

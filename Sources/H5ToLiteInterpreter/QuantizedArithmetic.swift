@@ -112,8 +112,15 @@ struct AffineParameters: Equatable {
     /// TFLite's Quantize helper for activation bounds: zero point plus f / scale
     /// rounded half away from zero (in float).
     func quantize(_ f: Float) -> Int32 {
-        zeroPoint + Int32((f / scale).rounded(.toNearestOrAwayFromZero))
+        zeroPoint &+ saturatingInt32((f / scale).rounded(.toNearestOrAwayFromZero))
     }
+}
+
+/// A float's integer part, saturated to Int32 (NaN gives 0): parameters from a hostile file
+/// can make a product overflow, and a conversion must not trap.
+func saturatingInt32(_ value: Float) -> Int32 {
+    guard !value.isNaN else { return 0 }
+    return Int32(max(min(value, 2_147_483_520), -2_147_483_648))
 }
 
 /// The range of raw values an 8-bit element type holds.

@@ -184,3 +184,19 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// Files libFuzzer found crashing (scripts/fuzz.sh), kept as regressions: each must now be
+/// refused with an error by the reader or the interpreter, or run.
+@Suite struct FuzzRegressionTests {
+    @Test func fuzzerFindingsNoLongerCrash() throws {
+        let folder = fixtures.appendingPathComponent("fuzz")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".tflite") }
+        try #require(!files.isEmpty)
+        for file in files {
+            guard let graph = try? readTFLite(path: folder.appendingPathComponent(file).path) else { continue }
+            guard let interpreter = try? Interpreter(graph: graph, threads: 1) else { continue }
+            let input = graph[graph.inputs[0]]
+            _ = try? interpreter.run([Tensor(shape: input.shape, data: [Float](repeating: 0, count: elementCount(input.shape)))])
+        }
+    }
+}
