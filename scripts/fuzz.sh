@@ -27,5 +27,5 @@ for harness in "${harnesses[@]}"; do
     echo "== $harness for ${seconds}s"
     Fuzz/.build/release/"$harness" "Fuzz/corpus/$harness" "$seeds/$harness" -max_total_time="$seconds" \
         -artifact_prefix="Fuzz/crashes/$harness/" -print_final_stats=1 -rss_limit_mb=4096 -timeout=20 2>&1 \
-        | grep -E "stat::|Done|ERROR|SUMMARY|cov:" | tail -8
+        | grep -E "stat::|Done|ERROR|SUMMARY|cov:" | tail -8 || true
 done
