@@ -65,6 +65,9 @@ final class Program: @unchecked Sendable {
         return locations
     }
 
+    /// Largest activation arena, in 4-byte words (4 GiB): DenseNet201 at 224x224 needs ~60 MiB.
+    static let maxArenaWords = 1 << 30
+
     /// Plans the arena: each task's output (and scratch) lives from its step to
     /// the last step that reads it; graph inputs live from the start, outputs to the end.
     private func placeActivations(tasks: [Task], constants: [ValueID: Location]) throws {
@@ -83,6 +86,11 @@ final class Program: @unchecked Sendable {
         var buffers = ids.map { BufferLifetime(count: words(graph[$0]), first: lifetimes[$0]!.first, last: lifetimes[$0]!.last) }
         buffers += tasks.enumerated().map { BufferLifetime(count: $1.kernel.scratchCount, first: $0 + 1, last: $0 + 1) }
         let plan = planArena(buffers)
+        // A file's shapes decide this size; a damaged or hostile one must not claim the machine.
+        guard plan.count <= Program.maxArenaWords else {
+            throw InterpreterError("the model needs \(plan.count * 4 / (1 << 20)) MiB of activations, over the "
+                                   + "\(Program.maxArenaWords * 4 / (1 << 30)) GiB limit")
+        }
         arena.deallocate()
         arena = .allocate(capacity: max(plan.count, 1))
         arena.initialize(repeating: 0, count: max(plan.count, 1))
