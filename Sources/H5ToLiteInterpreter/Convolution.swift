@@ -90,7 +90,7 @@ struct ConvolutionKernel: Kernel {
                 if isPointwise {
                     left = context.inputs[0] + rows.lowerBound * depth
                 } else {
-                    gatherPatches(context.inputs[0], rows: rows, into: patches)
+                    gatherPatches(geometry, context.inputs[0], rows: rows, into: patches)
                     left = UnsafePointer(patches)
                 }
                 multiply(left, rows: rows, context: context)
@@ -108,35 +108,6 @@ struct ConvolutionKernel: Kernel {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows.count), Int32(outputChannels), Int32(depth),
                     1, left, Int32(depth), context.inputs[1], Int32(depth), hasBias ? 1 : 0, result, Int32(outputChannels))
         applyActivation(activation, result, count: rows.count * outputChannels)
-    }
-
-    /// Writes the input patch under each output pixel of `rows`, zeros where the
-    /// window hangs over the padding.
-    private func gatherPatches(_ input: UnsafePointer<Float>, rows: Range<Int>, into patches: UnsafeMutablePointer<Float>) {
-        let g = geometry
-        let channels = g.inputChannels
-        var target = patches
-        for pixel in rows {
-            let top = g.inputRow(pixel / g.outputWidth)
-            let left = g.inputColumn(pixel % g.outputWidth)
-            for ky in 0..<g.kernelHeight {
-                let y = top + ky * g.dilationHeight
-                guard y >= 0, y < g.inputHeight else {
-                    target.update(repeating: 0, count: g.kernelWidth * channels)
-                    target += g.kernelWidth * channels
-                    continue
-                }
-                for kx in 0..<g.kernelWidth {
-                    let x = left + kx * g.dilationWidth
-                    if x >= 0, x < g.inputWidth {
-                        target.update(from: input + (y * g.inputWidth + x) * channels, count: channels)
-                    } else {
-                        target.update(repeating: 0, count: channels)
-                    }
-                    target += channels
-                }
-            }
-        }
     }
 }
 
@@ -231,5 +202,35 @@ struct FullyConnectedKernel: Kernel {
             }
         }
         applyActivation(activation, output, count: rows * units)
+    }
+}
+
+/// Writes the input patch under each output pixel of `rows` (im2col), zeros where the
+/// window hangs over the padding. Integer convolutions pass centred inputs, whose
+/// padding value (the zero point) is 0 too.
+func gatherPatches(_ g: WindowGeometry, _ input: UnsafePointer<Float>, rows: Range<Int>,
+                   into patches: UnsafeMutablePointer<Float>) {
+    let channels = g.inputChannels
+    var target = patches
+    for pixel in rows {
+        let top = g.inputRow(pixel / g.outputWidth)
+        let left = g.inputColumn(pixel % g.outputWidth)
+        for ky in 0..<g.kernelHeight {
+            let y = top + ky * g.dilationHeight
+            guard y >= 0, y < g.inputHeight else {
+                target.update(repeating: 0, count: g.kernelWidth * channels)
+                target += g.kernelWidth * channels
+                continue
+            }
+            for kx in 0..<g.kernelWidth {
+                let x = left + kx * g.dilationWidth
+                if x >= 0, x < g.inputWidth {
+                    target.update(from: input + (y * g.inputWidth + x) * channels, count: channels)
+                } else {
+                    target.update(repeating: 0, count: channels)
+                }
+                target += channels
+            }
+        }
     }
 }

@@ -247,7 +247,7 @@ struct IntegerConvolutionKernel: Kernel {
             let sums = UnsafeMutableRawPointer(partial + tileRows * outputChannels).bindMemory(to: Int32.self, capacity: tileRows * outputChannels)
             for tile in range {
                 let rows = (tile * tileRows)..<min(pixels, (tile + 1) * tileRows)
-                gatherPatches(UnsafePointer(image), rows: rows, into: patches)
+                gatherPatches(geometry, UnsafePointer(image), rows: rows, into: patches)
                 weights.withUnsafeBufferPointer { filter in
                     exactProducts(patches, filter.baseAddress!, rows: rows.count, units: outputChannels, depth: depth,
                                   terms: terms, into: sums, sumStride: outputChannels, partial: partial)
@@ -258,30 +258,6 @@ struct IntegerConvolutionKernel: Kernel {
                                   inputScale: inputScales[quantizesPixels ? pixel : 0],
                                   bias: hasBias ? UnsafeRawPointer(context.inputs[2]) : nil,
                                   into: UnsafeMutableRawPointer(context.output) + pixel * outputChannels * output.elementSize)
-                }
-            }
-        }
-    }
-
-    /// The centred input under each output pixel of `rows`; padding is the
-    /// zero point, which centred is 0.
-    private func gatherPatches(_ image: UnsafePointer<Float>, rows: Range<Int>, into patches: UnsafeMutablePointer<Float>) {
-        let g = geometry
-        let channels = g.inputChannels
-        var target = patches
-        for pixel in rows {
-            let top = g.inputRow(pixel / g.outputWidth)
-            let left = g.inputColumn(pixel % g.outputWidth)
-            for ky in 0..<g.kernelHeight {
-                let y = top + ky * g.dilationHeight
-                for kx in 0..<g.kernelWidth {
-                    let x = left + kx * g.dilationWidth
-                    if y >= 0, y < g.inputHeight, x >= 0, x < g.inputWidth {
-                        target.update(from: image + (y * g.inputWidth + x) * channels, count: channels)
-                    } else {
-                        target.update(repeating: 0, count: channels)
-                    }
-                    target += channels
                 }
             }
         }
