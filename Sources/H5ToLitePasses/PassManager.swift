@@ -39,6 +39,8 @@ public struct PipelineOptions: Sendable {
     public var io: DType
     /// After pruning, re-measure BatchNorm statistics on the calibration data.
     public var reestimateBatchNorm: Bool
+    /// After int8 quantization, fold each channel's mean shift back into the biases.
+    public var biasCorrection: Bool = false
 
     public init(pruning: PruningOptions? = nil, quantization: QuantizationMode = .none, calibration: Tensor? = nil,
                 keepFloat: Set<String> = [], io: DType = .float32, reestimateBatchNorm: Bool = true) {

@@ -31,6 +31,9 @@ struct Convert: ParsableCommand {
     @Flag(name: .customLong("print-after-all"), help: "Print the IR to stderr after every pass.")
     var printAfterAll = false
 
+    @Flag(name: .customLong("bias-correction"), help: "With --quantize int8: fold each channel's mean shift (float vs int8 on the calibration data) into the biases.")
+    var biasCorrection = false
+
     @Option(name: .customLong("max-drop"), help: "With --quantize int8, --data and --labels: keep layers in float32, most helpful first, until the metric drops by at most this much.")
     var maxDrop: Double?
 
@@ -119,6 +122,7 @@ struct Convert: ParsableCommand {
             FileHandle.standardError.write(Data(("warning: pruning without retraining lowers accuracy; give --calibration "
                 + "(representative inputs) so BatchNorm statistics are re-measured after pruning\n").utf8))
         }
+        options.biasCorrection = biasCorrection
         if let maxDrop {
             options.keepFloat = try accuracyAwareKeepFloat(imported: imported, options: options, maxDrop: maxDrop)
         }

@@ -88,3 +88,14 @@ def test_every_golden_model_in_every_mode_runs_in_litert(model, mode, tmp_path):
     assert outputs.shape == expected.shape and np.isfinite(outputs).all()
     # Loose sanity bound: quantized outputs stay near Keras's (the accuracy tests are above).
     assert np.abs(outputs - expected).max() <= 0.1 * max(1.0, np.abs(expected).max())
+
+
+def test_bias_correction_runs_and_changes_biases(tmp_path):
+    folder = GOLDEN / "mini_mobilenetv2"
+    plain, corrected = tmp_path / "plain.tflite", tmp_path / "corrected.tflite"
+    convert("mini_mobilenetv2", "int8", plain)
+    result = convert("mini_mobilenetv2", "int8", corrected, "--bias-correction")
+    assert "bias correction on" in result.stdout
+    inputs = np.load(folder / "input.npy")
+    assert np.isfinite(run_litert(corrected, inputs)).all()
+    assert plain.read_bytes() != corrected.read_bytes()
