@@ -41,6 +41,8 @@ public struct PipelineOptions: Sendable {
     public var reestimateBatchNorm: Bool
     /// After int8 quantization, fold each channel's mean shift back into the biases.
     public var biasCorrection: Bool = false
+    /// With float model outputs, compute a final sigmoid or softmax in float.
+    public var floatHead: Bool = true
 
     public init(pruning: PruningOptions? = nil, quantization: QuantizationMode = .none, calibration: Tensor? = nil,
                 keepFloat: Set<String> = [], io: DType = .float32, reestimateBatchNorm: Bool = true) {

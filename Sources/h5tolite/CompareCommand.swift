@@ -15,8 +15,9 @@ struct Compare: ParsableCommand {
         Converts MODEL into each variant, runs every variant on the labelled data with the \
         bundled interpreter, and writes results.md, results.json and chart.svg to --out. \
         Variants: float32, float16, dynamic, int8, prune:S (magnitude pruning to sparsity S, \
-        BatchNorm statistics re-measured on the calibration data), prune:S:raw (without that) \
-        and combinations such as prune:0.5+int8.
+        BatchNorm statistics re-measured on the calibration data), prune:S:raw (without that), \
+        and combinations such as prune:0.5+int8, int8+bias-correction or int8+int8-head (the \
+        final sigmoid/softmax in int8, as TensorFlow writes it).
         """)
 
     @Argument(help: "The Keras model (.h5 or .keras).")
@@ -92,6 +93,10 @@ struct Variant {
     var prune: Double?
     /// `prune:S:raw` prunes without re-measuring BatchNorm statistics.
     var noReestimate = false
+    /// `int8+bias-correction` corrects int8 biases; `int8+int8-head` keeps a final sigmoid or
+    /// softmax in int8 (TensorFlow's layout) instead of float.
+    var biasCorrection = false
+    var integerHead = false
     let spec: String
 
     init(_ spec: String) throws {
@@ -103,10 +108,15 @@ struct Variant {
                 noReestimate = part.hasSuffix(":raw")
             } else if part == "float32" {
                 quantization = .none
+            } else if part == "bias-correction" {
+                biasCorrection = true
+            } else if part == "int8-head" {
+                integerHead = true
             } else if let mode = QuantizationMode(rawValue: String(part)), mode != .none {
                 quantization = mode
             } else {
-                throw ValidationError("--variants: '\(spec)' is not float32, float16, dynamic, int8, prune:S or a '+' of them")
+                throw ValidationError("--variants: '\(spec)' is not float32, float16, dynamic, int8, prune:S[:raw], "
+                                      + "bias-correction, int8-head or a '+' of them")
             }
         }
     }
@@ -116,9 +126,12 @@ struct Variant {
     }
 
     func options(calibration: Tensor) -> PipelineOptions {
-        PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0) }, quantization: quantization,
-                        calibration: quantization == .int8 || prune != nil ? calibration : nil,
-                        reestimateBatchNorm: !noReestimate)
+        var options = PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0) }, quantization: quantization,
+                                      calibration: quantization == .int8 || prune != nil ? calibration : nil,
+                                      reestimateBatchNorm: !noReestimate)
+        options.biasCorrection = biasCorrection
+        options.floatHead = !integerHead
+        return options
     }
 }
 

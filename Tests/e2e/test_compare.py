@@ -17,7 +17,8 @@ def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("compare")
     h5tolite("compare", MODEL / "keras3.h5", "--data", DATA / "test", "--labels", DATA / "test_labels.csv",
              "--preprocess", "torch", "--calibration", DATA / "calibration", "--out", out,
-             "--variants", "float32,float16,dynamic,int8,prune:0.5,prune:0.5:raw,prune:0.5+int8")
+             "--variants", "float32,float16,dynamic,int8,prune:0.5,prune:0.5:raw,prune:0.5+int8,"
+                           "int8+int8-head,int8+bias-correction")
     report = json.loads((out / "results.json").read_text())
     assert (out / "results.md").read_text().startswith("| variant |")
     assert (out / "chart.svg").read_text().startswith("<svg")
@@ -93,3 +94,9 @@ def test_verify_prints_the_worst_layers_of_an_int8_model(tmp_path):
     assert table[1].startswith("| layer | mean abs error | max abs error | RMSE (steps) |")
     rmse = [float(row.split("|")[4]) for row in table[3:] if row.startswith("| ")]
     assert rmse == sorted(rmse, reverse=True) and rmse[0] > 0
+
+
+@pytest.mark.parametrize("variant", ["int8+int8-head", "int8+bias-correction"])
+def test_int8_options_are_compared_side_by_side(variant, results):
+    assert results[variant]["bytes"] == pytest.approx(results["int8"]["bytes"], rel=0.05)
+    assert results[variant]["metric"] >= results["original (Keras)"]["metric"] - 0.005

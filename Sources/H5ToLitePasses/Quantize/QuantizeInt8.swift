@@ -20,7 +20,8 @@ let quantizeInt8 = Pass(name: "quantize-int8",
                         summary: "int8 weights and activations from calibrated ranges (--quantize int8)") { graph, context in
     guard context.options.quantization == .int8 else { return }
     let float = graph
-    var rewriter = try Int8Rewriter(graph: graph, keepFloat: context.options.keepFloat, io: context.options.io)
+    var rewriter = try Int8Rewriter(graph: graph, keepFloat: context.options.keepFloat, io: context.options.io,
+                                    floatHead: context.options.floatHead)
     graph = try rewriter.rewrite()
     if context.options.biasCorrection, let samples = context.options.calibration {
         let corrected = try correctBiases(float: float, quantized: &graph, samples: samples)
@@ -108,12 +109,12 @@ private struct Int8Rewriter {
     var dequantized: [ValueID: ValueID] = [:]
     var newOps: [Op] = []
 
-    init(graph: Graph, keepFloat: Set<String>, io: DType) throws {
+    init(graph: Graph, keepFloat: Set<String>, io: DType, floatHead: Bool) throws {
         self.graph = graph
         self.io = io
         integerOps = Set(graph.ops.indices.filter { index in
             let op = graph.ops[index]
-            return runsInInt8(op.kind) && !keepFloat.contains(op.origin) && !(io == .float32 && isFloatHead(op, graph))
+            return runsInInt8(op.kind) && !keepFloat.contains(op.origin) && !(floatHead && io == .float32 && isFloatHead(op, graph))
                 && op.inputs.allSatisfy { graph[$0].dtype == .float32 || graph[$0].dtype == .int32 }
                 && op.outputs.allSatisfy { graph[$0].dtype == .float32 }
         })
