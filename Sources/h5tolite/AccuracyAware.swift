@@ -18,13 +18,14 @@ extension Convert {
         let chosen = resolvedMetric(metric, table)
         let original = try evaluateVariant(name: "float32", graph: imported, bytes: nil, fileSize: 0, samples: samples,
                                            labels: table, metric: chosen, reference: nil)
+        let float = try floatReference(imported, options: options)
         var kept = options.keepFloat
         var (graph, score) = try quantizedScore(imported, options, kept, samples, table, chosen)
         print(String(format: "max-drop: %@ %.4f as float32, %.4f in int8 (drop %.4f, allowed %.4f)",
                      chosen.rawValue, original.metric, score, original.metric - score, maxDrop))
         // Each round measures up to four candidates on the whole data set; ten rounds bound the time.
         for _ in 0..<10 where original.metric - score > maxDrop {
-            let candidates = try worstLayers(imported: imported, quantized: graph, options: options, samples: samples)
+            let candidates = try worstLayers(float: float, quantized: graph, samples: samples)
                 .filter { !kept.contains($0) }.prefix(4)
             print("max-drop: trying \(candidates.joined(separator: ", "))")
             var best: (layer: String, graph: Graph, score: Double)?
@@ -59,18 +60,15 @@ extension Convert {
     }
 
     /// Keras layers ordered by how much error their int8 outputs carry, worst first.
-    private func worstLayers(imported: Graph, quantized: Graph, options: PipelineOptions, samples: Tensor) throws -> [String] {
-        var floatOptions = options
-        floatOptions.quantization = .none
-        let float = try runPipeline(imported, context: PassContext(options: floatOptions))
+    private func worstLayers(float: Graph, quantized: Graph, samples: Tensor) throws -> [String] {
         let probe = firstSamples(samples, count: 16)
         // QUANTIZE/DEQUANTIZE ops belong to no Keras layer.
         let layerOps = quantized.ops.filter { !$0.kind.isConversion }
-        let origins = Dictionary(layerOps.flatMap { op in op.outputs.map { (quantized[$0].name, op.origin) } },
+        let origins = Dictionary(layerOps.flatMap { op in op.outputs.map { (layerValueName(quantized[$0].name), op.origin) } },
                                  uniquingKeysWith: { first, _ in first })
         var seen: Set<String> = []
         return try layerErrors(float: float, quantized: quantized, samples: probe).compactMap { error in
-            guard let origin = origins[error.name] ?? origins[error.name + "/int8"], seen.insert(origin).inserted else { return nil }
+            guard let origin = origins[error.name], seen.insert(origin).inserted else { return nil }
             return origin
         }
     }

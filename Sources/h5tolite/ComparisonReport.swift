@@ -48,29 +48,3 @@ struct ComparisonReport: Encodable {
 private func megabytes(_ bytes: Int) -> String {
     bytes >= 100_000 ? String(format: "%.2f MB", Double(bytes) / 1e6) : String(format: "%.1f KB", Double(bytes) / 1e3)
 }
-
-/// A one-line progress indicator on stderr, shown only when stderr is a terminal.
-struct ProgressLine {
-    let label: String
-    let total: Int
-    private var done = 0
-    private let visible = isatty(2) != 0
-
-    init(label: String, total: Int) {
-        self.label = label
-        self.total = total
-    }
-
-    mutating func advance(by count: Int) {
-        done += count
-        guard visible, total > 0 else { return }
-        let width = 30
-        let filled = done * width / total
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total)".utf8))
-    }
-
-    func finish() {
-        if visible { FileHandle.standardError.write(Data("\n".utf8)) }
-    }
-}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import H5ToLiteData
+import H5ToLiteEvaluation
 import H5ToLiteInterpreter
 import H5ToLiteIR
 import H5ToLiteKeras
@@ -145,9 +146,14 @@ struct Convert: ParsableCommand {
         let bytes = try writeTFLite(optimized)
         // Verification comes before the file lands, so a failed check leaves no output behind.
         if verify {
-            try verifyConversion(original: imported, written: bytes)
+            let inputShape = Array(imported[imported.inputs[0]].shape.dropFirst())
+            let samples = try verifyData.map { try readNPY(path: $0) } ?? seededNormalSamples(shape: inputShape, count: 8)
+            try verifyConversion(original: imported, written: bytes, samples: samples)
             if quantize == .dynamic || quantize == .int8 {
-                try printLayerErrors(imported: imported, quantized: optimized, options: options)
+                let errors = try layerErrors(float: try floatReference(imported, options: options), quantized: optimized,
+                                             samples: samples)
+                print("per-layer error against float32 (worst \(min(errors.count, 10)) of \(errors.count)):")
+                print(layerErrorTable(errors), terminator: "")
             }
         }
         try writeAtomically(bytes, to: output)
@@ -165,14 +171,7 @@ struct Convert: ParsableCommand {
 
     /// Runs the graph exactly as the Keras file defines it (before any pass) and the file
     /// just written, on the same inputs, and reports how far apart they are.
-    private func verifyConversion(original: Graph, written: [UInt8]) throws {
-        let inputShape = Array(original[original.inputs[0]].shape.dropFirst())
-        let samples: Tensor
-        if let verifyData {
-            samples = try readNPY(path: verifyData)
-        } else {
-            samples = seededNormalSamples(shape: inputShape, count: 8)
-        }
+    private func verifyConversion(original: Graph, written: [UInt8], samples: Tensor) throws {
         let expected: Tensor
         let actual: Tensor
         do {
@@ -181,7 +180,7 @@ struct Convert: ParsableCommand {
         } catch {
             throw CommandError("\(model): --verify: \(error)")
         }
-        let result = OutputComparison(reference: expected, candidate: actual)
+        let result = OutputComparison(reference: expected.data, candidate: actual.data, samples: samples.shape[0])
         print(String(format: "verify: %d samples, max abs error %.3g, mean abs error %.3g, cosine similarity %.8f, top-1 agreement %.1f%%",
                      result.samples, result.maxAbsoluteError, result.meanAbsoluteError, result.cosineSimilarity,
                      result.top1Agreement * 100))
@@ -189,19 +188,6 @@ struct Convert: ParsableCommand {
         if let limit, result.maxAbsoluteError > limit {
             throw CommandError("\(output): --verify: max abs error \(result.maxAbsoluteError) exceeds the tolerance \(limit)")
         }
-    }
-
-    /// Which layers lost precision: each layer of the quantized graph against the same layer
-    /// of the float graph (same passes, no quantization), worst first.
-    private func printLayerErrors(imported: Graph, quantized: Graph, options: PipelineOptions) throws {
-        var floatOptions = options
-        floatOptions.quantization = .none
-        let float = try runPipeline(imported, context: PassContext(options: floatOptions))
-        let inputShape = Array(imported[imported.inputs[0]].shape.dropFirst())
-        let samples = try verifyData.map { try readNPY(path: $0) } ?? seededNormalSamples(shape: inputShape, count: 8)
-        let errors = try layerErrors(float: float, quantized: quantized, samples: samples)
-        print("per-layer error against float32 (worst \(min(errors.count, 10)) of \(errors.count)):")
-        print(layerErrorTable(errors), terminator: "")
     }
 
     /// Float modes must match closely; lossy modes (pruning, int8 weights) only report unless asked.

@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteData
 import H5ToLiteEvaluation
 import H5ToLiteIR
 import H5ToLiteInterpreter
@@ -22,12 +23,14 @@ func resolvedMetric(_ choice: MetricChoice, _ labels: LabelTable) -> MetricChoic
 func evaluateVariant(name: String, graph: Graph, bytes: [UInt8]?, fileSize: Int, samples: Tensor, labels: LabelTable,
                      metric: MetricChoice, reference: VariantResult?) throws -> VariantResult {
     let interpreter = try Interpreter(graph: graph)
-    var progress = ProgressLine(label: name, total: samples.shape[0])
+    let progress = ProgressBar(label: name)
     var outputs: [Float] = []
     let start = Date()
+    var done = 0
     for batch in batches(samples, size: 16) {
         outputs += try interpreter.run([batch])[0].data
-        progress.advance(by: batch.shape[0])
+        done += batch.shape[0]
+        progress.update(done, samples.shape[0])
     }
     progress.finish()
     let seconds = Date().timeIntervalSince(start)

@@ -1,6 +1,7 @@
 import Foundation
 import H5ToLiteIR
 import H5ToLiteInterpreter
+import H5ToLitePasses
 
 /// How far one layer's output in a quantized graph is from the same layer in the float
 /// graph, over the samples: the per-layer table `--verify` prints for quantized models.
@@ -10,6 +11,20 @@ struct LayerError {
     let maxAbsoluteError: Double
     /// Root-mean-square error in units of the layer's own quantization step (1 = one step).
     let rmseInSteps: Double
+}
+
+/// The graph the same passes make without quantization: what a quantized graph's layers
+/// are measured against.
+func floatReference(_ imported: Graph, options: PipelineOptions) throws -> Graph {
+    var floatOptions = options
+    floatOptions.quantization = .none
+    return try runPipeline(imported, context: PassContext(options: floatOptions))
+}
+
+/// A quantized value's name without the `/int8` the int8 pass gives a model output's
+/// integer side: the name its float counterpart carries.
+func layerValueName(_ name: String) -> String {
+    name.hasSuffix("/int8") ? String(name.dropLast(5)) : name
 }
 
 /// Runs both graphs on `samples` and compares every value the two graphs share a name for.
@@ -22,7 +37,7 @@ func layerErrors(float: Graph, quantized: Graph, samples: Tensor) throws -> [Lay
     var seen: [String: Int] = [:]
     var sums: [String: (abs: Double, max: Double, squares: Double, count: Int)] = [:]
     _ = try Interpreter(graph: quantized).run([samples]) { id, tensor in
-        let name = quantized[id].name.hasSuffix("/int8") ? String(quantized[id].name.dropLast(5)) : quantized[id].name
+        let name = layerValueName(quantized[id].name)
         let index = seen[name, default: 0]
         seen[name] = index + 1
         guard let expected = reference[name], index < expected.count, expected[index].data.count == tensor.data.count else { return }
@@ -37,7 +52,7 @@ func layerErrors(float: Graph, quantized: Graph, samples: Tensor) throws -> [Lay
         sums[name] = entry
     }
     let steps = Dictionary(quantized.values.compactMap { value in
-        value.quantization.map { (value.name.hasSuffix("/int8") ? String(value.name.dropLast(5)) : value.name, Double($0.scales[0])) }
+        value.quantization.map { (layerValueName(value.name), Double($0.scales[0])) }
     }, uniquingKeysWith: { first, _ in first })
     return sums.compactMap { name, entry in
         guard entry.count > 0, quantized.inputs.allSatisfy({ quantized[$0].name != name }) else { return nil }
