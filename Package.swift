@@ -17,7 +17,7 @@ let package = Package(
         .target(name: "H5ToLiteKeras", dependencies: [
             "H5ToLiteIR", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
-        .target(name: "H5ToLitePasses", dependencies: ["H5ToLiteIR", "H5ToLiteInterpreter"]),
+        .target(name: "H5ToLitePasses", dependencies: ["H5ToLiteIR", "H5ToLiteInterpreter", "COpenBLAS"]),
         .target(name: "H5ToLiteTFLite", dependencies: ["H5ToLiteIR"]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "H5ToLiteInterpreter", dependencies: ["H5ToLiteIR", "COpenBLAS"]),

@@ -16,5 +16,5 @@ func harness(_ name: String) -> Target {
 let package = Package(
     name: "h5tolite-fuzz",
     dependencies: [.package(path: "..")],
-    targets: [.target(name: "FuzzSupport")] + ["FuzzTFLite", "FuzzNPY", "FuzzKerasConfig", "FuzzKerasFile"].map(harness)
+    targets: [.target(name: "FuzzSupport")] + ["FuzzTFLite", "FuzzNPY", "FuzzKerasConfig", "FuzzKerasFile", "FuzzImage"].map(harness)
 )

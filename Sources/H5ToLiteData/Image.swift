@@ -53,7 +53,7 @@ public func loadImage(path: String) throws -> Image {
 
 /// Decodes a file's bytes; `path` picks DICOM for a `.dcm` file without preamble and
 /// starts every error message.
-func decodeImage(_ bytes: [UInt8], path: String) throws -> Image {
+public func decodeImage(_ bytes: [UInt8], path: String) throws -> Image {
     do {
         switch ImageFormat(of: bytes, path: path) {
         case .png: return try decodePNG(bytes)

@@ -234,3 +234,33 @@ func gatherPatches(_ g: WindowGeometry, _ input: UnsafePointer<Float>, rows: Ran
         }
     }
 }
+
+/// The patch rows a CONV_2D multiplies with its OHWI filter, for chosen output pixels of one
+/// sample: what pruning's refit fits the kept weights on, laid out as the interpreter's.
+public struct ConvolutionPatches {
+    let geometry: WindowGeometry
+    /// Length of one row: the filter's H*W*I.
+    public let depth: Int
+    public let pixelsPerSample: Int
+
+    public init(input: [Int], filter: [Int], output: [Int], window: Window) {
+        geometry = WindowGeometry(input: input, output: output, kernel: [filter[1], filter[2]], window: window)
+        depth = filter[1] * filter[2] * filter[3]
+        pixelsPerSample = output[1] * output[2]
+    }
+
+    /// Rows for `pixels` (indices into the sample's output, row-major) of sample `sample`.
+    public func rows(of input: Tensor, sample: Int, pixels: [Int]) -> [Float] {
+        let sampleSize = geometry.inputHeight * geometry.inputWidth * geometry.inputChannels
+        var rows = [Float](repeating: 0, count: pixels.count * depth)
+        input.data.withUnsafeBufferPointer { source in
+            rows.withUnsafeMutableBufferPointer { target in
+                for (row, pixel) in pixels.enumerated() {
+                    gatherPatches(geometry, source.baseAddress! + sample * sampleSize, rows: pixel..<(pixel + 1),
+                                  into: target.baseAddress! + row * depth)
+                }
+            }
+        }
+        return rows
+    }
+}

@@ -38,20 +38,18 @@ public struct PipelineOptions: Sendable {
     /// The element type of the model's inputs and outputs in an int8 model.
     public var io: DType
     /// After pruning, re-measure BatchNorm statistics on the calibration data.
-    public var reestimateBatchNorm: Bool
     /// After int8 quantization, fold each channel's mean shift back into the biases.
     public var biasCorrection: Bool = false
     /// With float model outputs, compute a final sigmoid or softmax in float.
     public var floatHead: Bool = true
 
     public init(pruning: PruningOptions? = nil, quantization: QuantizationMode = .none, calibration: Tensor? = nil,
-                keepFloat: Set<String> = [], io: DType = .float32, reestimateBatchNorm: Bool = true) {
+                keepFloat: Set<String> = [], io: DType = .float32) {
         self.pruning = pruning
         self.quantization = quantization
         self.calibration = calibration
         self.keepFloat = keepFloat
         self.io = io
-        self.reestimateBatchNorm = reestimateBatchNorm
     }
 }
 

@@ -7,23 +7,37 @@ public enum PruningScope: String, Sendable, CaseIterable {
     case global
 }
 
+/// How pruning wins back accuracy from calibration data, without training.
+public enum PruningRecovery: String, Sendable, CaseIterable {
+    /// Weights zeroed, nothing else.
+    case none
+    /// BatchNorm statistics re-measured on the pruned network (reestimate-batchnorm).
+    case batchnorm
+    /// Kept weights refitted by least squares to the dense layers' outputs, layer by layer.
+    case refit
+}
+
 public struct PruningOptions: Sendable {
     public var sparsity: Double
     public var scope: PruningScope
     /// Prune the first convolution and the classifier head too (kept dense by default:
     /// they are small and the most sensitive).
     public var includeEnds: Bool
+    /// Used only when calibration data is given.
+    public var recovery: PruningRecovery
 
-    public init(sparsity: Double, scope: PruningScope = .layer, includeEnds: Bool = false) {
+    public init(sparsity: Double, scope: PruningScope = .layer, includeEnds: Bool = false, recovery: PruningRecovery = .refit) {
         self.sparsity = sparsity
         self.scope = scope
         self.includeEnds = includeEnds
+        self.recovery = recovery
     }
 }
 
 /// Magnitude pruning (`--prune S`): zeroes the fraction S of smallest-magnitude weights of
 /// every conv, depthwise and dense kernel, per layer or globally. Runs before BatchNorm
-/// folding so that it ranks the weights the model was trained with.
+/// folding so that it ranks the weights the model was trained with. With calibration data
+/// and the `refit` recovery, the weights it keeps are then refitted (see RefitPruned).
 ///
 ///     const %1 "dense/kernel": f32[2,2] [0.1, -2.0, 0.5, 3.0]
 ///   -> (--prune 0.5)
@@ -31,6 +45,7 @@ public struct PruningOptions: Sendable {
 let pruneWeights = Pass(name: "prune-weights",
                         summary: "zero the smallest-magnitude conv, depthwise and dense weights (--prune)") { graph, context in
     guard let options = context.options.pruning else { return }
+    let dense = graph
     let targets = prunableOps(graph, includeEnds: options.includeEnds)
     let kernels = targets.map { graph[graph.ops[$0].inputs[1]].constant?.floats ?? [] }
     let globalThreshold = options.scope == .global
@@ -45,6 +60,11 @@ let pruneWeights = Pass(name: "prune-weights",
         let zeros = pruned.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
         context.note("prune-weights: \(graph.ops[target].origin): \(zeros)/\(pruned.count) zero "
                      + "(\(percent(Double(zeros) / Double(max(pruned.count, 1)))))")
+    }
+    if options.recovery == .refit, let samples = context.options.calibration {
+        let problems = try refitPrunedWeights(&graph, dense: dense, targets: targets, samples: samples)
+        context.note("prune-weights: kept weights refitted on \(samples.shape[0]) calibration samples"
+                     + (problems.isEmpty ? "" : "; " + problems.joined(separator: "; ")))
     }
 }
 

@@ -6,26 +6,28 @@ import H5ToLiteInterpreter
 /// statistics its input really has on the calibration data (per channel, over samples and
 /// space). Layers are corrected in order, so each BatchNorm sees the already-corrected
 /// layers before it. Pruning shifts every layer's output distribution; without this the
-/// stored statistics no longer match and accuracy collapses at high sparsity. On by default
-/// with `--prune` and `--calibration`.
+/// stored statistics no longer match and accuracy collapses at high sparsity. Runs with
+/// `--prune`, `--calibration` and `--prune-recovery batchnorm`.
 ///
 ///     %5 "bn": f32[1,8,8,4] = batch_norm(%3, %g, %b, %mean, %variance) {epsilon=0.001}
 ///   ->
 ///     %5 "bn": f32[1,8,8,4] = batch_norm(%3, %g, %b, %mean', %variance') {epsilon=0.001}
 let reestimateBatchNorm = Pass(name: "reestimate-batchnorm",
                                summary: "re-measure BatchNorm statistics on calibration data after pruning") { graph, context in
-    guard context.options.pruning != nil, context.options.reestimateBatchNorm,
+    guard context.options.pruning?.recovery == .batchnorm,
           let samples = context.options.calibration, graph.ops.contains(where: \.kind.isBatchNormalization) else { return }
     var runner = StagedRunner(graph: graph, samples: samples)
     var shifts: [(String, Double)] = []
-    try runner.run { op, input, graph in
-        guard case .batchNormalization = op.kind else { return }
-        let (mean, variance) = channelStatistics(input)
-        let oldMean = graph[op.inputs[3]].constant?.floats ?? []
-        let oldVariance = graph[op.inputs[4]].constant?.floats ?? []
-        graph[op.inputs[3]].constant = .float32(mean)
-        graph[op.inputs[4]].constant = .float32(variance)
-        shifts.append((op.origin, relativeShift(oldMean, oldVariance, mean, variance)))
+    for (index, op) in graph.ops.enumerated() {
+        if case .batchNormalization = op.kind {
+            let (mean, variance) = channelStatistics(try runner.firstInput(of: index))
+            let oldMean = runner.graph[op.inputs[3]].constant?.floats ?? []
+            let oldVariance = runner.graph[op.inputs[4]].constant?.floats ?? []
+            runner.graph[op.inputs[3]].constant = .float32(mean)
+            runner.graph[op.inputs[4]].constant = .float32(variance)
+            shifts.append((op.origin, relativeShift(oldMean, oldVariance, mean, variance)))
+        }
+        try runner.step(index)
     }
     graph = runner.graph
     let worst = shifts.sorted { $0.1 > $1.1 }.prefix(5).map { "\($0.0) (\(String(format: "%.2f", $0.1)))" }
@@ -66,33 +68,4 @@ private func relativeShift(_ oldMean: [Float], _ oldVariance: [Float], _ mean: [
             + abs(log(Double(max(variance[c], 1e-12)) / Double(max(oldVariance[c], 1e-12))))
     }
     return total / Double(mean.count)
-}
-
-/// Runs a graph op by op over a whole batch of samples, keeping each value only until its
-/// last reader, and lets a callback see (and change the constants of) each op just before
-/// it runs, with that op's first input for all samples.
-struct StagedRunner {
-    var graph: Graph
-    let samples: Tensor
-
-    mutating func run(_ beforeOp: (Op, Tensor, inout Graph) throws -> Void) throws {
-        var lastUse: [ValueID: Int] = [:]
-        for (index, op) in graph.ops.enumerated() {
-            for input in op.inputs { lastUse[input] = index }
-        }
-        var live: [ValueID: Tensor] = [graph.inputs[0]: samples]
-        for (index, op) in graph.ops.enumerated() {
-            let activations = op.inputs.filter { !graph.isConstant($0) }
-            guard let first = activations.first, let input = live[first] else {
-                throw ShapeError("op \(op.kind.name) from \(op.origin) reads a value the staged run does not have")
-            }
-            try beforeOp(op, input, &graph)
-            var single = graph
-            single.ops = [op]
-            single.inputs = activations
-            single.outputs = op.outputs
-            live[op.outputs[0]] = try Interpreter(graph: single).run(activations.map { live[$0]! })[0]
-            for id in activations where lastUse[id] == index && !graph.outputs.contains(id) { live[id] = nil }
-        }
-    }
 }

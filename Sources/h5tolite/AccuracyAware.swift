@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteData
 import H5ToLiteEvaluation
 import H5ToLiteIR
 import H5ToLiteInterpreter
@@ -8,8 +9,8 @@ import H5ToLiteTFLite
 extension Convert {
     /// `--max-drop`: quantize, measure the metric on the labelled data, and while it has
     /// dropped by more than `maxDrop`, move back to float the layer whose fallback helps most.
-    /// Candidates are the layers with the largest error against the float graph (the
-    /// per-layer table); each is confirmed by measuring the metric with it kept in float.
+    /// Candidates are the layers whose int8 version alone (every other layer in float) moves
+    /// the output most; each is confirmed by measuring the metric with it kept in float.
     func accuracyAwareKeepFloat(imported: Graph, options: PipelineOptions, maxDrop: Double) throws -> Set<String> {
         let table = try loadLabelTable(labels!)
         let inputShape = Array(imported[imported.inputs[0]].shape.dropFirst())
@@ -18,15 +19,16 @@ extension Convert {
         let chosen = resolvedMetric(metric, table)
         let original = try evaluateVariant(name: "float32", graph: imported, bytes: nil, fileSize: 0, samples: samples,
                                            labels: table, metric: chosen, reference: nil)
-        let float = try floatReference(imported, options: options)
         var kept = options.keepFloat
         var (graph, score) = try quantizedScore(imported, options, kept, samples, table, chosen)
         print(String(format: "max-drop: %@ %.4f as float32, %.4f in int8 (drop %.4f, allowed %.4f)",
                      chosen.rawValue, original.metric, score, original.metric - score, maxDrop))
-        // Each round measures up to four candidates on the whole data set; ten rounds bound the time.
-        for _ in 0..<10 where original.metric - score > maxDrop {
-            let candidates = try worstLayers(float: float, quantized: graph, samples: samples)
-                .filter { !kept.contains($0) }.prefix(4)
+        let allInt8 = graph
+        let ranking = original.metric - score > maxDrop
+            ? try isolatedSensitivity(imported, options: options, quantized: graph, samples: samples) : []
+        // Each round measures up to four candidates on the whole data set; twenty rounds bound the time.
+        for _ in 0..<20 where original.metric - score > maxDrop {
+            let candidates = ranking.filter { !kept.contains($0) }.prefix(4)
             print("max-drop: trying \(candidates.joined(separator: ", "))")
             var best: (layer: String, graph: Graph, score: Double)?
             for layer in candidates {
@@ -46,6 +48,13 @@ extension Convert {
         let added = kept.subtracting(options.keepFloat).sorted()
         print("max-drop: kept in float32: \(added.isEmpty ? "nothing" : added.joined(separator: ", ")); "
               + String(format: "final drop %.4f", original.metric - score))
+        if !added.isEmpty {
+            let probe = firstSamples(samples, count: 16)
+            let (before, after) = (try writeTFLite(allInt8).count, try writeTFLite(graph).count)
+            let (fast, slow) = (try millisecondsPerImage(allInt8, probe), try millisecondsPerImage(graph, probe))
+            print(String(format: "max-drop: cost of the float32 layers: %+d bytes (%d -> %d), interpreter %+.2f ms/image (%.2f -> %.2f)",
+                         after - before, before, after, slow - fast, fast, slow))
+        }
         return kept
     }
 
@@ -59,17 +68,44 @@ extension Convert {
         return (graph, result.metric)
     }
 
-    /// Keras layers ordered by how much error their int8 outputs carry, worst first.
-    private func worstLayers(float: Graph, quantized: Graph, samples: Tensor) throws -> [String] {
+    /// Keras layers ordered by the output error their int8 version causes on its own, every
+    /// other layer in float, worst first: the error a layer adds rather than the error it
+    /// inherits, which grows towards the output and would rank the last layers first.
+    private func isolatedSensitivity(_ imported: Graph, options: PipelineOptions, quantized: Graph,
+                                     samples: Tensor) throws -> [String] {
         let probe = firstSamples(samples, count: 16)
-        // QUANTIZE/DEQUANTIZE ops belong to no Keras layer.
-        let layerOps = quantized.ops.filter { !$0.kind.isConversion }
-        let origins = Dictionary(layerOps.flatMap { op in op.outputs.map { (layerValueName(quantized[$0].name), op.origin) } },
-                                 uniquingKeysWith: { first, _ in first })
-        var seen: Set<String> = []
-        return try layerErrors(float: float, quantized: quantized, samples: probe).compactMap { error in
-            guard let origin = origins[error.name], seen.insert(origin).inserted else { return nil }
-            return origin
+        let expected = try Interpreter(graph: try floatReference(imported, options: options)).run([probe])
+        var layers: [String] = []
+        for op in quantized.ops where !op.kind.isConversion && !layers.contains(op.origin) {
+            layers.append(op.origin)
         }
+        let progress = ProgressBar(label: "max-drop: sensitivity of \(layers.count) layers")
+        var errors: [String: Double] = [:]
+        for (index, layer) in layers.enumerated() {
+            var alone = options
+            alone.keepFloat = options.keepFloat.union(layers).subtracting([layer])
+            let graph = try runPipeline(imported, context: PassContext(options: alone))
+            let outputs = try Interpreter(graph: graph).run([probe])
+            errors[layer] = zip(outputs, expected).reduce(0.0) { $0 + meanSquaredDifference($1.0, $1.1) }
+            progress.update(index + 1, layers.count)
+        }
+        progress.finish()
+        return layers.filter { errors[$0, default: 0] > 0 }.sorted { errors[$0]! > errors[$1]! }
     }
+}
+
+/// The bundled interpreter's time per image on `samples`, best of three runs.
+private func millisecondsPerImage(_ graph: Graph, _ samples: Tensor) throws -> Double {
+    let interpreter = try Interpreter(graph: try readTFLite(bytes: try writeTFLite(graph), name: "timing"))
+    var best = Double.infinity
+    for _ in 0..<3 {
+        let start = Date()
+        _ = try interpreter.run([samples])
+        best = min(best, Date().timeIntervalSince(start))
+    }
+    return best * 1000 / Double(max(samples.shape.first ?? 1, 1))
+}
+
+private func meanSquaredDifference(_ a: Tensor, _ b: Tensor) -> Double {
+    zip(a.data, b.data).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) } / Double(max(a.data.count, 1))
 }

@@ -3,6 +3,7 @@ import H5ToLiteIR
 import H5ToLitePasses
 
 extension PruningScope: ExpressibleByArgument {}
+extension PruningRecovery: ExpressibleByArgument {}
 
 extension QuantizationMode: ExpressibleByArgument {}
 

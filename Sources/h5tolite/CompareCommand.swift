@@ -15,7 +15,8 @@ struct Compare: ParsableCommand {
         Converts MODEL into each variant, runs every variant on the labelled data with the \
         bundled interpreter, and writes results.md, results.json and chart.svg to --out. \
         Variants: float32, float16, dynamic, int8, prune:S (magnitude pruning to sparsity S, \
-        BatchNorm statistics re-measured on the calibration data), prune:S:raw (without that), \
+        the kept weights refitted on the calibration data), prune:S:batchnorm (BatchNorm \
+        statistics re-measured instead), prune:S:raw (neither), \
         and combinations such as prune:0.5+int8, int8+bias-correction or int8+int8-head (the \
         final sigmoid/softmax in int8, as TensorFlow writes it).
         """)
@@ -91,8 +92,8 @@ enum MetricChoice: String, ExpressibleByArgument, CaseIterable {
 struct Variant {
     var quantization: QuantizationMode = .none
     var prune: Double?
-    /// `prune:S:raw` prunes without re-measuring BatchNorm statistics.
-    var noReestimate = false
+    /// `prune:S:batchnorm` and `prune:S:raw` pick another recovery than the refit.
+    var recovery = PruningRecovery.refit
     /// `int8+bias-correction` corrects int8 biases; `int8+int8-head` keeps a final sigmoid or
     /// softmax in int8 (TensorFlow's layout) instead of float.
     var biasCorrection = false
@@ -102,10 +103,12 @@ struct Variant {
     init(_ spec: String) throws {
         self.spec = spec
         for part in spec.split(separator: "+") {
-            if part.hasPrefix("prune:"), let sparsity = Double(part.dropFirst(6).split(separator: ":")[0]),
-               (0..<1).contains(sparsity) {
+            let fields = part.split(separator: ":", omittingEmptySubsequences: false)
+            if fields.count <= 3, fields[0] == "prune", fields.count >= 2, let sparsity = Double(fields[1]),
+               (0..<1).contains(sparsity),
+               let recovery = fields.count == 3 ? PruningRecovery(pruneVariantSuffix: fields[2]) : .refit {
                 prune = sparsity
-                noReestimate = part.hasSuffix(":raw")
+                self.recovery = recovery
             } else if part == "float32" {
                 quantization = .none
             } else if part == "bias-correction" {
@@ -115,7 +118,7 @@ struct Variant {
             } else if let mode = QuantizationMode(rawValue: String(part)), mode != .none {
                 quantization = mode
             } else {
-                throw ValidationError("--variants: '\(spec)' is not float32, float16, dynamic, int8, prune:S[:raw], "
+                throw ValidationError("--variants: '\(spec)' is not float32, float16, dynamic, int8, prune:S[:batchnorm|:raw], "
                                       + "bias-correction, int8-head or a '+' of them")
             }
         }
@@ -126,12 +129,22 @@ struct Variant {
     }
 
     func options(calibration: Tensor) -> PipelineOptions {
-        var options = PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0) }, quantization: quantization,
-                                      calibration: quantization == .int8 || prune != nil ? calibration : nil,
-                                      reestimateBatchNorm: !noReestimate)
+        var options = PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0, recovery: recovery) },
+                                      quantization: quantization,
+                                      calibration: quantization == .int8 || prune != nil ? calibration : nil)
         options.biasCorrection = biasCorrection
         options.floatHead = !integerHead
         return options
+    }
+}
+
+extension PruningRecovery {
+    init?(pruneVariantSuffix suffix: Substring) {
+        switch suffix {
+        case "raw": self = .none
+        case "batchnorm": self = .batchnorm
+        default: return nil
+        }
     }
 }
 

@@ -74,8 +74,10 @@ struct Convert: ParsableCommand {
     @Flag(name: .customLong("prune-ends"), help: "Also prune the first convolution and the classifier head.")
     var pruneEnds = false
 
-    @Flag(inversion: .prefixedNo, help: "After --prune, re-measure BatchNorm statistics on the --calibration data (recovers most of the accuracy pruning costs).")
-    var reestimateBatchnorm = true
+    @Option(name: .customLong("prune-recovery"), help: ArgumentHelp(
+        "How --prune wins back accuracy from the --calibration data: refit (the weights pruning keeps are refitted by least squares to the dense layers' outputs), batchnorm (BatchNorm statistics re-measured) or none.",
+        valueName: "refit|batchnorm|none"))
+    var pruneRecovery: PruningRecovery = .refit
 
     @Flag(help: "Run the original model and the written file with the bundled interpreter and compare them.")
     var verify = false
@@ -111,17 +113,17 @@ struct Convert: ParsableCommand {
             try FileManager.default.createDirectory(atPath: dumpDirectory, withIntermediateDirectories: true)
             try writeDump(imported, name: "00-import")
         }
-        var options = PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0, scope: pruneScope, includeEnds: pruneEnds) },
+        var options = PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0, scope: pruneScope, includeEnds: pruneEnds,
+                                                                                    recovery: pruneRecovery) },
                                       quantization: quantize,
                                       calibration: try calibration.map {
                                           try loadSamples($0, inputShape: Array(imported[imported.inputs[0]].shape.dropFirst()),
                                                           preprocessing: preprocess, limit: calibrationSamples, label: "calibration images")
                                       },
-                                      keepFloat: Set((keepFloat ?? "").split(separator: ",").map(String.init)), io: io.dtype,
-                                      reestimateBatchNorm: reestimateBatchnorm)
+                                      keepFloat: Set((keepFloat ?? "").split(separator: ",").map(String.init)), io: io.dtype)
         if prune != nil && calibration == nil {
             FileHandle.standardError.write(Data(("warning: pruning without retraining lowers accuracy; give --calibration "
-                + "(representative inputs) so BatchNorm statistics are re-measured after pruning\n").utf8))
+                + "(representative inputs, .npy or an image folder) so the weights pruning keeps are refitted to win it back\n").utf8))
         }
         options.biasCorrection = biasCorrection
         if let maxDrop {

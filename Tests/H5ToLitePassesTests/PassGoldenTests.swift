@@ -23,7 +23,7 @@ func goldenPassCases() -> [String] {
     }
 }
 
-/// Options a case asks for in a `# options: prune=0.5 prune-scope=global prune-ends quantize=int8 ...` line.
+/// Options a case asks for in a `# options: prune=0.5 prune-scope=global prune-ends prune-recovery=batchnorm quantize=int8 ...` line.
 func options(from text: String) -> PipelineOptions {
     guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("# options:") }) else { return PipelineOptions() }
     var settings: [String: String] = [:]
@@ -33,7 +33,8 @@ func options(from text: String) -> PipelineOptions {
     }
     let pruning = settings["prune"].flatMap(Double.init).map { sparsity in
         PruningOptions(sparsity: sparsity, scope: PruningScope(rawValue: settings["prune-scope"] ?? "layer") ?? .layer,
-                       includeEnds: settings["prune-ends"] != nil)
+                       includeEnds: settings["prune-ends"] != nil,
+                       recovery: PruningRecovery(rawValue: settings["prune-recovery"] ?? "refit") ?? .refit)
     }
     // calibration=normal:N stands for N seeded standard-normal samples of the graph's input.
     let calibration = settings["calibration"].flatMap { spec -> Tensor? in

@@ -55,3 +55,18 @@ def test_damaged_tflite_files(corpus, tmp_path):
         y = tmp_path / "y.npy"
         check(run("run", path, "--input", x, "--output", y), path, y)
         y.unlink(missing_ok=True)
+
+
+FUZZ_FINDINGS = ROOT / "Tests" / "e2e" / "fixtures" / "fuzz"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FUZZ_FINDINGS.glob("*.h5")))
+def test_files_the_fuzzer_found(name, tmp_path):
+    """Keras files FuzzKerasFile recorded: one made libhdf5 ask for a 2^50-byte block, one makes
+    it loop without end while reading a variable-length string attribute (the child process's
+    deadline ends it, after 30 s)."""
+    path = FUZZ_FINDINGS / name
+    out = tmp_path / "out.tflite"
+    result = run("convert", path, "-o", out)
+    assert result.returncode == 1
+    check(result, path, out)

@@ -1,0 +1,127 @@
+import COpenBLAS
+import Foundation
+import H5ToLiteIR
+import H5ToLiteInterpreter
+
+/// Least-squares refit of pruned layers: for each pruned conv or dense layer, in order, the
+/// weights pruning kept are solved so that the layer, fed what the pruned network gives it
+/// on the calibration data, reproduces what the dense layer computed from what the dense
+/// network gave it (per output channel: min |P w - O w_dense|^2 over the kept positions).
+/// Each layer therefore also absorbs the error of the pruned layers before it. Measured on
+/// the trained golden model at 0.7 sparsity: mean AUROC 0.64 pruned as is, 0.70 with
+/// BatchNorm re-estimation, 0.89 refitted.
+func refitPrunedWeights(_ graph: inout Graph, dense: Graph, targets: [Int], samples: Tensor) throws -> [String] {
+    var reference = StagedRunner(graph: dense, samples: samples)
+    var pruned = StagedRunner(graph: graph, samples: samples)
+    var report: [String] = []
+    let refittable = Set(targets)
+    for index in graph.ops.indices {
+        if refittable.contains(index), let problem = try RefitProblem(op: graph.ops[index], graph: graph,
+                                                                      pruned: pruned.firstInput(of: index),
+                                                                      reference: reference.firstInput(of: index)) {
+            let filterID = graph.ops[index].inputs[1]
+            let kernel = pruned.graph[filterID].constant?.floats ?? []
+            let denseKernel = dense[dense.ops[index].inputs[1]].constant?.floats ?? []
+            let (refitted, failed) = problem.solve(kernel: kernel, dense: denseKernel)
+            pruned.graph[filterID].constant = .float32(refitted)
+            if failed > 0 { report.append("\(graph.ops[index].origin): \(failed) channels kept as pruned (singular)") }
+        }
+        try reference.step(index)
+        try pruned.step(index)
+    }
+    graph = pruned.graph
+    return report
+}
+
+/// The normal equations of one layer's refit, accumulated over (a sample of) its input rows.
+struct RefitProblem {
+    /// Rows per layer at most: enough to pin down the largest kernels (H*W*I up to ~2300)
+    /// many times over, without a 224x224 model's millions of pixels.
+    static let maxRows = 1 << 16
+
+    let depth: Int
+    /// P^T P and P^T O: pruned rows against themselves and against the reference rows.
+    var gram: [Double]
+    var cross: [Double]
+
+    init?(op: Op, graph: Graph, pruned: Tensor, reference: Tensor) throws {
+        let filter = graph[op.inputs[1]].shape
+        switch op.kind {
+        case .conv2d(let window, _):
+            let patches = ConvolutionPatches(input: pruned.shape, filter: filter, output: graph[op.outputs[0]].shape,
+                                             window: window)
+            self.init(depth: patches.depth)
+            let samples = pruned.shape[0]
+            let step = max(1, (samples * patches.pixelsPerSample + Self.maxRows - 1) / Self.maxRows)
+            for sample in 0..<samples {
+                let pixels = Array(stride(from: (sample * 7) % step, to: patches.pixelsPerSample, by: step))
+                guard !pixels.isEmpty else { continue }
+                accumulate(patches.rows(of: pruned, sample: sample, pixels: pixels),
+                           patches.rows(of: reference, sample: sample, pixels: pixels), rows: pixels.count)
+            }
+        case .fullyConnected:
+            self.init(depth: filter[1])
+            accumulate(pruned.data, reference.data, rows: pruned.data.count / depth)
+        default:
+            return nil
+        }
+    }
+
+    private init(depth: Int) {
+        self.depth = depth
+        gram = [Double](repeating: 0, count: depth * depth)
+        cross = gram
+    }
+
+    private mutating func accumulate(_ prunedRows: [Float], _ referenceRows: [Float], rows: Int) {
+        var product = [Float](repeating: 0, count: depth * depth)
+        for (right, sum) in [(prunedRows, \RefitProblem.gram), (referenceRows, \RefitProblem.cross)] {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(depth), Int32(depth), Int32(rows),
+                        1, prunedRows, Int32(depth), right, Int32(depth), 0, &product, Int32(depth))
+            for i in product.indices { self[keyPath: sum][i] += Double(product[i]) }
+        }
+    }
+
+    /// New weights for `kernel` (rows = output channels, zeros = pruned) and how many
+    /// channels could not be solved and keep their pruned weights.
+    func solve(kernel: [Float], dense: [Float]) -> ([Float], Int) {
+        let channels = kernel.count / depth
+        // targets[c][k] = (P^T O w_dense)[k] for output channel c.
+        var targets = [Double](repeating: 0, count: channels * depth)
+        let denseWeights = dense.map(Double.init)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(channels), Int32(depth), Int32(depth),
+                    1, denseWeights, Int32(depth), cross, Int32(depth), 0, &targets, Int32(depth))
+        let meanDiagonal = (0..<depth).reduce(0.0) { $0 + gram[$1 * depth + $1] } / Double(max(depth, 1))
+        // A little ridge keeps channels whose kept inputs are (nearly) collinear solvable.
+        let ridge = max(1e-4 * meanDiagonal, 1e-12)
+        var result = kernel
+        var failed = 0
+        for channel in 0..<channels {
+            let kept = (0..<depth).filter { kernel[channel * depth + $0] != 0 }
+            guard !kept.isEmpty else { continue }
+            var matrix = [Double](repeating: 0, count: kept.count * kept.count)
+            for (row, i) in kept.enumerated() {
+                for (column, j) in kept.enumerated() { matrix[row * kept.count + column] = gram[i * depth + j] }
+                matrix[row * kept.count + row] += ridge
+            }
+            var solution = kept.map { targets[channel * depth + $0] }
+            guard choleskySolve(&matrix, &solution), solution.allSatisfy(\.isFinite) else {
+                failed += 1
+                continue
+            }
+            for (position, i) in kept.enumerated() { result[channel * depth + i] = Float(solution[position]) }
+        }
+        return (result, failed)
+    }
+}
+
+/// Solves the symmetric positive definite system in place (LAPACK dposv); false if the
+/// matrix is not positive definite.
+private func choleskySolve(_ matrix: inout [Double], _ rightSide: inout [Double]) -> Bool {
+    var n = Int32(rightSide.count)
+    var one: Int32 = 1
+    var info: Int32 = 0
+    var upper = CChar(UInt8(ascii: "U"))
+    dposv_(&upper, &n, &one, &matrix, &n, &rightSide, &n, &info, 1)
+    return info == 0
+}
