@@ -38,6 +38,8 @@ struct RefitProblem {
     /// Rows per layer at most: enough to pin down the largest kernels (H*W*I up to ~2300)
     /// many times over, without a 224x224 model's millions of pixels.
     static let maxRows = 1 << 16
+    /// Rows per matrix product, summed into the float64 totals after each.
+    static let chunkRows = 4096
 
     let depth: Int
     /// P^T P and P^T O: pruned rows against themselves and against the reference rows.
@@ -53,15 +55,20 @@ struct RefitProblem {
             self.init(depth: patches.depth)
             let samples = pruned.shape[0]
             let step = max(1, (samples * patches.pixelsPerSample + Self.maxRows - 1) / Self.maxRows)
+            // Several samples' rows per product: one product per sample is slow for small images.
+            var chunk: (pruned: [Float], reference: [Float]) = ([], [])
             for sample in 0..<samples {
                 let pixels = Array(stride(from: (sample * 7) % step, to: patches.pixelsPerSample, by: step))
-                guard !pixels.isEmpty else { continue }
-                accumulate(patches.rows(of: pruned, sample: sample, pixels: pixels),
-                           patches.rows(of: reference, sample: sample, pixels: pixels), rows: pixels.count)
+                chunk.pruned += patches.rows(of: pruned, sample: sample, pixels: pixels)
+                chunk.reference += patches.rows(of: reference, sample: sample, pixels: pixels)
+                if chunk.pruned.count >= Self.chunkRows * depth || sample == samples - 1 {
+                    accumulate(chunk.pruned, chunk.reference)
+                    chunk = ([], [])
+                }
             }
         case .fullyConnected:
             self.init(depth: filter[1])
-            accumulate(pruned.data, reference.data, rows: pruned.data.count / depth)
+            accumulate(pruned.data, reference.data)
         default:
             return nil
         }
@@ -73,12 +80,22 @@ struct RefitProblem {
         cross = gram
     }
 
-    private mutating func accumulate(_ prunedRows: [Float], _ referenceRows: [Float], rows: Int) {
+    /// Adds P^T P and P^T O for these rows (row-major, `depth` wide) to the sums.
+    private mutating func accumulate(_ prunedRows: [Float], _ referenceRows: [Float]) {
+        let rows = prunedRows.count / depth
+        guard rows > 0 else { return }
+        addProduct(prunedRows, prunedRows, rows: rows, into: &gram)
+        addProduct(prunedRows, referenceRows, rows: rows, into: &cross)
+    }
+
+    private func addProduct(_ left: [Float], _ right: [Float], rows: Int, into sum: inout [Double]) {
         var product = [Float](repeating: 0, count: depth * depth)
-        for (right, sum) in [(prunedRows, \RefitProblem.gram), (referenceRows, \RefitProblem.cross)] {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(depth), Int32(depth), Int32(rows),
-                        1, prunedRows, Int32(depth), right, Int32(depth), 0, &product, Int32(depth))
-            for i in product.indices { self[keyPath: sum][i] += Double(product[i]) }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(depth), Int32(depth), Int32(rows),
+                    1, left, Int32(depth), right, Int32(depth), 0, &product, Int32(depth))
+        sum.withUnsafeMutableBufferPointer { sum in
+            product.withUnsafeBufferPointer { product in
+                for i in product.indices { sum[i] += Double(product[i]) }
+            }
         }
     }
 
