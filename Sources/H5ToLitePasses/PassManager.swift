@@ -57,9 +57,12 @@ public struct PipelineOptions: Sendable {
 public final class PassContext {
     public let options: PipelineOptions
     public private(set) var report: [String] = []
+    /// Told (what, done, total) as a long pass goes, for a progress bar.
+    let progress: (String, Int, Int) -> Void
 
-    public init(options: PipelineOptions = PipelineOptions()) {
+    public init(options: PipelineOptions = PipelineOptions(), progress: @escaping (String, Int, Int) -> Void = { _, _, _ in }) {
         self.options = options
+        self.progress = progress
     }
 
     func note(_ line: String) {

@@ -62,7 +62,9 @@ let pruneWeights = Pass(name: "prune-weights",
                      + "(\(percent(Double(zeros) / Double(max(pruned.count, 1)))))")
     }
     if options.recovery == .refit, let samples = context.options.calibration {
-        let problems = try refitPrunedWeights(&graph, dense: dense, targets: targets, samples: samples)
+        let problems = try refitPrunedWeights(&graph, dense: dense, targets: targets, samples: samples) { done in
+            context.progress("prune-weights: refitting \(targets.count) layers", done, targets.count)
+        }
         context.note("prune-weights: kept weights refitted on \(samples.shape[0]) calibration samples"
                      + (problems.isEmpty ? "" : "; " + problems.joined(separator: "; ")))
     }

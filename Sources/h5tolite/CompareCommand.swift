@@ -66,7 +66,7 @@ struct Compare: ParsableCommand {
                                  samples: samples, labels: table, metric: chosen, reference: nil)]
         for spec in variants.split(separator: ",").map(String.init) {
             let variant = try Variant(spec)
-            let context = PassContext(options: variant.options(calibration: calibrationSamples))
+            let context = PassContext(options: variant.options(calibration: calibrationSamples), progress: passProgress())
             let graph = try runPipeline(original, context: context)
             let bytes = try writeTFLite(graph)
             try writeAtomically(bytes, to: (out as NSString).appendingPathComponent("\(variant.fileName).tflite"))

@@ -129,7 +129,7 @@ struct Convert: ParsableCommand {
         if let maxDrop {
             options.keepFloat = try accuracyAwareKeepFloat(imported: imported, options: options, maxDrop: maxDrop)
         }
-        let context = PassContext(options: options)
+        let context = PassContext(options: options, progress: passProgress())
         let optimized: Graph
         do {
             optimized = try runPipeline(imported, context: context) { index, pass, graph in
@@ -228,5 +228,14 @@ struct Passes: ParsableCommand {
         for pass in passRegistry {
             print(pass.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + pass.summary)
         }
+    }
+}
+
+/// A progress bar on the terminal for each long pass (the pruning refit), finished when done.
+func passProgress() -> (String, Int, Int) -> Void {
+    { label, done, total in
+        let bar = ProgressBar(label: label)
+        bar.update(done, total)
+        if done == total { bar.finish() }
     }
 }
