@@ -151,6 +151,7 @@ struct Convert: ParsableCommand {
             let inputShape = Array(imported[imported.inputs[0]].shape.dropFirst())
             let samples = try verifyData.map { try readNPY(path: $0) } ?? seededNormalSamples(shape: inputShape, count: 8)
             try verifyConversion(original: imported, written: bytes, samples: samples)
+            try verifyWithoutRecovery(original: imported, options: options, samples: samples)
             if quantize == .dynamic || quantize == .int8 {
                 let errors = try layerErrors(float: try floatReference(imported, options: options), quantized: optimized,
                                              samples: samples)
@@ -174,22 +175,38 @@ struct Convert: ParsableCommand {
     /// Runs the graph exactly as the Keras file defines it (before any pass) and the file
     /// just written, on the same inputs, and reports how far apart they are.
     private func verifyConversion(original: Graph, written: [UInt8], samples: Tensor) throws {
-        let expected: Tensor
-        let actual: Tensor
-        do {
-            expected = try Interpreter(graph: original).run([samples])[0]
-            actual = try Interpreter(graph: try readTFLite(bytes: written, name: output)).run([samples])[0]
-        } catch {
-            throw CommandError("\(model): --verify: \(error)")
-        }
-        let result = OutputComparison(reference: expected.data, candidate: actual.data, samples: samples.shape[0])
-        print(String(format: "verify: %d samples, max abs error %.3g, mean abs error %.3g, cosine similarity %.8f, top-1 agreement %.1f%%",
-                     result.samples, result.maxAbsoluteError, result.meanAbsoluteError, result.cosineSimilarity,
-                     result.top1Agreement * 100))
+        let result = try compareOutputs(original, { try readTFLite(bytes: written, name: output) }, samples)
+        print("verify: " + describe(result))
         let limit = tolerance ?? defaultTolerance
         if let limit, result.maxAbsoluteError > limit {
             throw CommandError("\(output): --verify: max abs error \(result.maxAbsoluteError) exceeds the tolerance \(limit)")
         }
+    }
+
+    /// With a pruning recovery, the same comparison for the pruned weights as they are, so the
+    /// report shows what the recovery won back.
+    private func verifyWithoutRecovery(original: Graph, options: PipelineOptions, samples: Tensor) throws {
+        guard options.calibration != nil, let pruning = options.pruning, pruning.recovery != .none else { return }
+        var unrecovered = options
+        unrecovered.pruning?.recovery = .none
+        let result = try compareOutputs(original, { try runPipeline(original, context: PassContext(options: unrecovered)) }, samples)
+        print("verify: without --prune-recovery \(pruning.recovery.rawValue): " + describe(result))
+    }
+
+    private func compareOutputs(_ original: Graph, _ candidate: () throws -> Graph, _ samples: Tensor) throws -> OutputComparison {
+        do {
+            let expected = try Interpreter(graph: original).run([samples])[0]
+            let actual = try Interpreter(graph: try candidate()).run([samples])[0]
+            return OutputComparison(reference: expected.data, candidate: actual.data, samples: samples.shape[0])
+        } catch {
+            throw CommandError("\(model): --verify: \(error)")
+        }
+    }
+
+    private func describe(_ result: OutputComparison) -> String {
+        String(format: "%d samples, max abs error %.3g, mean abs error %.3g, cosine similarity %.8f, top-1 agreement %.1f%%",
+               result.samples, result.maxAbsoluteError, result.meanAbsoluteError, result.cosineSimilarity,
+               result.top1Agreement * 100)
     }
 
     /// Float modes must match closely; lossy modes (pruning, int8 weights) only report unless asked.

@@ -138,3 +138,13 @@ def test_verify_prints_the_worst_layers_of_an_int8_model(tmp_path):
 def test_int8_options_are_compared_side_by_side(variant, results):
     assert results[variant]["bytes"] == pytest.approx(results["int8"]["bytes"], rel=0.05)
     assert results[variant]["metric"] >= results["original (Keras)"]["metric"] - 0.005
+
+
+def test_verify_shows_what_the_pruning_recovery_won_back(tmp_path):
+    result = h5tolite("convert", MODEL / "keras3.h5", "-o", tmp_path / "p.tflite", "--prune", "0.7",
+                      "--calibration", DATA / "calibration", "--preprocess", "torch",
+                      "--verify", "--verify-data", MODEL / "input.npy")
+    lines = [line for line in result.stdout.splitlines() if line.startswith("verify:")]
+    assert len(lines) == 2 and lines[1].startswith("verify: without --prune-recovery refit:")
+    refit, raw = (float(line.split("mean abs error ")[1].split(",")[0]) for line in lines)
+    assert refit < 0.5 * raw
