@@ -8,7 +8,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from ai_edge_litert.interpreter import Interpreter
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from conftest import EXPECTED, FORMATS, GOLDEN, ROOT, golden_cases, h5tolite
 
@@ -103,3 +103,33 @@ def test_all_formats_give_the_same_file():
     for fmt in FORMATS:
         dumps.append(h5tolite("inspect", folder / fmt).stdout.split("\n", 1)[1])
     assert dumps[0] == dumps[1] == dumps[2]
+
+
+@pytest.mark.parametrize("quantize", ["none", "int8"])
+def test_inspect_json_agrees_with_litert(quantize, tmp_path):
+    """`inspect --json` of a file we wrote: LiteRT's own reading of the same file gives the same
+    op sequence, input/output shapes and int8 quantization parameters."""
+    folder = GOLDEN / "mini_densenet"
+    out = tmp_path / "m.tflite"
+    args = ["--quantize", "int8", "--calibration", folder / "calibration.npy"] if quantize == "int8" else []
+    h5tolite("convert", folder / "keras3.h5", "-o", out, *args)
+    described = json.loads(h5tolite("inspect", out, "--json").stdout)
+    interpreter = Interpreter(model_path=str(out), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    interpreter.allocate_tensors()
+    ops = interpreter._get_ops_details()
+    assert described["header"]["format"] == "TFLite" and described["header"]["bytes"] == out.stat().st_size
+    assert sum(code["uses"] for code in described["header"]["operatorCodes"]) == len(ops) == len(described["ops"])
+    tensors = {t["name"]: t for t in interpreter.get_tensor_details()}
+    tensor_names = {t["index"]: t["name"] for t in interpreter.get_tensor_details()}
+    for op, reference in zip(described["ops"], ops):
+        assert [t["name"] for t in op["outputs"]] == [tensor_names[i] for i in reference["outputs"]]
+        for tensor in op["outputs"]:
+            expected = tensors[tensor["name"]]
+            assert list(expected["shape"][1:]) == tensor["shape"][1:]
+            if tensor.get("scales"):
+                assert expected["quantization_parameters"]["scales"] == pytest.approx(tensor["scales"])
+                assert list(expected["quantization_parameters"]["zero_points"]) == tensor["zeroPoints"]
+    (inp,) = interpreter.get_input_details()
+    assert described["inputs"][0]["shape"][1:] == list(inp["shape"][1:])
+    keras = json.loads(h5tolite("inspect", folder / "keras3.h5", "--json").stdout)
+    assert keras["header"]["format"] == "Keras 3 legacy .h5" and keras["header"]["kerasVersion"]
