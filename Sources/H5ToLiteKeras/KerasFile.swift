@@ -20,6 +20,8 @@ public struct KerasModel {
     public var file: String
     public var format: KerasFormat
     public var kerasVersion: String
+    /// The model config as stored (`model_config` or `config.json`), from which `spec` is parsed.
+    var configText: String
     var spec: ModelSpec
     /// Weights of every leaf layer, keyed by `weightKey` of its path of layer names.
     var weights: [String: [WeightArray]]
@@ -56,11 +58,10 @@ private func loadLegacyH5(path: String) throws -> KerasModel {
         throw ConversionError("holds no model_config: it looks like a weights-only file (save_weights); save the whole model with model.save()")
     }
     let version = try file.root.stringAttribute("keras_version") ?? "unknown"
-    let spec = try parseModel(try parseConfig(configText, field: "model_config"))
-    try checkLayerClasses(spec)
+    let spec = try parseCheckedModel(configText, field: "model_config")
     let format: KerasFormat = version.hasPrefix("3") ? .keras3H5 : .tfKerasH5
     let weights = try readLegacyWeights(spec, root: try file.root.group("model_weights"))
-    return KerasModel(file: path, format: format, kerasVersion: version, spec: spec, weights: weights)
+    return KerasModel(file: path, format: format, kerasVersion: version, configText: configText, spec: spec, weights: weights)
 }
 
 private func loadArchive(path: String) throws -> KerasModel {
@@ -70,10 +71,9 @@ private func loadArchive(path: String) throws -> KerasModel {
     } catch {
         throw ConversionError("not a readable .keras archive (\(error))")
     }
-    let config = try parseConfig(String(decoding: try readMember(archive, "config.json"), as: UTF8.self), field: "config.json")
+    let configText = String(decoding: try readMember(archive, "config.json"), as: UTF8.self)
     let metadata = try parseConfig(String(decoding: try readMember(archive, "metadata.json"), as: UTF8.self), field: "metadata.json")
-    let spec = try parseModel(config)
-    try checkLayerClasses(spec)
+    let spec = try parseCheckedModel(configText, field: "config.json")
     let weightsPath = FileManager.default.temporaryDirectory
         .appendingPathComponent("h5tolite-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString).weights.h5").path
     defer { try? FileManager.default.removeItem(atPath: weightsPath) }
@@ -88,7 +88,7 @@ private func loadArchive(path: String) throws -> KerasModel {
         throw inner
     }
     return KerasModel(file: path, format: .kerasArchive, kerasVersion: metadata["keras_version"]?.string ?? "unknown",
-                      spec: spec, weights: weights)
+                      configText: configText, spec: spec, weights: weights)
 }
 
 /// Largest archive member read into memory; a `.keras` claiming more is refused, not unpacked.
@@ -126,5 +126,11 @@ private func parseConfig(_ text: String, field: String) throws -> JSON {
 /// Parses a model config (the `model_config` attribute or `config.json`) and checks its
 /// layer classes, without weights: the entry point the config fuzzer drives.
 public func checkModelConfig(_ text: String) throws {
-    try checkLayerClasses(try parseModel(try parseConfig(text, field: "model_config")))
+    _ = try parseCheckedModel(text, field: "model_config")
+}
+
+func parseCheckedModel(_ text: String, field: String) throws -> ModelSpec {
+    let spec = try parseModel(try parseConfig(text, field: field))
+    try checkLayerClasses(spec)
+    return spec
 }

@@ -46,8 +46,7 @@ struct Compare: ParsableCommand {
     var out: String = "h5tolite-compare"
 
     func run() throws {
-        try probeKerasFile(model)
-        let keras = try loadKerasModel(path: model)
+        let keras = try loadKerasFileIsolated(model)
         let original = try importKeras(keras)
         let table = try loadLabelTable(labels)
         let inputShape = Array(original[original.inputs[0]].shape.dropFirst())

@@ -105,8 +105,7 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         let start = Date()
-        try probeKerasFile(model)
-        let keras = try loadKerasModel(path: model)
+        let keras = try loadKerasFileIsolated(model)
         let imported = try importKeras(keras)
         let dumpNames = try selectedDumps()
         if !dumpNames.isEmpty {

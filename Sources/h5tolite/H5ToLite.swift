@@ -15,5 +15,5 @@ struct H5ToLite: ParsableCommand {
           h5tolite passes
         """,
         version: "0.1.0",
-        subcommands: [Convert.self, Run.self, Compare.self, Inspect.self, Passes.self, ProbeKeras.self])
+        subcommands: [Convert.self, Run.self, Compare.self, Inspect.self, Passes.self, ReadKeras.self])
 }

@@ -36,8 +36,7 @@ struct Inspect: ParsableCommand {
                 throw CommandError("\(file): \(error)")
             }
         } else {
-            try probeKerasFile(file)
-            let keras = try loadKerasModel(path: file)
+            let keras = try loadKerasFileIsolated(file)
             described = try importKeras(keras)
             header = FileHeader(format: keras.format.rawValue, kerasVersion: keras.kerasVersion, model: keras.name)
             if !json { print("\(file): \(keras.format.rawValue), Keras \(keras.kerasVersion), model '\(keras.name)'") }
