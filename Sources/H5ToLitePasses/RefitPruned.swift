@@ -8,8 +8,8 @@ import H5ToLiteInterpreter
 /// on the calibration data, reproduces what the dense layer computed from what the dense
 /// network gave it (per output channel: min |P w - O w_dense|^2 over the kept positions).
 /// Each layer therefore also absorbs the error of the pruned layers before it. Measured on
-/// the trained golden model at 0.7 sparsity: mean AUROC 0.64 pruned as is, 0.70 with
-/// BatchNorm re-estimation, 0.89 refitted.
+/// the trained golden model (mean AUROC 0.977) at 0.7 sparsity: 0.753 pruned as is, 0.898
+/// with BatchNorm re-estimation, 0.967 refitted.
 func refitPrunedWeights(_ graph: inout Graph, dense: Graph, targets: [Int], samples: Tensor,
                         progress: (Int) -> Void) throws -> [String] {
     var reference = StagedRunner(graph: dense, samples: samples)
@@ -33,8 +33,8 @@ func refitPrunedWeights(_ graph: inout Graph, dense: Graph, targets: [Int], samp
 private func refitLayer(_ index: Int, pruned: inout StagedRunner, reference: StagedRunner, dense: Graph,
                         report: inout [String]) throws {
     let op = pruned.graph.ops[index]
-    guard let problem = try RefitProblem(op: op, graph: pruned.graph, pruned: pruned.firstInput(of: index),
-                                         reference: reference.firstInput(of: index)) else { return }
+    guard let problem = RefitProblem(op: op, graph: pruned.graph, pruned: try pruned.firstInput(of: index),
+                                     reference: try reference.firstInput(of: index)) else { return }
     let filterID = op.inputs[1]
     let kernel = pruned.graph[filterID].constant?.floats ?? []
     let denseKernel = dense[dense.ops[index].inputs[1]].constant?.floats ?? []
@@ -56,7 +56,7 @@ struct RefitProblem {
     var gram: [Double]
     var cross: [Double]
 
-    init?(op: Op, graph: Graph, pruned: Tensor, reference: Tensor) throws {
+    init?(op: Op, graph: Graph, pruned: Tensor, reference: Tensor) {
         let filter = graph[op.inputs[1]].shape
         switch op.kind {
         case .conv2d(let window, _):

@@ -38,10 +38,6 @@ struct StagedRunner {
         return first
     }
 
-    func output(of index: Int) -> Tensor? {
-        live[graph.ops[index].outputs[0]]
-    }
-
     /// Runs op `index` (ops must be stepped in order) and drops values no later op reads.
     mutating func step(_ index: Int) throws {
         let op = graph.ops[index]
