@@ -3,7 +3,7 @@ import Foundation
 import H5ToLiteIR
 import H5ToLiteInterpreter
 
-/// Least-squares refit of pruned layers: for each pruned conv or dense layer, in order, the
+/// Least-squares refit of pruned layers: for each pruned conv, depthwise or dense layer, in order, the
 /// weights pruning kept are solved so that the layer, fed what the pruned network gives it
 /// on the calibration data, reproduces what the dense layer computed from what the dense
 /// network gave it (per output channel: min |P w - O w_dense|^2 over the kept positions).
@@ -44,6 +44,8 @@ private func refitLayer(_ index: Int, pruned: inout StagedRunner, reference: Sta
 }
 
 /// The normal equations of one layer's refit, accumulated over (a sample of) its input rows.
+/// A conv or dense layer has one set, shared by all its output channels, over its patch
+/// columns; a depthwise layer one set per channel, over that channel's window taps.
 struct RefitProblem {
     /// Rows per layer at most: enough to pin down the largest kernels (H*W*I up to ~2300)
     /// many times over, without a 224x224 model's millions of pixels.
@@ -51,57 +53,76 @@ struct RefitProblem {
     /// Rows per matrix product, summed into the float64 totals after each.
     static let chunkRows = 4096
 
-    let depth: Int
-    /// P^T P and P^T O: pruned rows against themselves and against the reference rows.
-    var gram: [Double]
-    var cross: [Double]
+    /// Columns of one set of equations.
+    let width: Int
+    let channels: Int
+    let isDepthwise: Bool
+    /// Per set, P^T P and P^T O (width x width): pruned rows against themselves and
+    /// against the reference rows.
+    var grams: [[Double]]
+    var crosses: [[Double]]
 
     init?(op: Op, graph: Graph, pruned: Tensor, reference: Tensor) {
         let filter = graph[op.inputs[1]].shape
+        let output = graph[op.outputs[0]].shape
         switch op.kind {
         case .conv2d(let window, _):
-            let patches = ConvolutionPatches(input: pruned.shape, filter: filter, output: graph[op.outputs[0]].shape,
-                                             window: window)
-            self.init(depth: patches.depth)
-            let samples = pruned.shape[0]
-            let step = max(1, (samples * patches.pixelsPerSample + Self.maxRows - 1) / Self.maxRows)
-            // Several samples' rows per product: one product per sample is slow for small images.
-            var chunk: (pruned: [Float], reference: [Float]) = ([], [])
-            for sample in 0..<samples {
-                let pixels = Array(stride(from: (sample * 7) % step, to: patches.pixelsPerSample, by: step))
-                chunk.pruned += patches.rows(of: pruned, sample: sample, pixels: pixels)
-                chunk.reference += patches.rows(of: reference, sample: sample, pixels: pixels)
-                if chunk.pruned.count >= Self.chunkRows * depth || sample == samples - 1 {
-                    accumulate(chunk.pruned, chunk.reference)
-                    chunk = ([], [])
-                }
-            }
+            self.init(width: filter[1] * filter[2] * filter[3], channels: filter[0], depthwise: false)
+            accumulate(ConvolutionPatches(input: pruned.shape, filter: filter, output: output, window: window), pruned, reference)
+        case .depthwiseConv2d(let window, let multiplier, _) where multiplier == 1:
+            // Its 1HWC filter gathers the patches of a CONV_2D over all channels; each channel
+            // then reads its own column of every tap.
+            self.init(width: filter[1] * filter[2], channels: filter[3], depthwise: true)
+            accumulate(ConvolutionPatches(input: pruned.shape, filter: filter, output: output, window: window), pruned, reference)
         case .fullyConnected:
-            self.init(depth: filter[1])
+            self.init(width: filter[1], channels: filter[0], depthwise: false)
             accumulate(pruned.data, reference.data)
         default:
             return nil
         }
     }
 
-    private init(depth: Int) {
-        self.depth = depth
-        gram = [Double](repeating: 0, count: depth * depth)
-        cross = gram
+    private init(width: Int, channels: Int, depthwise: Bool) {
+        self.width = width
+        self.channels = channels
+        isDepthwise = depthwise
+        let sets = depthwise ? channels : 1
+        grams = Array(repeating: [Double](repeating: 0, count: width * width), count: sets)
+        crosses = grams
     }
 
-    /// Adds P^T P and P^T O for these rows (row-major, `depth` wide) to the sums.
+    private mutating func accumulate(_ patches: ConvolutionPatches, _ pruned: Tensor, _ reference: Tensor) {
+        let samples = pruned.shape[0]
+        let step = max(1, (samples * patches.pixelsPerSample + Self.maxRows - 1) / Self.maxRows)
+        // Several samples' rows per product: one product per sample is slow for small images.
+        var chunk: (pruned: [Float], reference: [Float]) = ([], [])
+        for sample in 0..<samples {
+            let pixels = Array(stride(from: (sample * 7) % step, to: patches.pixelsPerSample, by: step))
+            chunk.pruned += patches.rows(of: pruned, sample: sample, pixels: pixels)
+            chunk.reference += patches.rows(of: reference, sample: sample, pixels: pixels)
+            if chunk.pruned.count >= Self.chunkRows * patches.depth || sample == samples - 1 {
+                accumulate(chunk.pruned, chunk.reference)
+                chunk = ([], [])
+            }
+        }
+    }
+
+    /// Adds P^T P and P^T O for these rows (row-major patches) to the sums.
     private mutating func accumulate(_ prunedRows: [Float], _ referenceRows: [Float]) {
-        let rows = prunedRows.count / depth
+        if isDepthwise {
+            addPerChannelProducts(prunedRows, referenceRows)
+            return
+        }
+        let rows = prunedRows.count / width
         guard rows > 0 else { return }
-        addProduct(prunedRows, prunedRows, rows: rows, into: &gram)
-        addProduct(prunedRows, referenceRows, rows: rows, into: &cross)
+        addProduct(prunedRows, prunedRows, rows: rows, into: &grams[0])
+        addProduct(prunedRows, referenceRows, rows: rows, into: &crosses[0])
     }
 
     private func addProduct(_ left: [Float], _ right: [Float], rows: Int, into sum: inout [Double]) {
-        var product = [Float](repeating: 0, count: depth * depth)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(depth), Int32(depth), Int32(rows),
-                    1, left, Int32(depth), right, Int32(depth), 0, &product, Int32(depth))
+        var product = [Float](repeating: 0, count: width * width)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(width), Int32(width), Int32(rows),
+                    1, left, Int32(width), right, Int32(width), 0, &product, Int32(width))
         sum.withUnsafeMutableBufferPointer { sum in
             product.withUnsafeBufferPointer { product in
                 for i in product.indices { sum[i] += Double(product[i]) }
@@ -109,34 +130,63 @@ struct RefitProblem {
         }
     }
 
-    /// New weights for `kernel` (rows = output channels, zeros = pruned) and how many
-    /// channels could not be solved and keep their pruned weights.
+    /// Depthwise: tap t of channel c sits at column t * channels + c of a patch row.
+    private mutating func addPerChannelProducts(_ prunedRows: [Float], _ referenceRows: [Float]) {
+        let rowLength = width * channels
+        let rows = prunedRows.count / max(rowLength, 1)
+        for channel in 0..<channels {
+            var gram = [Double](repeating: 0, count: width * width)
+            var cross = gram
+            for row in 0..<rows {
+                let base = row * rowLength + channel
+                for t in 0..<width {
+                    let p = Double(prunedRows[base + t * channels])
+                    for u in 0..<width {
+                        gram[t * width + u] += p * Double(prunedRows[base + u * channels])
+                        cross[t * width + u] += p * Double(referenceRows[base + u * channels])
+                    }
+                }
+            }
+            for i in gram.indices {
+                grams[channel][i] += gram[i]
+                crosses[channel][i] += cross[i]
+            }
+        }
+    }
+
+    /// Where weight `column` of output channel `channel` sits in the kernel: OHWI or (O, I)
+    /// rows per channel, or a depthwise 1HWC filter's taps strided by the channel count.
+    private func position(_ channel: Int, _ column: Int) -> Int {
+        isDepthwise ? column * channels + channel : channel * width + column
+    }
+
+    /// New weights for `kernel` (zeros = pruned) and how many channels could not be solved
+    /// and keep their pruned weights.
     func solve(kernel: [Float], dense: [Float]) -> ([Float], Int) {
-        let channels = kernel.count / depth
-        // targets[c][k] = (P^T O w_dense)[k] for output channel c.
-        var targets = [Double](repeating: 0, count: channels * depth)
-        let denseWeights = dense.map(Double.init)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(channels), Int32(depth), Int32(depth),
-                    1, denseWeights, Int32(depth), cross, Int32(depth), 0, &targets, Int32(depth))
-        let meanDiagonal = (0..<depth).reduce(0.0) { $0 + gram[$1 * depth + $1] } / Double(max(depth, 1))
-        // A little ridge keeps channels whose kept inputs are (nearly) collinear solvable.
-        let ridge = max(1e-4 * meanDiagonal, 1e-12)
+        let ridges = grams.map { gram in
+            // A little ridge keeps channels whose kept inputs are (nearly) collinear solvable.
+            max(1e-4 * (0..<width).reduce(0.0) { $0 + gram[$1 * width + $1] } / Double(max(width, 1)), 1e-12)
+        }
         var result = kernel
         var failed = 0
         for channel in 0..<channels {
-            let kept = (0..<depth).filter { kernel[channel * depth + $0] != 0 }
+            let set = isDepthwise ? channel : 0
+            let kept = (0..<width).filter { kernel[position(channel, $0)] != 0 }
             guard !kept.isEmpty else { continue }
+            let (gram, cross) = (grams[set], crosses[set])
             var matrix = [Double](repeating: 0, count: kept.count * kept.count)
             for (row, i) in kept.enumerated() {
-                for (column, j) in kept.enumerated() { matrix[row * kept.count + column] = gram[i * depth + j] }
-                matrix[row * kept.count + row] += ridge
+                for (column, j) in kept.enumerated() { matrix[row * kept.count + column] = gram[i * width + j] }
+                matrix[row * kept.count + row] += ridges[set]
             }
-            var solution = kept.map { targets[channel * depth + $0] }
+            // The right side: (P^T O w_dense) on the kept columns.
+            let denseWeights = (0..<width).map { Double(dense[position(channel, $0)]) }
+            var solution = kept.map { i in (0..<width).reduce(0.0) { $0 + cross[i * width + $1] * denseWeights[$1] } }
             guard choleskySolve(&matrix, &solution), solution.allSatisfy(\.isFinite) else {
                 failed += 1
                 continue
             }
-            for (position, i) in kept.enumerated() { result[channel * depth + i] = Float(solution[position]) }
+            for (index, column) in kept.enumerated() { result[position(channel, column)] = Float(solution[index]) }
         }
         return (result, failed)
     }

@@ -84,6 +84,42 @@ import H5ToLiteKeras
     }
 }
 
+extension PruningRecoveryTests {
+    /// A depthwise layer's refit: one least-squares problem per channel over its window's taps.
+    @Test func depthwiseRefitSolvesEachChannelsLeastSquares() throws {
+        let dense = try parseGraph("""
+        graph "depthwise" {
+          input %0 "input": f32[1,5,5,3]
+          const %1 "d/kernel": f32[1,3,3,3] \(pseudoRandom(27, seed: 3))
+          const %2 "d/bias": f32[3] [0.1, 0.0, -0.1]
+          %3 "d": f32[1,5,5,3] = depthwise_conv2d(%0, %1, %2) {stride=1x1 dilation=1x1 padding=same multiplier=1}
+          output %3
+        }
+        """)
+        let samples = seededNormalSamples(shape: [5, 5, 3], count: 8)
+        let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.5, includeEnds: true), calibration: samples)
+        let refitted = try runPipeline(dense, passes: [pruneWeights], context: PassContext(options: options))
+        let kernel = refitted[refitted.ops[0].inputs[1]].constant!.floats!
+        let denseKernel = dense[dense.ops[0].inputs[1]].constant!.floats!
+        #expect(kernel != denseKernel.map { abs($0) > 0 ? $0 : 0 })
+        let p = naivePatches(samples, size: 3, stride: 1, same: true)
+        for channel in 0..<3 {
+            let taps = (0..<9).map { $0 * 3 + channel }
+            let rows = p.map { row in taps.map { row[$0] } }
+            let w = taps.map { Double(kernel[$0]) }
+            let wd = taps.map { Double(denseKernel[$0]) }
+            let diagonal = (0..<9).map { t in rows.reduce(0.0) { $0 + $1[t] * $1[t] } }
+            let ridge = 1e-4 * diagonal.reduce(0, +) / 9
+            let residuals: [Double] = rows.map { dot($0, w) - dot($0, wd) }
+            #expect(w.filter { $0 != 0 }.count >= 3)
+            for t in 0..<9 where w[t] != 0 {
+                let gradient: Double = rows.indices.reduce(0.0) { $0 + rows[$1][t] * residuals[$1] } + ridge * w[t]
+                #expect(abs(gradient) <= 1e-3 * diagonal[t].squareRoot(), "channel \(channel) tap \(t)")
+            }
+        }
+    }
+}
+
 /// The values `wanted` picks, for every sample of the batch (the interpreter reports them
 /// sample by sample).
 private func observeBatch(_ graph: Graph, _ samples: Tensor, wanted: (ValueID) -> Bool) throws -> [ValueID: Tensor] {
