@@ -37,7 +37,7 @@ import H5ToLiteKeras
     }
 
     /// After the refit, every pruned layer's kept weights solve its least squares: the
-    /// gradient of |P w - O w_dense|^2 (plus the small ridge) over the kept positions is
+    /// gradient of |P w - O w_dense|^2 + ridge |w - w_dense|^2 over the kept positions is
     /// zero, where P are the layer's input patches in the pruned network and O those in the
     /// dense one. Patches are gathered here by plain loops, apart from the pass's code.
     @Test func refitSolvesEachLayersLeastSquares() throws {
@@ -69,14 +69,14 @@ import H5ToLiteKeras
             let o = naivePatches(layer.dense, size: 3, stride: layer.stride, same: layer.same)
             let depth = p[0].count
             let gramDiagonal = (0..<depth).map { k in p.reduce(0.0) { $0 + $1[k] * $1[k] } }
-            let ridge = 1e-4 * gramDiagonal.reduce(0, +) / Double(depth)
             #expect(kernel.filter { $0 == 0 }.count == kernel.count / 2)
             for channel in 0..<(kernel.count / depth) {
                 let w = (0..<depth).map { Double(kernel[channel * depth + $0]) }
                 let wd = (0..<depth).map { Double(denseKernel[channel * depth + $0]) }
+                let ridge = refitRidge(gramDiagonal, kept: w.filter { $0 != 0 }.count, rows: p.count)
                 let residuals: [Double] = p.indices.map { row in dot(p[row], w) - dot(o[row], wd) }
                 for k in 0..<depth where w[k] != 0 {
-                    let gradient: Double = p.indices.reduce(0.0) { $0 + p[$1][k] * residuals[$1] } + ridge * w[k]
+                    let gradient: Double = p.indices.reduce(0.0) { $0 + p[$1][k] * residuals[$1] } + ridge * (w[k] - wd[k])
                     #expect(abs(gradient) <= 1e-3 * gramDiagonal[k].squareRoot(), "layer \(layer.op) channel \(channel) weight \(k)")
                 }
             }
@@ -109,11 +109,11 @@ extension PruningRecoveryTests {
             let w = taps.map { Double(kernel[$0]) }
             let wd = taps.map { Double(denseKernel[$0]) }
             let diagonal = (0..<9).map { t in rows.reduce(0.0) { $0 + $1[t] * $1[t] } }
-            let ridge = 1e-4 * diagonal.reduce(0, +) / 9
+            let ridge = refitRidge(diagonal, kept: w.filter { $0 != 0 }.count, rows: rows.count)
             let residuals: [Double] = rows.map { dot($0, w) - dot($0, wd) }
             #expect(w.filter { $0 != 0 }.count >= 3)
             for t in 0..<9 where w[t] != 0 {
-                let gradient: Double = rows.indices.reduce(0.0) { $0 + rows[$1][t] * residuals[$1] } + ridge * w[t]
+                let gradient: Double = rows.indices.reduce(0.0) { $0 + rows[$1][t] * residuals[$1] } + ridge * (w[t] - wd[t])
                 #expect(abs(gradient) <= 1e-3 * diagonal[t].squareRoot(), "channel \(channel) tap \(t)")
             }
         }
@@ -132,6 +132,12 @@ private func observeBatch(_ graph: Graph, _ samples: Tensor, wanted: (ValueID) -
         observed[id] = batch
     }
     return observed
+}
+
+/// The refit's ridge as documented: the mean of the gram's diagonal times
+/// max(1e-4, 0.1 * kept weights / rows).
+private func refitRidge(_ diagonal: [Double], kept: Int, rows: Int) -> Double {
+    diagonal.reduce(0, +) / Double(diagonal.count) * max(1e-4, 0.1 * Double(kept) / Double(rows))
 }
 
 private func dot(_ a: [Double], _ b: [Double]) -> Double {
