@@ -62,9 +62,10 @@ FUZZ_FINDINGS = ROOT / "Tests" / "e2e" / "fixtures" / "fuzz"
 
 @pytest.mark.parametrize("name", sorted(p.name for p in FUZZ_FINDINGS.glob("*.h5")))
 def test_files_the_fuzzer_found(name, tmp_path):
-    """Keras files FuzzKerasFile recorded: one made libhdf5 ask for a 2^50-byte block, one makes
-    it loop without end while reading a variable-length string attribute (the child process's
-    deadline ends it, after 30 s)."""
+    """Keras files FuzzKerasFile recorded, each a fault inside libhdf5 under AddressSanitizer: a
+    2^50-byte allocation, reads past a heap block (H5HG_read, H5MM_strdup), a segfault in
+    H5HG_read, and an endless loop reading a variable-length string attribute (the child
+    process's deadline ends it, after 30 s)."""
     path = FUZZ_FINDINGS / name
     out = tmp_path / "out.tflite"
     result = run("convert", path, "-o", out)
