@@ -19,20 +19,22 @@ extension Convert {
         let chosen = resolvedMetric(metric, table)
         let original = try evaluateVariant(name: "float32", graph: imported, bytes: nil, fileSize: 0, samples: samples,
                                            labels: table, metric: chosen, reference: nil)
+        let trials = try Int8Trials(imported, options: options)
         var kept = options.keepFloat
-        var (graph, score) = try quantizedScore(imported, options, kept, samples, table, chosen)
+        var (graph, score) = try quantizedScore(trials, kept, samples, table, chosen)
         print(String(format: "max-drop: %@ %.4f as float32, %.4f in int8 (drop %.4f, allowed %.4f)",
                      chosen.rawValue, original.metric, score, original.metric - score, maxDrop))
         let allInt8 = graph
         let ranking = original.metric - score > maxDrop
-            ? try isolatedSensitivity(imported, options: options, quantized: graph, samples: samples) : []
+            ? try isolatedSensitivity(trials, float: try floatReference(imported, options: options), quantized: graph,
+                                      samples: samples) : []
         // Each round measures up to four candidates on the whole data set; twenty rounds bound the time.
         for _ in 0..<20 where original.metric - score > maxDrop {
             let candidates = ranking.filter { !kept.contains($0) }.prefix(4)
             print("max-drop: trying \(candidates.joined(separator: ", "))")
             var best: (layer: String, graph: Graph, score: Double)?
             for layer in candidates {
-                let (trial, trialScore) = try quantizedScore(imported, options, kept.union([layer]), samples, table, chosen)
+                let (trial, trialScore) = try quantizedScore(trials, kept.union([layer]), samples, table, chosen)
                 print(String(format: "max-drop:   %@ in float32 gives %.4f", layer, trialScore))
                 if trialScore > best?.score ?? score { best = (layer, trial, trialScore) }
             }
@@ -58,11 +60,9 @@ extension Convert {
         return kept
     }
 
-    private func quantizedScore(_ imported: Graph, _ options: PipelineOptions, _ kept: Set<String>, _ samples: Tensor,
+    private func quantizedScore(_ trials: Int8Trials, _ kept: Set<String>, _ samples: Tensor,
                                 _ table: LabelTable, _ metric: MetricChoice) throws -> (Graph, Double) {
-        var trialOptions = options
-        trialOptions.keepFloat = kept
-        let graph = try runPipeline(imported, context: PassContext(options: trialOptions))
+        let graph = try trials.quantized(keepingFloat: kept)
         let result = try evaluateVariant(name: "int8", graph: try readTFLite(bytes: try writeTFLite(graph), name: "int8"),
                                          bytes: nil, fileSize: 0, samples: samples, labels: table, metric: metric, reference: nil)
         return (graph, result.metric)
@@ -71,10 +71,10 @@ extension Convert {
     /// Keras layers ordered by the output error their int8 version causes on its own, every
     /// other layer in float, worst first: the error a layer adds rather than the error it
     /// inherits, which grows towards the output and would rank the last layers first.
-    private func isolatedSensitivity(_ imported: Graph, options: PipelineOptions, quantized: Graph,
+    private func isolatedSensitivity(_ trials: Int8Trials, float: Graph, quantized: Graph,
                                      samples: Tensor) throws -> [String] {
         let probe = firstSamples(samples, count: 16)
-        let expected = try Interpreter(graph: try floatReference(imported, options: options)).run([probe])
+        let expected = try Interpreter(graph: float).run([probe])
         var layers: [String] = []
         for op in quantized.ops where !op.kind.isConversion && !layers.contains(op.origin) {
             layers.append(op.origin)
@@ -82,15 +82,33 @@ extension Convert {
         let progress = ProgressBar(label: "max-drop: sensitivity of \(layers.count) layers")
         var errors: [String: Double] = [:]
         for (index, layer) in layers.enumerated() {
-            var alone = options
-            alone.keepFloat = options.keepFloat.union(layers).subtracting([layer])
-            let graph = try runPipeline(imported, context: PassContext(options: alone))
+            let graph = try trials.quantized(keepingFloat: trials.options.keepFloat.union(layers).subtracting([layer]))
             let outputs = try Interpreter(graph: graph).run([probe])
             errors[layer] = zip(outputs, expected).reduce(0.0) { $0 + meanSquaredDifference($1.0, $1.1) }
             progress.update(index + 1, layers.count)
         }
         progress.finish()
         return layers.filter { errors[$0, default: 0] > 0 }.sorted { errors[$0]! > errors[$1]! }
+    }
+}
+
+/// The int8 pipeline split where quantization starts: the float passes and the calibration
+/// run once, and each set of layers kept in float re-runs only the quantizing passes
+/// (--max-drop tries dozens of sets, and calibrating is most of a pipeline's time).
+private struct Int8Trials {
+    let calibrated: Graph
+    let options: PipelineOptions
+    private let split = passRegistry.firstIndex { $0.name == "quantize-int8" } ?? passRegistry.count
+
+    init(_ imported: Graph, options: PipelineOptions) throws {
+        self.options = options
+        calibrated = try runPipeline(imported, passes: Array(passRegistry[..<split]), context: PassContext(options: options))
+    }
+
+    func quantized(keepingFloat kept: Set<String>) throws -> Graph {
+        var trial = options
+        trial.keepFloat = kept
+        return try runPipeline(calibrated, passes: Array(passRegistry[split...]), context: PassContext(options: trial))
     }
 }
 
