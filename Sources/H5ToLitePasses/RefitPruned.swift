@@ -47,9 +47,10 @@ private func refitLayer(_ index: Int, pruned: inout StagedRunner, reference: Sta
 /// A conv or dense layer has one set, shared by all its output channels, over its patch
 /// columns; a depthwise layer one set per channel, over that channel's window taps.
 struct RefitProblem {
-    /// Rows per layer at most: enough to pin down the largest kernels (H*W*I up to ~2300)
-    /// many times over, without a 224x224 model's millions of pixels.
-    static let maxRows = 1 << 16
+    /// Rows per layer at most: several times the largest kernels' H*W*I (1152 in DenseNet121),
+    /// without a 224x224 model's millions of pixels. Measured on DenseNet121 at 0.5 and the
+    /// trained golden model at 0.7: the same accuracy from 8192 to 65536 rows (48 s vs 67 s).
+    static let maxRows = 1 << 14
     /// Rows per matrix product, summed into the float64 totals after each.
     static let chunkRows = 4096
 
@@ -118,14 +119,20 @@ struct RefitProblem {
         }
         let rows = prunedRows.count / width
         guard rows > 0 else { return }
-        addProduct(prunedRows, prunedRows, rows: rows, into: &grams[0])
-        addProduct(prunedRows, referenceRows, rows: rows, into: &crosses[0])
+        var product = [Float](repeating: 0, count: width * width)
+        // P^T P is symmetric: one triangle, mirrored.
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(width), Int32(rows),
+                    1, prunedRows, Int32(width), 0, &product, Int32(width))
+        for i in 0..<width {
+            for j in 0..<i { product[i * width + j] = product[j * width + i] }
+        }
+        add(product, to: &grams[0])
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(width), Int32(width), Int32(rows),
+                    1, prunedRows, Int32(width), referenceRows, Int32(width), 0, &product, Int32(width))
+        add(product, to: &crosses[0])
     }
 
-    private func addProduct(_ left: [Float], _ right: [Float], rows: Int, into sum: inout [Double]) {
-        var product = [Float](repeating: 0, count: width * width)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(width), Int32(width), Int32(rows),
-                    1, left, Int32(width), right, Int32(width), 0, &product, Int32(width))
+    private func add(_ product: [Float], to sum: inout [Double]) {
         sum.withUnsafeMutableBufferPointer { sum in
             product.withUnsafeBufferPointer { product in
                 for i in product.indices { sum[i] += Double(product[i]) }
