@@ -145,9 +145,8 @@ private struct TableBuilder: FunctionVisitor {
 
 /// A binary op whose other operand is an int8 constant varying at most along
 /// the last axis (a BatchNormalization's scale or shift): each output is a
-/// table entry, one table row of 256 values per constant value. Built only
-/// where every row is read at least 256 times, so the table pays for itself
-/// within one run.
+/// table entry, one table row of 256 values per constant value, built once
+/// when the interpreter is.
 struct ConstantOperandKernel: Kernel {
     let table: [Int8]
     /// Constant values along the last axis (1 for a scalar).
