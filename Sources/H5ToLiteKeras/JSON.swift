@@ -160,31 +160,42 @@ private struct JSONParser {
             case UInt8(ascii: "r"): scalars.append(0x0D)
             case UInt8(ascii: "b"): scalars.append(0x08)
             case UInt8(ascii: "f"): scalars.append(0x0C)
-            case UInt8(ascii: "u"): scalars.append(contentsOf: Array(String(try unicodeEscape()).utf8))
+            case UInt8(ascii: "u"): scalars.append(contentsOf: Array(try unicodeEscape().utf8))
             default: scalars.append(escape)
             }
         }
         throw error("unterminated string")
     }
 
-    /// `\uXXXX`, joining UTF-16 surrogate pairs; a lone surrogate becomes U+FFFD.
-    mutating func unicodeEscape() throws -> Character {
+    /// `\uXXXX`, joining UTF-16 surrogate pairs; a lone surrogate becomes U+FFFD (and an
+    /// escape after a high surrogate that is not a low one stands on its own: the fuzzer found
+    /// the subtraction that overflowed there).
+    mutating func unicodeEscape() throws -> String {
         let high = try hex4()
-        if (0xD800..<0xDC00).contains(high), take("\\u") {
-            let low = try hex4()
-            let combined = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
-            return Character(Unicode.Scalar(combined) ?? "\u{FFFD}")
-        }
-        return Character(Unicode.Scalar(high) ?? "\u{FFFD}")
+        guard (0xD800..<0xDC00).contains(high), take("\\u") else { return scalar(high) }
+        let low = try hex4()
+        guard (0xDC00..<0xE000).contains(low) else { return "\u{FFFD}" + scalar(low) }
+        return scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    }
+
+    private func scalar(_ value: UInt32) -> String {
+        String(Unicode.Scalar(value).map(Character.init) ?? "\u{FFFD}")
     }
 
     mutating func hex4() throws -> UInt32 {
-        guard position + 4 <= bytes.count,
+        guard position + 4 <= bytes.count, bytes[position..<position + 4].allSatisfy(\.isHexDigit),
               let value = UInt32(String(decoding: bytes[position..<position + 4], as: UTF8.self), radix: 16) else {
             throw error("bad \\u escape")
         }
         position += 4
         return value
+    }
+}
+
+private extension UInt8 {
+    var isHexDigit: Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(self)
+            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(self)
     }
 }
 
