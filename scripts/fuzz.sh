@@ -11,6 +11,8 @@ seconds=${1:-60}
 shift || true
 harnesses=("${@:-FuzzTFLite FuzzNPY FuzzKerasConfig FuzzKerasFile FuzzImage}")
 harnesses=(${harnesses[@]})
+# SwiftPM keeps the main package's file list in this cache and misses files added since.
+rm -f Fuzz/.build/release/description.json Fuzz/.build/*/release/description.json
 # gold fails on the instrumented objects; lld links them.
 (cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
 seeds=Fuzz/seeds
