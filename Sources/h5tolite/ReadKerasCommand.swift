@@ -23,7 +23,7 @@ func loadKerasFileIsolated(_ path: String) throws -> KerasModel {
     } catch {
         return try loadKerasModel(path: path)  // No child process available: read in-process.
     }
-    let limit = probeDeadline(path)
+    let limit = readDeadline(path)
     let pid = process.processIdentifier
     let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
     DispatchQueue.global().asyncAfter(deadline: .now() + limit, execute: watchdog)
@@ -48,7 +48,7 @@ func loadKerasFileIsolated(_ path: String) throws -> KerasModel {
 
 /// Reading a sound file costs well under a second per 100 MB here; 30 s plus 30 s per GB
 /// leaves room for slow disks and machines.
-private func probeDeadline(_ path: String) -> Double {
+func readDeadline(_ path: String) -> Double {
     let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
     return 30 + 30 * Double(size ?? 0) / 1e9
 }
@@ -61,6 +61,9 @@ struct ReadKeras: ParsableCommand {
     @Argument var transfer: String
 
     func run() throws {
+        // The parent kills this process at the deadline; if the parent itself is killed first,
+        // the alarm still ends a libhdf5 that never returns.
+        alarm(UInt32(readDeadline(file)) + 5)
         try Data(encodeKerasModel(try loadKerasModel(path: file))).write(to: URL(fileURLWithPath: transfer))
     }
 }
