@@ -99,8 +99,10 @@ private struct TransferReader {
             elements = product
         }
         let raw = try take(elements * 4)
-        let values = raw.withUnsafeBytes { buffer in
-            (0..<elements).map { Float(bitPattern: UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+        // One copy: the values are little-endian float32, as every platform Swift runs on.
+        let values = [Float](unsafeUninitializedCapacity: elements) { target, count in
+            raw.withUnsafeBytes { UnsafeMutableRawBufferPointer(target).copyMemory(from: $0) }
+            count = elements
         }
         return WeightArray(name: name, shape: shape, values: values)
     }
