@@ -16,7 +16,7 @@ func loadKerasFileIsolated(_ path: String) throws -> KerasModel {
         unlink(transfer)
         unlink(errors)
     }
-    guard let pid = spawn(["/proc/self/exe", "read-keras", path, transfer], errors: errors) else {
+    guard let pid = spawn(["/proc/self/exe", "read-keras", "--", path, transfer], errors: errors) else {
         return try loadKerasModel(path: path)  // No child process available: read in-process.
     }
     let limit = readDeadline(path)
