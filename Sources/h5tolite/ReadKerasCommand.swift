@@ -82,6 +82,12 @@ struct ReadKeras: ParsableCommand {
         // The parent kills this process at the deadline; if the parent itself is killed first,
         // the alarm still ends a libhdf5 that never returns.
         alarm(UInt32(readDeadline(file)) + 5)
-        try Data(encodeKerasModel(try loadKerasModel(path: file))).write(to: URL(fileURLWithPath: transfer))
+        let bytes = encodeKerasModel(try loadKerasModel(path: file))
+        guard FileManager.default.createFile(atPath: transfer, contents: nil),
+              let handle = FileHandle(forWritingAtPath: transfer) else {
+            throw CommandError("\(transfer): cannot write the model for h5tolite")
+        }
+        try handle.write(contentsOf: bytes)
+        try handle.close()
     }
 }
