@@ -145,29 +145,37 @@ struct DepthwiseKernel: Kernel {
 
     /// One output pixel; the bias goes last, as in TFLite's kernel.
     private func accumulate(_ context: KernelContext, y: Int, x: Int, into pixel: UnsafeMutablePointer<Float>) {
-        let g = geometry
-        let channels = g.inputChannels
-        let width = channels * multiplier
-        pixel.update(repeating: 0, count: width)
-        for ky in 0..<g.kernelHeight {
-            let iy = g.inputRow(y) + ky * g.dilationHeight
-            guard iy >= 0, iy < g.inputHeight else { continue }
-            for kx in 0..<g.kernelWidth {
-                let ix = g.inputColumn(x) + kx * g.dilationWidth
-                guard ix >= 0, ix < g.inputWidth else { continue }
-                let source = context.inputs[0] + (iy * g.inputWidth + ix) * channels
-                let taps = context.inputs[1] + (ky * g.kernelWidth + kx) * width
-                if multiplier == 1 {
-                    for c in 0..<channels { pixel[c] += source[c] * taps[c] }
-                } else {
-                    for c in 0..<channels {
-                        for j in 0..<multiplier { pixel[c * multiplier + j] += source[c] * taps[c * multiplier + j] }
-                    }
+        depthwiseWindowSums(geometry, multiplier: multiplier, image: context.inputs[0], filter: context.inputs[1],
+                            y: y, x: x, into: pixel)
+        if hasBias {
+            for c in 0..<geometry.inputChannels * multiplier { pixel[c] += context.inputs[2][c] }
+        }
+    }
+}
+
+/// DEPTHWISE_CONV_2D's sums at output pixel (y, x): output channel c*m+j adds input channel c
+/// under the window times its own tap, for the float kernel and (on centred values) the
+/// integer one.
+func depthwiseWindowSums(_ g: WindowGeometry, multiplier: Int, image: UnsafePointer<Float>, filter: UnsafePointer<Float>,
+                         y: Int, x: Int, into sums: UnsafeMutablePointer<Float>) {
+    let channels = g.inputChannels
+    let width = channels * multiplier
+    sums.update(repeating: 0, count: width)
+    for ky in 0..<g.kernelHeight {
+        let iy = g.inputRow(y) + ky * g.dilationHeight
+        guard iy >= 0, iy < g.inputHeight else { continue }
+        for kx in 0..<g.kernelWidth {
+            let ix = g.inputColumn(x) + kx * g.dilationWidth
+            guard ix >= 0, ix < g.inputWidth else { continue }
+            let source = image + (iy * g.inputWidth + ix) * channels
+            let taps = filter + (ky * g.kernelWidth + kx) * width
+            if multiplier == 1 {
+                for c in 0..<channels { sums[c] += source[c] * taps[c] }
+            } else {
+                for c in 0..<channels {
+                    for j in 0..<multiplier { sums[c * multiplier + j] += source[c] * taps[c * multiplier + j] }
                 }
             }
-        }
-        if hasBias {
-            for c in 0..<width { pixel[c] += context.inputs[2][c] }
         }
     }
 }

@@ -290,36 +290,14 @@ struct IntegerDepthwiseKernel: Kernel {
             let sums = UnsafeMutableRawPointer(partial + width).bindMemory(to: Int32.self, capacity: width)
             for y in range {
                 for x in 0..<geometry.outputWidth {
-                    accumulate(UnsafePointer(image), y: y, x: x, into: partial)
+                    weights.withUnsafeBufferPointer { filter in
+                        depthwiseWindowSums(geometry, multiplier: multiplier, image: image, filter: filter.baseAddress!,
+                                            y: y, x: x, into: partial)
+                    }
                     for c in 0..<width { sums[c] = Int32(partial[c]) }
                     output.finish(sums, count: width, inputScale: inputScale,
                                   bias: hasBias ? UnsafeRawPointer(context.inputs[2]) : nil,
                                   into: UnsafeMutableRawPointer(context.output) + y * rowLength + x * width * output.elementSize)
-                }
-            }
-        }
-    }
-
-    private func accumulate(_ image: UnsafePointer<Float>, y: Int, x: Int, into sums: UnsafeMutablePointer<Float>) {
-        let g = geometry
-        let channels = g.inputChannels
-        sums.update(repeating: 0, count: width)
-        weights.withUnsafeBufferPointer { filter in
-            for ky in 0..<g.kernelHeight {
-                let iy = g.inputRow(y) + ky * g.dilationHeight
-                guard iy >= 0, iy < g.inputHeight else { continue }
-                for kx in 0..<g.kernelWidth {
-                    let ix = g.inputColumn(x) + kx * g.dilationWidth
-                    guard ix >= 0, ix < g.inputWidth else { continue }
-                    let source = image + (iy * g.inputWidth + ix) * channels
-                    let taps = filter.baseAddress! + (ky * g.kernelWidth + kx) * width
-                    if multiplier == 1 {
-                        for c in 0..<channels { sums[c] += source[c] * taps[c] }
-                    } else {
-                        for c in 0..<channels {
-                            for j in 0..<multiplier { sums[c * multiplier + j] += source[c] * taps[c * multiplier + j] }
-                        }
-                    }
                 }
             }
         }
