@@ -57,14 +57,7 @@ struct IntegerReduceKernel: Kernel {
 
     init(isMax: Bool, input: Value, output: Value, axes: [Int]) {
         self.isMax = isMax
-        let shape = input.shape
-        let kept = shape.indices.map { axes.contains($0) ? 1 : shape[$0] }
-        let keptStrides = rowMajorStrides(kept)
-        let sizes = shape.isEmpty ? [1] : shape
-        let outputStrides = shape.isEmpty ? [1] : shape.indices.map { axes.contains($0) ? 0 : keptStrides[$0] }
-        rows = StridedRows(sizes: sizes, strides: [rowMajorStrides(sizes), outputStrides]).collapsed()
-        outputCount = kept.reduce(1, *)
-        reducedCount = axes.reduce(1) { $0 * shape[$1] }
+        (rows, outputCount, reducedCount) = reductionLayout(input.shape, axes: axes)
         let i = AffineParameters(input.quantization!), o = AffineParameters(output.quantization!)
         inputZeroPoint = i.zeroPoint
         outputZeroPoint = o.zeroPoint

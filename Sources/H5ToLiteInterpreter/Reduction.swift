@@ -1,3 +1,15 @@
+/// How a reduction over `axes` walks an input of `shape`: the input and output offsets (the
+/// output's strides zero along reduced axes), the output's size and the elements per output.
+/// Shared by the float and the integer kernels.
+func reductionLayout(_ shape: [Int], axes: [Int]) -> (rows: StridedRows, outputCount: Int, reducedCount: Int) {
+    let kept = shape.indices.map { axes.contains($0) ? 1 : shape[$0] }
+    let keptStrides = rowMajorStrides(kept)
+    let sizes = shape.isEmpty ? [1] : shape
+    let outputStrides = shape.isEmpty ? [1] : shape.indices.map { axes.contains($0) ? 0 : keptStrides[$0] }
+    let rows = StridedRows(sizes: sizes, strides: [rowMajorStrides(sizes), outputStrides]).collapsed()
+    return (rows, kept.reduce(1, *), axes.reduce(1) { $0 * shape[$1] })
+}
+
 /// MEAN and REDUCE_MAX over any set of axes: the input is walked in order and
 /// each element folded into the output element it reduces to.
 struct ReduceKernel: Kernel {
@@ -9,13 +21,7 @@ struct ReduceKernel: Kernel {
 
     init(isMax: Bool, input: [Int], axes: [Int]) {
         self.isMax = isMax
-        let kept = input.indices.map { axes.contains($0) ? 1 : input[$0] }
-        let keptStrides = rowMajorStrides(kept)
-        let shape = input.isEmpty ? [1] : input
-        let outputStrides = input.isEmpty ? [1] : input.indices.map { axes.contains($0) ? 0 : keptStrides[$0] }
-        rows = StridedRows(sizes: shape, strides: [rowMajorStrides(shape), outputStrides]).collapsed()
-        outputCount = kept.reduce(1, *)
-        reducedCount = axes.reduce(1) { $0 * input[$1] }
+        (rows, outputCount, reducedCount) = reductionLayout(input, axes: axes)
     }
 
     func run(_ context: KernelContext) {
