@@ -3,14 +3,9 @@ import Foundation
 /// Seeded standard-normal samples shaped `[count] + shape`, the same on every machine
 /// (SplitMix64 and Box-Muller, no platform random source).
 public func seededNormalSamples(shape: [Int], count: Int, seed: UInt64 = 0x5EED) -> Tensor {
-    var state = seed
+    var generator = SeededGenerator(seed: seed)
     func next() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return (Double(z >> 11) + 0.5) / Double(1 << 53)
+        (Double(generator.next() >> 11) + 0.5) / Double(1 << 53)
     }
     let total = count * shape.reduce(1, *)
     var data = [Float](repeating: 0, count: total)
@@ -18,4 +13,22 @@ public func seededNormalSamples(shape: [Int], count: Int, seed: UInt64 = 0x5EED)
         data[index] = Float((-2 * log(next())).squareRoot() * cos(2 * Double.pi * next()))
     }
     return Tensor(shape: [count] + shape, data: data)
+}
+
+/// SplitMix64: a small deterministic generator, so seeded samples and the tests' damaged
+/// files are the same on every machine and run.
+public struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    public init(seed: UInt64) {
+        state = seed
+    }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import H5ToLiteData
+import H5ToLiteInterpreter
 
 /// Damaged and hostile files must give an error that names the file: never a crash,
 /// a hang or a huge allocation.
@@ -33,7 +34,7 @@ import Testing
     @Test(arguments: samples)
     func corruptBytesNeverCrash(_ sample: String) throws {
         let whole = try bytes(sample)
-        var generator = SplitMix(seed: UInt64(sample.utf8.count))
+        var generator = SeededGenerator(seed: UInt64(sample.utf8.count))
         for _ in 0..<400 {
             var damaged = whole
             for _ in 0..<Int(generator.next() % 3 + 1) {
@@ -139,18 +140,6 @@ import Testing
     }
 }
 
-/// A small deterministic generator, so failures reproduce.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
     var crc: UInt32 = 0xFFFF_FFFF
