@@ -21,51 +21,54 @@ extension Convert {
                                            labels: table, metric: chosen, reference: nil)
         let trials = try Int8Trials(imported, options: options)
         var kept = options.keepFloat
-        var (graph, score) = try quantizedScore(trials, kept, samples, table, chosen)
+        let allInt8 = try measuredTrial(trials, kept, samples, table, chosen)
+        var current = allInt8
         print(String(format: "max-drop: %@ %.4f as float32, %.4f in int8 (drop %.4f, allowed %.4f)",
-                     chosen.rawValue, original.metric, score, original.metric - score, maxDrop))
-        let allInt8 = graph
-        let ranking = original.metric - score > maxDrop
-            ? try isolatedSensitivity(trials, float: try floatReference(imported, options: options), quantized: graph,
+                     chosen.rawValue, original.metric, current.score, original.metric - current.score, maxDrop))
+        let ranking = original.metric - current.score > maxDrop
+            ? try isolatedSensitivity(trials, float: try floatReference(imported, options: options), quantized: current.graph,
                                       samples: samples) : []
         // Each round measures up to four candidates on the whole data set; twenty rounds bound the time.
-        for _ in 0..<20 where original.metric - score > maxDrop {
+        for _ in 0..<20 where original.metric - current.score > maxDrop {
             let candidates = ranking.filter { !kept.contains($0) }.prefix(4)
             print("max-drop: trying \(candidates.joined(separator: ", "))")
-            var best: (layer: String, graph: Graph, score: Double)?
+            var best: (layer: String, trial: MeasuredTrial)?
             for layer in candidates {
-                let (trial, trialScore) = try quantizedScore(trials, kept.union([layer]), samples, table, chosen)
-                print(String(format: "max-drop:   %@ in float32 gives %.4f", layer, trialScore))
-                if trialScore > best?.score ?? score { best = (layer, trial, trialScore) }
+                let trial = try measuredTrial(trials, kept.union([layer]), samples, table, chosen)
+                print(String(format: "max-drop:   %@ in float32 gives %.4f", layer, trial.score))
+                if trial.score > best?.trial.score ?? current.score { best = (layer, trial) }
             }
             guard let best else {
-                print("max-drop: no remaining layer helps; stopping with a drop of \(String(format: "%.4f", original.metric - score))")
+                print("max-drop: no remaining layer helps; stopping with a drop of \(String(format: "%.4f", original.metric - current.score))")
                 break
             }
             kept.insert(best.layer)
-            (graph, score) = (best.graph, best.score)
-            print(String(format: "max-drop: keeping %@ in float32: %@ %.4f (drop %.4f)", best.layer, chosen.rawValue, score,
-                         original.metric - score))
+            current = best.trial
+            print(String(format: "max-drop: keeping %@ in float32: %@ %.4f (drop %.4f)", best.layer, chosen.rawValue, current.score,
+                         original.metric - current.score))
         }
         let added = kept.subtracting(options.keepFloat).sorted()
         print("max-drop: kept in float32: \(added.isEmpty ? "nothing" : added.joined(separator: ", ")); "
-              + String(format: "final drop %.4f", original.metric - score))
+              + String(format: "final drop %.4f", original.metric - current.score))
         if !added.isEmpty {
-            let probe = firstSamples(samples, count: 16)
-            let (before, after) = (try writeTFLite(allInt8).count, try writeTFLite(graph).count)
-            let (fast, slow) = (try millisecondsPerImage(allInt8, probe), try millisecondsPerImage(graph, probe))
+            let (before, after) = (allInt8.bytes, current.bytes)
+            let (fast, slow) = (allInt8.millisecondsPerImage, current.millisecondsPerImage)
             print(String(format: "max-drop: cost of the float32 layers: %+d bytes (%d -> %d), interpreter %+.2f ms/image (%.2f -> %.2f)",
                          after - before, before, after, slow - fast, fast, slow))
         }
         return kept
     }
 
-    private func quantizedScore(_ trials: Int8Trials, _ kept: Set<String>, _ samples: Tensor,
-                                _ table: LabelTable, _ metric: MetricChoice) throws -> (Graph, Double) {
+    /// One set of float layers, quantized, written and run on the whole labelled data: the
+    /// metric, and the file size and time per image its cost report needs.
+    private func measuredTrial(_ trials: Int8Trials, _ kept: Set<String>, _ samples: Tensor,
+                               _ table: LabelTable, _ metric: MetricChoice) throws -> MeasuredTrial {
         let graph = try trials.quantized(keepingFloat: kept)
-        let result = try evaluateVariant(name: "int8", graph: try readTFLite(bytes: try writeTFLite(graph), name: "int8"),
+        let bytes = try writeTFLite(graph)
+        let result = try evaluateVariant(name: "int8", graph: try readTFLite(bytes: bytes, name: "int8"),
                                          bytes: nil, fileSize: 0, samples: samples, labels: table, metric: metric, reference: nil)
-        return (graph, result.metric)
+        return MeasuredTrial(graph: graph, score: result.metric, bytes: bytes.count,
+                             millisecondsPerImage: result.millisecondsPerImage)
     }
 
     /// Keras layers ordered by the output error their int8 version causes on its own, every
@@ -112,16 +115,11 @@ private struct Int8Trials {
     }
 }
 
-/// The bundled interpreter's time per image on `samples`, best of three runs.
-private func millisecondsPerImage(_ graph: Graph, _ samples: Tensor) throws -> Double {
-    let interpreter = try Interpreter(graph: try readTFLite(bytes: try writeTFLite(graph), name: "timing"))
-    var best = Double.infinity
-    for _ in 0..<3 {
-        let start = Date()
-        _ = try interpreter.run([samples])
-        best = min(best, Date().timeIntervalSince(start))
-    }
-    return best * 1000 / Double(max(samples.shape.first ?? 1, 1))
+private struct MeasuredTrial {
+    let graph: Graph
+    let score: Double
+    let bytes: Int
+    let millisecondsPerImage: Double
 }
 
 private func meanSquaredDifference(_ a: Tensor, _ b: Tensor) -> Double {
