@@ -1274,13 +1274,7 @@ def generate_chexnet_trained(spec, out_root):
 
     # model files
     x = xte[:2]
-    yk, yt = predict(km, x), predict(tm, x)
-    np.save(os.path.join(d, "input.npy"), x)
-    np.save(os.path.join(d, "output_keras3.npy"), yk)
-    np.save(os.path.join(d, "output_tfkeras.npy"), yt)
-    tm.save(os.path.join(d, "tfkeras.h5"))
-    save_keras3_h5(km, os.path.join(d, "keras3.h5"))
-    km.save(os.path.join(d, "model.keras"))
+    yk, yt = save_model_files(d, km, tm, x)
     tfl = chex_tflite_variants(km, cal)
     for v, b in tfl.items():
         with open(os.path.join(d, CHEX_TFLITE_FILES[v]), "wb") as f:
@@ -1616,6 +1610,19 @@ def make_input(shape, seed, scale=1.0):
     return (rng.normal(0.0, 1.0, (2,) + tuple(shape)) * scale).astype(np.float32)
 
 
+def save_model_files(d, km, tm, x):
+    """The files every golden model has: its input, both frameworks' outputs on it, and the
+    model as tf.keras 2 .h5, Keras 3 .h5 and .keras. Returns (Keras 3, tf_keras) outputs."""
+    yk, yt = predict(km, x), predict(tm, x)
+    np.save(os.path.join(d, "input.npy"), x)
+    np.save(os.path.join(d, "output_keras3.npy"), yk)
+    np.save(os.path.join(d, "output_tfkeras.npy"), yt)
+    tm.save(os.path.join(d, "tfkeras.h5"))
+    save_keras3_h5(km, os.path.join(d, "keras3.h5"))
+    km.save(os.path.join(d, "model.keras"))
+    return yk, yt
+
+
 def predict(model, x):
     return np.asarray(model.predict(x, verbose=0), dtype=np.float32)
 
@@ -1888,13 +1895,7 @@ def generate_model(spec, out_root):
     x = make_input(spec["input_shape"], SEED, spec.get("data_scale", 1.0))
 
     km, tm = build_pair(spec["build"], x, spec.get("compile"))
-    yk, yt = predict(km, x), predict(tm, x)
-    np.save(os.path.join(d, "input.npy"), x)
-    np.save(os.path.join(d, "output_keras3.npy"), yk)
-    np.save(os.path.join(d, "output_tfkeras.npy"), yt)
-    tm.save(os.path.join(d, "tfkeras.h5"))
-    save_keras3_h5(km, os.path.join(d, "keras3.h5"))
-    km.save(os.path.join(d, "model.keras"))
+    yk, yt = save_model_files(d, km, tm, x)
     for v in spec.get("variants", []):
         vk, vt = build_pair(v["build"], x, v.get("compile"))
         assert np.allclose(predict(vk, x), yk, atol=1e-6) and np.allclose(predict(vt, x), yt, atol=1e-6)
