@@ -5,7 +5,7 @@ let package = Package(
     name: "h5tolite",
     products: [
         .executable(name: "h5tolite", targets: ["h5tolite"]),
-        .library(name: "H5ToLite", targets: ["H5ToLiteIR", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteTFLite", "H5ToLiteInterpreter", "H5ToLiteEvaluation", "H5ToLiteData"]),
+        .library(name: "H5ToLite", targets: ["H5ToLiteIR", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteTFLite", "H5ToLiteInterpreter", "H5ToLiteEvaluation", "H5ToLiteData", "H5ToLiteDriver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,12 +25,18 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .target(name: "H5ToLiteData", dependencies: ["H5ToLiteInterpreter", "CPNG", "CJPEG"]),
+        // What a conversion, a verification, an evaluation or a comparison does, as a library:
+        // the command-line tool only parses arguments into requests and prints results.
+        .target(name: "H5ToLiteDriver", dependencies: [
+            "H5ToLiteData", "H5ToLiteEvaluation",
+            "H5ToLiteIR", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteTFLite", "H5ToLiteInterpreter",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
         .executableTarget(name: "h5tolite", dependencies: [
-            "H5ToLiteData",
-            "H5ToLiteEvaluation",
+            "H5ToLiteDriver",
+            "H5ToLiteData", "H5ToLiteEvaluation",
             "H5ToLiteIR", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteTFLite", "H5ToLiteInterpreter",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         .testTarget(name: "H5ToLiteIRTests", dependencies: ["H5ToLiteIR"]),
         .testTarget(name: "H5ToLiteEvaluationTests", dependencies: ["H5ToLiteEvaluation"],
@@ -40,6 +46,7 @@ let package = Package(
         .testTarget(name: "H5ToLiteInterpreterTests", dependencies: ["H5ToLiteInterpreter", "H5ToLiteTFLite"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "H5ToLiteTFLiteTests", dependencies: ["H5ToLiteTFLite", "H5ToLiteKeras", "H5ToLitePasses"]),
+        .testTarget(name: "H5ToLiteDriverTests", dependencies: ["H5ToLiteDriver"]),
         .testTarget(name: "H5ToLiteDataTests", dependencies: ["H5ToLiteData", "H5ToLiteInterpreter"]),
     ]
 )

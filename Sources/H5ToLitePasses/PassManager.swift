@@ -1,8 +1,10 @@
 import H5ToLiteIR
 import H5ToLiteInterpreter
 
-/// A named graph rewrite. Names are kebab-case and stable: `--dump-after`, `h5tolite passes`
-/// and the tests all refer to passes by name.
+/// A named graph rewrite that always does its one transformation; whether it runs at all is
+/// the pipeline's decision (see Pipeline.swift), never the pass's. Names are kebab-case and
+/// stable: `--dump-after`, `--stop-after`, `h5tolite opt`, `h5tolite passes` and the tests
+/// all refer to passes by name.
 public struct Pass: Sendable {
     public let name: String
     public let summary: String
@@ -15,66 +17,13 @@ public struct Pass: Sendable {
     }
 }
 
-/// How weights and activations are stored in the written file.
-public enum QuantizationMode: String, Sendable, CaseIterable {
-    /// Everything float32.
-    case none
-    /// Weights stored as float16, turned back into float32 by DEQUANTIZE ops.
-    case float16
-    /// int8 weights, float32 activations (TFLite's hybrid kernels).
-    case dynamic
-    /// int8 weights and activations, scales from calibration data.
-    case int8
-}
-
-/// What the user asked the pipeline to do beyond the default rewrites.
-public struct PipelineOptions: Sendable {
-    public var pruning: PruningOptions?
-    public var quantization: QuantizationMode
-    /// Preprocessed samples, batch first, for calibrating int8 activations.
-    public var calibration: Tensor?
-    /// Layers (Keras names) that stay float32 in an int8 model.
-    public var keepFloat: Set<String>
-    /// The element type of the model's inputs and outputs in an int8 model.
-    public var io: DType
-    /// After pruning, re-measure BatchNorm statistics on the calibration data.
-    /// After int8 quantization, fold each channel's mean shift back into the biases.
-    public var biasCorrection: Bool = false
-    /// With float model outputs, compute a final sigmoid or softmax in float.
-    public var floatHead: Bool = true
-
-    public init(pruning: PruningOptions? = nil, quantization: QuantizationMode = .none, calibration: Tensor? = nil,
-                keepFloat: Set<String> = [], io: DType = .float32) {
-        self.pruning = pruning
-        self.quantization = quantization
-        self.calibration = calibration
-        self.keepFloat = keepFloat
-        self.io = io
-    }
-}
-
-/// Settings every pass can read, and the report lines passes leave for the user.
-public final class PassContext {
-    public let options: PipelineOptions
-    public private(set) var report: [String] = []
-    /// Told (what, done, total) as a long pass goes, for a progress bar.
-    let progress: (String, Int, Int) -> Void
-
-    public init(options: PipelineOptions = PipelineOptions(), progress: @escaping (String, Int, Int) -> Void = { _, _, _ in }) {
-        self.options = options
-        self.progress = progress
-    }
-
-    func note(_ line: String) {
-        report.append(line)
-    }
-}
-
-/// Every pass, in the order the default pipeline runs them.
+/// Every pass, in the order the pipelines run them. The registry only names passes; which
+/// of them run for a given conversion is chosen by `pipeline(for:)`.
 public let passRegistry: [Pass] = [
     removeInferenceNoops,
     constantFolding,
     pruneWeights,
+    refitPruned,
     reestimateBatchNorm,
     lowerBatchNorm,
     foldBatchNorm,
@@ -84,6 +33,7 @@ public let passRegistry: [Pass] = [
     quantizeWeights,
     calibrate,
     quantizeInt8,
+    correctInt8Biases,
     dedupConstants,
     deadCodeElimination,
 ]
@@ -92,23 +42,85 @@ public func pass(named name: String) -> Pass? {
     passRegistry.first { $0.name == name }
 }
 
-/// Runs passes in order, verifying the graph after each; `observe` sees the graph after
-/// each pass (dumps hang off it, not off the passes).
-public func runPipeline(_ graph: Graph, passes: [Pass] = passRegistry, context: PassContext = PassContext(),
-                        observe: (Int, Pass, Graph) throws -> Void = { _, _, _ in }) throws -> Graph {
+/// The parameters passes read (sparsity, calibration samples, layers kept in float, ...),
+/// and the report lines they leave for the user.
+public final class PassContext {
+    public let options: PipelineOptions
+    public private(set) var report: [String] = []
+    /// Told (what, done, total) as a long pass goes, for a progress bar.
+    let progress: (String, Int, Int) -> Void
+    /// The graph as each pass of this run found it. A pass that measures against an earlier
+    /// form of the model (the refit against the dense weights, bias correction against the
+    /// float graph) reads it here instead of redoing the earlier pass's work.
+    private var graphsBefore: [String: Graph] = [:]
+
+    public init(options: PipelineOptions = PipelineOptions(), progress: @escaping (String, Int, Int) -> Void = { _, _, _ in }) {
+        self.options = options
+        self.progress = progress
+    }
+
+    func note(_ line: String) {
+        report.append(line)
+    }
+
+    /// The calibration samples, which `pass` cannot run without.
+    func calibrationSamples(for pass: String) throws -> Tensor {
+        guard let samples = options.calibration else {
+            throw ShapeError("\(pass) needs calibration data (--calibration X.npy, batch first, or an image folder)")
+        }
+        return samples
+    }
+
+    func record(_ graph: Graph, before pass: String) {
+        graphsBefore[pass] = graph
+    }
+
+    /// The graph `pass` started from in this run; `reader` names the pass that needs it.
+    func graph(before pass: String, for reader: String) throws -> Graph {
+        guard let graph = graphsBefore[pass] else {
+            throw ShapeError("\(reader) needs \(pass) to run before it in the same pipeline")
+        }
+        return graph
+    }
+}
+
+/// What instrumentation sees after each pass: dumps and `--print-after-change` hang off
+/// this, not off the passes.
+public struct PassEvent {
+    /// Position of the pass in the pipeline, from 0.
+    public let index: Int
+    public let pass: Pass
+    public let before: Graph
+    public let after: Graph
+
+    /// Whether the pass changed the graph (compares only what differs, so it is cheap when
+    /// a pass left everything in place).
+    public var changed: Bool { before != after }
+}
+
+/// Runs passes in order, verifying the graph after each; `observe` sees every pass's result.
+public func runPipeline(_ graph: Graph, passes: [Pass], context: PassContext = PassContext(),
+                        observe: (PassEvent) throws -> Void = { _ in }) throws -> Graph {
     var current = graph
     for (index, pass) in passes.enumerated() {
         var next = current
+        context.record(current, before: pass.name)
         do {
             try pass.run(&next, context)
             try verify(next)
         } catch {
             throw PassFailure(pass: pass.name, lastGood: current, underlying: error)
         }
+        try observe(PassEvent(index: index, pass: pass, before: current, after: next))
         current = next
-        try observe(index, pass, current)
     }
     return current
+}
+
+/// Runs the pipeline `options` call for.
+public func runPipeline(_ graph: Graph, context: PassContext = PassContext(),
+                        observe: (PassEvent) throws -> Void = { _ in }) throws -> Graph {
+    try runPipeline(graph, passes: pipeline(for: context.options).passes, context: context, observe: observe)
 }
 
 /// A pass that threw or broke the graph; carries the last graph that verified.

@@ -36,16 +36,17 @@ public struct PruningOptions: Sendable {
 
 /// Magnitude pruning (`--prune S`): zeroes the fraction S of smallest-magnitude weights of
 /// every conv, depthwise and dense kernel, per layer or globally. Runs before BatchNorm
-/// folding so that it ranks the weights the model was trained with. With calibration data
-/// and the `refit` recovery, the weights it keeps are then refitted (see RefitPruned).
+/// folding so that it ranks the weights the model was trained with. refit-pruned or
+/// reestimate-batchnorm may follow it to win back accuracy.
 ///
 ///     const %1 "dense/kernel": f32[2,2] [0.1, -2.0, 0.5, 3.0]
 ///   -> (--prune 0.5)
 ///     const %5 "dense/kernel": f32[2,2] [0.0, -2.0, 0.0, 3.0]
 let pruneWeights = Pass(name: "prune-weights",
                         summary: "zero the smallest-magnitude conv, depthwise and dense weights (--prune)") { graph, context in
-    guard let options = context.options.pruning else { return }
-    let dense = graph
+    guard let options = context.options.pruning else {
+        throw ShapeError("prune-weights needs a sparsity (--prune S)")
+    }
     let targets = prunableOps(graph, includeEnds: options.includeEnds)
     let kernels = targets.map { graph[graph.ops[$0].inputs[1]].constant?.floats ?? [] }
     let globalThreshold = options.scope == .global
@@ -60,13 +61,6 @@ let pruneWeights = Pass(name: "prune-weights",
         let zeros = pruned.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
         context.note("prune-weights: \(graph.ops[target].origin): \(zeros)/\(pruned.count) zero "
                      + "(\(percent(Double(zeros) / Double(max(pruned.count, 1)))))")
-    }
-    if options.recovery == .refit, let samples = context.options.calibration {
-        let problems = try refitPrunedWeights(&graph, dense: dense, targets: targets, samples: samples) { done in
-            context.progress("prune-weights: refitting \(targets.count) layers", done, targets.count)
-        }
-        context.note("prune-weights: kept weights refitted on \(samples.shape[0]) calibration samples"
-                     + (problems.isEmpty ? "" : "; " + problems.joined(separator: "; ")))
     }
 }
 

@@ -14,8 +14,8 @@ import H5ToLiteInterpreter
 ///     %5 "bn": f32[1,8,8,4] = batch_norm(%3, %g, %b, %mean', %variance') {epsilon=0.001}
 let reestimateBatchNorm = Pass(name: "reestimate-batchnorm",
                                summary: "re-measure BatchNorm statistics on calibration data after pruning") { graph, context in
-    guard context.options.pruning?.recovery == .batchnorm,
-          let samples = context.options.calibration, graph.ops.contains(where: \.kind.isBatchNormalization) else { return }
+    let samples = try context.calibrationSamples(for: "reestimate-batchnorm")
+    guard graph.ops.contains(where: \.kind.isBatchNormalization) else { return }
     var runner = StagedRunner(graph: graph, samples: samples)
     var shifts: [(String, Double)] = []
     for (index, op) in graph.ops.enumerated() {

@@ -1,7 +1,9 @@
 import ArgumentParser
+import H5ToLiteData
 import H5ToLiteIR
 import H5ToLitePasses
 
+extension Preprocessing: ExpressibleByArgument {}
 extension PruningScope: ExpressibleByArgument {}
 extension PruningRecovery: ExpressibleByArgument {}
 

@@ -1,12 +1,11 @@
 import ArgumentParser
 import Foundation
 import H5ToLiteData
+import H5ToLiteDriver
 import H5ToLiteEvaluation
 import H5ToLiteInterpreter
 import H5ToLiteIR
-import H5ToLiteKeras
 import H5ToLitePasses
-import H5ToLiteTFLite
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,6 +30,12 @@ struct Convert: ParsableCommand {
 
     @Flag(name: .customLong("print-after-all"), help: "Print the IR to stderr after every pass.")
     var printAfterAll = false
+
+    @Flag(name: .customLong("print-after-change"), help: "Print the IR to stderr after every pass that changed it.")
+    var printAfterChange = false
+
+    @Option(name: .customLong("stop-after"), help: "Stop the pipeline after this pass and write its IR as text to -o (continue with `h5tolite opt`).")
+    var stopAfter: String?
 
     @Flag(name: .customLong("bias-correction"), help: "With --quantize int8: fold each channel's mean shift (float vs int8 on the calibration data) into the biases.")
     var biasCorrection = false
@@ -101,148 +106,78 @@ struct Convert: ParsableCommand {
         if let prune, !(0..<1).contains(prune) {
             throw ValidationError("--prune takes a fraction in [0, 1), e.g. 0.5")
         }
+        if stopAfter != nil && verify {
+            throw ValidationError("--stop-after writes IR, which --verify cannot run as a file; drop one of them")
+        }
     }
 
     func run() throws {
         let start = Date()
-        let keras = try loadKerasFileIsolated(model)
-        let imported = try importKeras(keras)
-        let dumpNames = try selectedDumps()
-        if !dumpNames.isEmpty {
-            try FileManager.default.createDirectory(atPath: dumpDirectory, withIntermediateDirectories: true)
-            try writeDump(imported, name: "00-import")
-        }
-        var options = PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0, scope: pruneScope, includeEnds: pruneEnds,
-                                                                                    recovery: pruneRecovery) },
-                                      quantization: quantize,
-                                      calibration: try calibration.map {
-                                          try loadSamples($0, inputShape: Array(imported[imported.inputs[0]].shape.dropFirst()),
-                                                          preprocessing: preprocess, limit: calibrationSamples, label: "calibration images")
-                                      },
-                                      keepFloat: Set((keepFloat ?? "").split(separator: ",").map(String.init)), io: io.dtype)
         if prune != nil && calibration == nil {
             FileHandle.standardError.write(Data(("warning: pruning without retraining lowers accuracy; give --calibration "
                 + "(representative inputs, .npy or an image folder) so the weights pruning keeps are refitted to win it back\n").utf8))
         }
-        options.biasCorrection = biasCorrection
-        if let maxDrop {
-            options.keepFloat = try accuracyAwareKeepFloat(imported: imported, options: options, maxDrop: maxDrop)
+        let keras = try loadKerasFileIsolated(model)
+        let instrumentation = try Instrumentation(
+            directory: dumpDirectory, dumpAfter: Set(dumpAfter.flatMap { $0.split(separator: ",").map(String.init) }),
+            printAfterAll: printAfterAll, printAfterChange: printAfterChange, print: printToStandardError)
+        let result = try convert(keras, file: model, request: request(), instrumentation: instrumentation,
+                                 log: { print($0) }, progress: passProgress())
+        guard let bytes = result.bytes else {
+            try writeAtomically(Array(printGraph(result.optimized, fullConstants: true).utf8), to: output)
+            print("\(output): the IR after \(stopAfter ?? "")")
+            return
         }
-        let context = PassContext(options: options, progress: passProgress())
-        let optimized: Graph
-        do {
-            optimized = try runPipeline(imported, context: context) { index, pass, graph in
-                if printAfterAll {
-                    FileHandle.standardError.write(Data("// after \(pass.name)\n\(printGraph(graph))".utf8))
-                }
-                if dumpNames.contains(pass.name) {
-                    try writeDump(graph, name: String(format: "%02d-%@", index + 1, pass.name))
-                }
-            }
-        } catch let failure as PassFailure {
-            try? FileManager.default.createDirectory(atPath: dumpDirectory, withIntermediateDirectories: true)
-            try? writeDump(failure.lastGood, name: "failed-before-\(failure.pass)")
-            throw CommandError("\(model): \(failure.description) (last good IR in \(dumpDirectory))")
-        }
-        let bytes = try writeTFLite(optimized)
         // Verification comes before the file lands, so a failed check leaves no output behind.
         if verify {
-            let inputShape = Array(imported[imported.inputs[0]].shape.dropFirst())
-            let samples = try verifyData.map { try readNPY(path: $0) } ?? seededNormalSamples(shape: inputShape, count: 8)
-            try verifyConversion(original: imported, written: bytes, samples: samples)
-            try verifyWithoutRecovery(original: imported, options: options, samples: samples)
-            if quantize == .dynamic || quantize == .int8 {
-                let errors = try layerErrors(float: try floatReference(imported, options: options), quantized: optimized,
-                                             samples: samples)
-                print("per-layer error against float32 (worst \(min(errors.count, 10)) of \(errors.count)):")
-                print(layerErrorTable(errors), terminator: "")
+            let samples = try verifyData.map { try readNPY(path: $0) } ?? seededNormalSamples(shape: sampleShape(result.imported), count: 8)
+            let verification: VerificationReport
+            do {
+                verification = try verifyConversion(original: result.imported, optimized: result.optimized, written: bytes,
+                                                    options: result.options, samples: samples)
+            } catch {
+                throw CommandError("\(model): --verify: \(error)")
             }
+            try report(verification, tolerance: tolerance ?? defaultTolerance(result.options))
         }
         try writeAtomically(bytes, to: output)
         let seconds = Date().timeIntervalSince(start)
-        context.report.forEach { print($0) }
-        print("\(output): \(optimized.ops.count) ops, \(optimized.parameterCount) parameters, "
+        result.report.forEach { print($0) }
+        print("\(output): \(result.optimized.ops.count) ops, \(result.optimized.parameterCount) parameters, "
               + "\(bytes.count) bytes (\(keras.format.rawValue), Keras \(keras.kerasVersion)) in \(String(format: "%.2f", seconds)) s")
         if prune != nil {
-            let zeros = optimized.values.reduce(0) { total, value in
+            let zeros = result.optimized.values.reduce(0) { total, value in
                 total + (value.constant?.floats?.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } ?? 0)
             }
-            print("sparsity \(zeros)/\(optimized.parameterCount) parameters zero; gzip size \(try gzipSize(bytes)) bytes")
+            print("sparsity \(zeros)/\(result.optimized.parameterCount) parameters zero; gzip size \(try gzipSize(bytes)) bytes")
         }
     }
 
-    /// Runs the graph exactly as the Keras file defines it (before any pass) and the file
-    /// just written, on the same inputs, and reports how far apart they are.
-    private func verifyConversion(original: Graph, written: [UInt8], samples: Tensor) throws {
-        let result = try compareOutputs(original, { try readTFLite(bytes: written, name: output) }, samples)
-        print("verify: " + describe(result))
-        let limit = tolerance ?? defaultTolerance
-        if let limit, result.maxAbsoluteError > limit {
-            throw CommandError("\(output): --verify: max abs error \(result.maxAbsoluteError) exceeds the tolerance \(limit)")
+    private func request() -> ConversionRequest {
+        var options = PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0, scope: pruneScope, includeEnds: pruneEnds,
+                                                                          recovery: pruneRecovery) },
+                                      quantization: quantize,
+                                      keepFloat: Set((keepFloat ?? "").split(separator: ",").map(String.init)), io: io.dtype)
+        options.biasCorrection = biasCorrection
+        return ConversionRequest(
+            options: options,
+            calibration: calibration.map { SampleFile(path: $0, preprocessing: preprocess, limit: calibrationSamples) },
+            maxDrop: maxDrop.map { MaxDrop(drop: $0, data: SampleFile(path: data!, preprocessing: preprocess), labels: labels!, metric: metric) },
+            stopAfter: stopAfter)
+    }
+
+    /// Prints the comparisons and fails if the written file is further from the original than `tolerance`.
+    private func report(_ verification: VerificationReport, tolerance: Double?) throws {
+        print("verify: " + verification.conversion.summary)
+        if let tolerance, verification.conversion.maxAbsoluteError > tolerance {
+            throw CommandError("\(output): --verify: max abs error \(verification.conversion.maxAbsoluteError) exceeds the tolerance \(tolerance)")
         }
-    }
-
-    /// With a pruning recovery, the same comparison for the pruned weights as they are, so the
-    /// report shows what the recovery won back.
-    private func verifyWithoutRecovery(original: Graph, options: PipelineOptions, samples: Tensor) throws {
-        guard options.calibration != nil, let pruning = options.pruning, pruning.recovery != .none else { return }
-        var unrecovered = options
-        unrecovered.pruning?.recovery = .none
-        let result = try compareOutputs(original, { try runPipeline(original, context: PassContext(options: unrecovered)) }, samples)
-        print("verify: without --prune-recovery \(pruning.recovery.rawValue): " + describe(result))
-    }
-
-    private func compareOutputs(_ original: Graph, _ candidate: () throws -> Graph, _ samples: Tensor) throws -> OutputComparison {
-        do {
-            let expected = try Interpreter(graph: original).run([samples])[0]
-            let actual = try Interpreter(graph: try candidate()).run([samples])[0]
-            return OutputComparison(reference: expected.data, candidate: actual.data, samples: samples.shape[0])
-        } catch {
-            throw CommandError("\(model): --verify: \(error)")
+        if let unrecovered = verification.withoutRecovery {
+            print("verify: without --prune-recovery \(pruneRecovery.rawValue): " + unrecovered.summary)
         }
-    }
-
-    private func describe(_ result: OutputComparison) -> String {
-        String(format: "%d samples, max abs error %.3g, mean abs error %.3g, cosine similarity %.8f, top-1 agreement %.1f%%",
-               result.samples, result.maxAbsoluteError, result.meanAbsoluteError, result.cosineSimilarity,
-               result.top1Agreement * 100)
-    }
-
-    /// Float modes must match closely; lossy modes (pruning, int8 weights) only report unless asked.
-    private var defaultTolerance: Double? {
-        guard prune == nil else { return nil }
-        switch quantize {
-        case .none: return 1e-4
-        case .float16: return 1e-2
-        case .dynamic, .int8: return nil
-        }
-    }
-
-    private func selectedDumps() throws -> Set<String> {
-        let names = Set(dumpAfter.flatMap { $0.split(separator: ",").map(String.init) })
-        if names.contains("all") { return Set(passRegistry.map(\.name)) }
-        for name in names where pass(named: name) == nil {
-            throw ValidationError("--dump-after: no pass named '\(name)' (see `h5tolite passes`)")
-        }
-        return names
-    }
-
-    /// `NN-pass.txt` (text IR) and `NN-pass.dot`, plus `NN-pass.svg` when Graphviz's `dot` is installed.
-    private func writeDump(_ graph: Graph, name: String) throws {
-        let base = (dumpDirectory as NSString).appendingPathComponent(name)
-        try writeAtomically(Array(printGraph(graph).utf8), to: base + ".txt")
-        try writeAtomically(Array(dotGraph(graph).utf8), to: base + ".dot")
-        renderSVG(dot: base + ".dot", svg: base + ".svg")
-    }
-}
-
-struct Passes: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the optimization passes in pipeline order.")
-
-    func run() {
-        let width = passRegistry.map(\.name.count).max() ?? 0
-        for pass in passRegistry {
-            print(pass.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + pass.summary)
+        if let errors = verification.layers {
+            print("per-layer error against float32 (worst \(min(errors.count, 10)) of \(errors.count)):")
+            print(layerErrorTable(errors), terminator: "")
         }
     }
 }
@@ -254,4 +189,8 @@ func passProgress() -> (String, Int, Int) -> Void {
         bar.update(done, total)
         if done == total { bar.finish() }
     }
+}
+
+func printToStandardError(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
 }

@@ -13,7 +13,9 @@ struct H5ToLite: ParsableCommand {
           h5tolite compare model.h5 --data test/ --labels labels.csv --preprocess torch --out results/
           h5tolite inspect model.tflite
           h5tolite passes
+          h5tolite convert model.h5 -o model.ir --stop-after fold-batchnorm
+          h5tolite opt model.ir --pass fuse-activations,fold-padding -o fused.ir
         """,
         version: "0.1.0",
-        subcommands: [Convert.self, Run.self, Compare.self, Inspect.self, Passes.self, ReadKeras.self])
+        subcommands: [Convert.self, Run.self, Compare.self, Inspect.self, Passes.self, Opt.self, ReadKeras.self])
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import H5ToLiteDriver
 import H5ToLiteIR
 import H5ToLiteKeras
 import H5ToLiteTFLite
@@ -75,81 +76,3 @@ struct Inspect: ParsableCommand {
     }
 }
 
-/// What `inspect --json` prints. Keras files fill the Keras fields, .tflite files the others.
-struct FileHeader: Encodable {
-    var format: String = "TFLite"
-    var kerasVersion: String?
-    var model: String?
-    var schemaVersion: UInt32?
-    var bytes: Int?
-    var bufferBytes: Int?
-    var description: String?
-    var minRuntimeVersion: String?
-    var signatures: [String]?
-    var operatorCodes: [OperatorCode]?
-
-    struct OperatorCode: Encodable {
-        var name: String
-        var version: Int32
-        var uses: Int
-    }
-
-    init(format: String = "TFLite", kerasVersion: String? = nil, model: String? = nil) {
-        self.format = format
-        self.kerasVersion = kerasVersion
-        self.model = model
-    }
-
-    init(_ summary: TFLiteSummary) {
-        schemaVersion = summary.schemaVersion
-        bytes = summary.fileBytes
-        bufferBytes = summary.bufferBytes
-        description = summary.description
-        minRuntimeVersion = summary.minimumRuntime
-        signatures = summary.signatures
-        operatorCodes = summary.operatorCodes.map { OperatorCode(name: $0.name, version: $0.version, uses: $0.uses) }
-    }
-}
-
-struct FileDescription: Encodable {
-    var file: String
-    var header: FileHeader
-    var inputs: [Tensor]
-    var outputs: [Tensor]
-    var parameters: Int
-    var ops: [Operation]
-    /// The graph as text IR, with --graph.
-    var ir: String?
-
-    struct Tensor: Encodable {
-        var name: String
-        var dtype: String
-        var shape: [Int]
-        var constant: Bool
-        var scales: [Float]?
-        var zeroPoints: [Int]?
-    }
-
-    struct Operation: Encodable {
-        var kind: String
-        var layer: String
-        var inputs: [Tensor]
-        var outputs: [Tensor]
-    }
-
-    init(file: String, header: FileHeader, graph: Graph, includeText: Bool) {
-        func tensor(_ id: ValueID) -> Tensor {
-            let value = graph[id]
-            return Tensor(name: value.name, dtype: value.dtype.shortName, shape: value.shape, constant: value.constant != nil,
-                          scales: value.quantization?.scales, zeroPoints: value.quantization?.zeroPoints)
-        }
-        self.file = file
-        self.header = header
-        inputs = graph.inputs.map(tensor)
-        outputs = graph.outputs.map(tensor)
-        parameters = graph.parameterCount
-        ops = graph.ops.map { Operation(kind: $0.kind.name, layer: $0.origin, inputs: $0.inputs.map(tensor),
-                                        outputs: $0.outputs.map(tensor)) }
-        ir = includeText ? printGraph(graph) : nil
-    }
-}

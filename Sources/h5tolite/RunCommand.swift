@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import H5ToLiteDriver
 import H5ToLiteIR
 import H5ToLiteInterpreter
 import H5ToLiteTFLite

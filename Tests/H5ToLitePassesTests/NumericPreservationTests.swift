@@ -17,9 +17,9 @@ import H5ToLiteKeras
         let keras = try readNPY(path: folder.appendingPathComponent("output_keras3.npy").path)
         let reference = try Interpreter(graph: imported).run([inputs])[0]
         #expect(maxRelativeError(reference, keras) <= 1e-5)
-        _ = try runPipeline(imported) { _, pass, graph in
-            let outputs = try Interpreter(graph: graph).run([inputs])[0]
-            #expect(maxRelativeError(outputs, reference) <= 1e-5, "after \(pass.name)")
+        _ = try runPipeline(imported) { event in
+            let outputs = try Interpreter(graph: event.after).run([inputs])[0]
+            #expect(maxRelativeError(outputs, reference) <= 1e-5, "after \(event.pass.name)")
         }
     }
 }

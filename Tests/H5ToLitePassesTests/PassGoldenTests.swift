@@ -23,33 +23,15 @@ func goldenPassCases() -> [String] {
     }
 }
 
-/// Options a case asks for in a `# options: prune=0.5 prune-scope=global prune-ends prune-recovery=batchnorm quantize=int8 ...` line.
-func options(from text: String) -> PipelineOptions {
-    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("# options:") }) else { return PipelineOptions() }
-    var settings: [String: String] = [:]
-    for word in line.dropFirst("# options:".count).split(separator: " ") {
-        let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
-        settings[parts[0]] = parts.count > 1 ? parts[1] : "true"
-    }
-    let pruning = settings["prune"].flatMap(Double.init).map { sparsity in
-        PruningOptions(sparsity: sparsity, scope: PruningScope(rawValue: settings["prune-scope"] ?? "layer") ?? .layer,
-                       includeEnds: settings["prune-ends"] != nil,
-                       recovery: PruningRecovery(rawValue: settings["prune-recovery"] ?? "refit") ?? .refit)
-    }
-    // calibration=normal:N stands for N seeded standard-normal samples of the graph's input.
-    let calibration = settings["calibration"].flatMap { spec -> Tensor? in
-        guard let count = Int(spec.replacingOccurrences(of: "normal:", with: "")),
-              let graph = try? parseGraph(text), let input = graph.inputs.first else { return nil }
-        return seededNormalSamples(shape: Array(graph[input].shape.dropFirst()), count: count)
-    }
-    let io: DType = settings["io"] == "int8" ? .int8 : settings["io"] == "uint8" ? .uint8 : .float32
-    return PipelineOptions(pruning: pruning, quantization: QuantizationMode(rawValue: settings["quantize"] ?? "none") ?? .none,
-                           calibration: calibration, keepFloat: Set((settings["keep-float"] ?? "").split(separator: ",").map(String.init)),
-                           io: io)
+/// The words of a case's `# NAME:` line (`# options: prune=0.5 ...`, `# first: prune-weights`).
+func caseLine(_ name: String, in text: String) -> String {
+    let prefix = "# \(name):"
+    return text.split(separator: "\n").first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) } ?? ""
 }
 
 @Suite struct PassGoldenTests {
-    /// Input IR -> one pass -> expected IR, as text.
+    /// Input IR -> one pass -> expected IR, as text. A `# first: PASS,...` line names passes
+    /// that run before it in the same pipeline (the refit reads the graph prune-weights started from).
     @Test(arguments: goldenPassCases())
     func passMatchesGolden(path: String) throws {
         let passName = String(path.split(separator: "/")[0])
@@ -58,10 +40,13 @@ func options(from text: String) -> PipelineOptions {
         let input = passGolden.appendingPathComponent(path)
         let expectedURL = input.deletingPathExtension().appendingPathExtension("expected.ir")
         let text = try String(contentsOf: input, encoding: .utf8)
-        var graph = try parseGraph(text)
-        try verify(graph)
-        try selected.run(&graph, PassContext(options: options(from: text)))
-        try verify(graph)
+        let parsed = try parseGraph(text)
+        try verify(parsed)
+        let first = try caseLine("first", in: text).split(separator: ",").map { name in
+            try #require(pass(named: name.trimmingCharacters(in: .whitespaces)), "no pass named \(name)")
+        }
+        let context = PassContext(options: try PipelineOptions(words: caseLine("options", in: text), graph: parsed))
+        let graph = try runPipeline(parsed, passes: first + [selected], context: context)
         let actual = printGraph(graph, fullConstants: true)
         if updateGolden {
             try actual.write(to: expectedURL, atomically: true, encoding: .utf8)

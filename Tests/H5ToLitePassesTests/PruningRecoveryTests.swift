@@ -55,7 +55,7 @@ import H5ToLiteKeras
         """)
         let samples = seededNormalSamples(shape: [5, 5, 2], count: 10)
         let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.5, includeEnds: true), calibration: samples)
-        let refitted = try runPipeline(dense, passes: [pruneWeights], context: PassContext(options: options))
+        let refitted = try runPipeline(dense, passes: [pruneWeights, refitPruned], context: PassContext(options: options))
         let hidden = try [dense, refitted].map { graph in
             try #require(try observeBatch(graph, samples) { $0 == graph.ops[0].outputs[0] }.values.first)
         }
@@ -98,7 +98,7 @@ extension PruningRecoveryTests {
         """)
         let samples = seededNormalSamples(shape: [5, 5, 3], count: 8)
         let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.5, includeEnds: true), calibration: samples)
-        let refitted = try runPipeline(dense, passes: [pruneWeights], context: PassContext(options: options))
+        let refitted = try runPipeline(dense, passes: [pruneWeights, refitPruned], context: PassContext(options: options))
         let kernel = refitted[refitted.ops[0].inputs[1]].constant!.floats!
         let denseKernel = dense[dense.ops[0].inputs[1]].constant!.floats!
         #expect(kernel != denseKernel.map { abs($0) > 0 ? $0 : 0 })

@@ -1,11 +1,24 @@
 import H5ToLiteIR
 import H5ToLiteInterpreter
 
-/// Bias correction for int8: rounding the weights shifts each output channel's mean; the
-/// shift, measured between the float and the int8 graph on the calibration data, is folded
-/// back into the int32 bias. Applied to convolutions and dense layers without a fused
-/// activation (a clamp would make the shift non-linear).
-func correctBiases(float: Graph, quantized: inout Graph, samples: Tensor) throws -> Int {
+/// Bias correction for int8 (`--bias-correction`): rounding the weights shifts each output
+/// channel's mean; the shift, measured between the float graph quantize-int8 started from
+/// and the int8 graph on the calibration data, is folded back into the int32 bias. Applied
+/// to convolutions and dense layers without a fused activation (a clamp would make the
+/// shift non-linear).
+///
+///     const %6 "conv/bias": i32[4] quant(...) [120, -37, 5, 0]
+///   ->
+///     const %6 "conv/bias": i32[4] quant(...) [118, -35, 5, 1]
+let correctInt8Biases = Pass(name: "correct-int8-biases",
+                             summary: "fold each int8 channel's mean shift against float into its bias (--bias-correction)") { graph, context in
+    let samples = try context.calibrationSamples(for: "correct-int8-biases")
+    let float = try context.graph(before: "quantize-int8", for: "correct-int8-biases")
+    let corrected = try correctBiases(float: float, quantized: &graph, samples: samples)
+    context.note("correct-int8-biases: bias correction on \(corrected) layers")
+}
+
+private func correctBiases(float: Graph, quantized: inout Graph, samples: Tensor) throws -> Int {
     let targets = quantized.ops.filter { op in
         guard op.inputs.count > 2, quantized[op.inputs[2]].dtype == .int32, quantized[op.outputs[0]].dtype == .int8 else { return false }
         switch op.kind {

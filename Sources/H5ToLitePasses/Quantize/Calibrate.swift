@@ -10,12 +10,7 @@ import H5ToLiteInterpreter
 ///     %3 "conv": f32[1,8,8,4] range(-1.25, 3.5) = conv2d(%0, %1, %2) {...}
 let calibrate = Pass(name: "calibrate",
                      summary: "record every value's range on the calibration data (--quantize int8)") { graph, context in
-    guard context.options.quantization == .int8 else { return }
-    // Ranges already in the IR (a golden test, or a graph calibrated before) are kept.
-    guard graph.values.allSatisfy({ $0.constant != nil || $0.range == nil }) else { return }
-    guard let samples = context.options.calibration else {
-        throw ShapeError("--quantize int8 needs calibration data (--calibration X.npy, batch first)")
-    }
+    let samples = try context.calibrationSamples(for: "calibrate")
     var ranges: [ValueID: ValueRange] = [:]
     let interpreter = try Interpreter(graph: graph)
     _ = try interpreter.run([samples]) { id, tensor in

@@ -11,8 +11,7 @@ import H5ToLiteIR
 ///     %5 "conv/kernel/dequantize": f32[2,1,1,1] = dequantize(%4)
 ///     %3 "conv": f32[1,4,4,2] = conv2d(%0, %5, %2) {...}
 let quantizeFloat16 = Pass(name: "quantize-float16",
-                           summary: "store float32 weights as float16 behind DEQUANTIZE (--quantize float16)") { graph, context in
-    guard context.options.quantization == .float16 else { return }
+                           summary: "store float32 weights as float16 behind DEQUANTIZE (--quantize float16)") { graph, _ in
     let used = Set(graph.ops.flatMap(\.inputs))
     var dequantizeOps: [Op] = []
     var replacement: [ValueID: ValueID] = [:]

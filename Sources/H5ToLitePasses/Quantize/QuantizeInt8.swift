@@ -18,15 +18,9 @@ import H5ToLiteIR
 ///     %5 "dense": f32[1,2] = dequantize(%2)
 let quantizeInt8 = Pass(name: "quantize-int8",
                         summary: "int8 weights and activations from calibrated ranges (--quantize int8)") { graph, context in
-    guard context.options.quantization == .int8 else { return }
-    let float = graph
     var rewriter = try Int8Rewriter(graph: graph, keepFloat: context.options.keepFloat, io: context.options.io,
                                     floatHead: context.options.floatHead)
     graph = try rewriter.rewrite()
-    if context.options.biasCorrection, let samples = context.options.calibration {
-        let corrected = try correctBiases(float: float, quantized: &graph, samples: samples)
-        context.note("quantize-int8: bias correction on \(corrected) layers")
-    }
     let kept = graph.ops.filter { !$0.kind.isConversion && graph[$0.outputs[0]].dtype == .float32 }.map(\.origin)
     if !kept.isEmpty {
         context.note("quantize-int8: kept in float32: \(Set(kept).sorted().joined(separator: ", "))")

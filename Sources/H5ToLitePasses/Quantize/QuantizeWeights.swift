@@ -13,8 +13,7 @@ import H5ToLiteIR
 ///     const %4 "dense/kernel": i8[2,1024] quant(scale=[0.0031, 0.0027], zero_point=[0, 0], axis=0) {...}
 ///     %3 "dense": f32[1,2] = fully_connected(%0, %4, %2)
 let quantizeWeights = Pass(name: "quantize-weights",
-                           summary: "int8 weights with float activations (--quantize dynamic)") { graph, context in
-    guard context.options.quantization == .dynamic else { return }
+                           summary: "int8 weights with float activations (--quantize dynamic)") { graph, _ in
     for index in graph.ops.indices {
         let op = graph.ops[index]
         let axis: Int

@@ -1,30 +1,30 @@
 import Foundation
 
 /// One row of the comparison table.
-struct VariantResult: Encodable {
-    let name: String
-    let bytes: Int
-    let gzipBytes: Int
-    let metric: Double
-    let change: Double
-    let perClassAUROC: [Double]
-    let top1Agreement: Double
-    let millisecondsPerImage: Double
-    let outputs: [Float]
+public struct VariantResult: Encodable {
+    public let name: String
+    public let bytes: Int
+    public let gzipBytes: Int
+    public let metric: Double
+    public let change: Double
+    public let perClassAUROC: [Double]
+    public let top1Agreement: Double
+    public let millisecondsPerImage: Double
+    public let outputs: [Float]
 
     enum CodingKeys: String, CodingKey {
         case name, bytes, gzipBytes, metric, change, perClassAUROC, top1Agreement, millisecondsPerImage
     }
 }
 
-struct ComparisonReport: Encodable {
-    let model: String
-    let metric: String
-    let samples: Int
-    let classes: [String]
-    let rows: [VariantResult]
+public struct ComparisonReport: Encodable {
+    public let model: String
+    public let metric: String
+    public let samples: Int
+    public let classes: [String]
+    public let rows: [VariantResult]
 
-    var markdown: String {
+    public var markdown: String {
         let original = Double(rows.first?.bytes ?? 1)
         var lines = ["| variant | size | gzip size | size vs original | \(metric) | change | top-1 agreement | ms/image |",
                      "|---|---|---|---|---|---|---|---|"]
@@ -37,7 +37,7 @@ struct ComparisonReport: Encodable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    func json() throws -> String {
+    public func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")

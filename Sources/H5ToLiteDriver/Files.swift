@@ -3,7 +3,7 @@ import H5ToLiteIR
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place, so a
 /// failure never leaves a partial file and an existing file is replaced only on success.
-func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
     let url = URL(fileURLWithPath: path)
     let temporary = url.deletingLastPathComponent()
         .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
@@ -19,10 +19,15 @@ func writeAtomically(_ bytes: [UInt8], to path: String) throws {
     }
 }
 
+/// `path/name`.
+func joined(_ folder: String, _ name: String) -> String {
+    (folder as NSString).appendingPathComponent(name)
+}
+
 /// A failure reported as one line on stderr.
-struct CommandError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = oneLine(description) }
+public struct CommandError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = oneLine(description) }
 }
 
 /// Renders a DOT file with Graphviz when `dot` is on the PATH; without it the .dot stays alone.

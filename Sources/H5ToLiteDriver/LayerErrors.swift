@@ -5,17 +5,17 @@ import H5ToLitePasses
 
 /// How far one layer's output in a quantized graph is from the same layer in the float
 /// graph, over the samples: the per-layer table `--verify` prints for quantized models.
-struct LayerError {
-    let name: String
-    let meanAbsoluteError: Double
-    let maxAbsoluteError: Double
+public struct LayerError {
+    public let name: String
+    public let meanAbsoluteError: Double
+    public let maxAbsoluteError: Double
     /// Root-mean-square error in units of the layer's own quantization step (1 = one step).
-    let rmseInSteps: Double
+    public let rmseInSteps: Double
 }
 
 /// The graph the same passes make without quantization: what a quantized graph's layers
 /// are measured against.
-func floatReference(_ imported: Graph, options: PipelineOptions) throws -> Graph {
+public func floatReference(_ imported: Graph, options: PipelineOptions) throws -> Graph {
     var floatOptions = options
     floatOptions.quantization = .none
     return try runPipeline(imported, context: PassContext(options: floatOptions))
@@ -29,7 +29,7 @@ func layerValueName(_ name: String) -> String {
 
 /// Runs both graphs on `samples` and compares every value the two graphs share a name for.
 /// Values are matched by name: quantized values keep their float counterparts' names.
-func layerErrors(float: Graph, quantized: Graph, samples: Tensor) throws -> [LayerError] {
+public func layerErrors(float: Graph, quantized: Graph, samples: Tensor) throws -> [LayerError] {
     var reference: [String: [Tensor]] = [:]
     _ = try Interpreter(graph: float).run([samples]) { id, tensor in
         reference[float[id].name, default: []].append(tensor)
@@ -62,7 +62,7 @@ func layerErrors(float: Graph, quantized: Graph, samples: Tensor) throws -> [Lay
     }.sorted { $0.rmseInSteps.isNaN ? false : $1.rmseInSteps.isNaN ? true : $0.rmseInSteps > $1.rmseInSteps }
 }
 
-func layerErrorTable(_ errors: [LayerError], limit: Int = 10) -> String {
+public func layerErrorTable(_ errors: [LayerError], limit: Int = 10) -> String {
     var lines = ["| layer | mean abs error | max abs error | RMSE (steps) |", "|---|---|---|---|"]
     for error in errors.prefix(limit) {
         lines.append("| \(error.name) | \(String(format: "%.4g", error.meanAbsoluteError)) | "

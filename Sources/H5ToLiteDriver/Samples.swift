@@ -1,15 +1,18 @@
-import ArgumentParser
 import Foundation
 import H5ToLiteData
+import H5ToLiteIR
 import H5ToLiteInterpreter
 
-extension Preprocessing: ExpressibleByArgument {}
+/// The shape of one sample of the model's (first) input: its shape without the batch axis.
+public func sampleShape(_ graph: Graph) -> [Int] {
+    Array(graph[graph.inputs[0]].shape.dropFirst())
+}
 
 /// Model inputs from a `.npy` array (already preprocessed, batch first) or from a folder of
 /// PNG, JPEG or DICOM images (decoded, resized to the model's input and preprocessed).
 /// `names`, when given, picks and orders the images (a label CSV's image column).
-func loadSamples(_ path: String, inputShape: [Int], preprocessing: Preprocessing?, limit: Int? = nil,
-                 names: [String]? = nil, label: String) throws -> Tensor {
+public func loadSamples(_ path: String, inputShape: [Int], preprocessing: Preprocessing?, limit: Int? = nil,
+                        names: [String]? = nil, label: String) throws -> Tensor {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
         throw CommandError("\(path): no such file or folder")
@@ -41,4 +44,18 @@ func loadSamples(_ path: String, inputShape: [Int], preprocessing: Preprocessing
     defer { bar.finish() }
     return try loadImageBatch(paths: files, height: inputShape[0], width: inputShape[1], channels: inputShape[2],
                               preprocessing: preprocessing, progress: { bar.update($0, $1) })
+}
+
+/// `samples` cut along the batch axis into batches of at most `size`.
+public func batches(_ samples: Tensor, size: Int) -> [Tensor] {
+    let count = samples.shape.first ?? 0
+    let stride = count > 0 ? samples.data.count / count : 0
+    return Swift.stride(from: 0, to: count, by: size).map { start in
+        let end = min(start + size, count)
+        return Tensor(shape: [end - start] + samples.shape.dropFirst(), data: Array(samples.data[start * stride..<end * stride]))
+    }
+}
+
+public func firstSamples(_ samples: Tensor, count: Int) -> Tensor {
+    batches(samples, size: count).first ?? samples
 }

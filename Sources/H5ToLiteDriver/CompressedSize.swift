@@ -3,7 +3,7 @@ import ZIPFoundation
 
 /// Size of `bytes` as `gzip -9`-like deflate would store them: the figure that shows what
 /// pruning saves, since zeroed weights only shrink a file once it is compressed.
-func gzipSize(_ bytes: [UInt8]) throws -> Int {
+public func gzipSize(_ bytes: [UInt8]) throws -> Int {
     let data = Data(bytes)
     var compressed = 0
     _ = try Data.compress(size: Int64(data.count), bufferSize: 1 << 16, provider: { position, size in

@@ -1,0 +1,105 @@
+import Foundation
+import H5ToLiteData
+import H5ToLiteIR
+import H5ToLiteKeras
+import H5ToLitePasses
+import H5ToLiteTFLite
+
+/// Samples named on the command line: a `.npy` of preprocessed inputs or an image folder.
+public struct SampleFile: Sendable {
+    public var path: String
+    public var preprocessing: Preprocessing?
+    /// Use at most this many samples.
+    public var limit: Int?
+
+    public init(path: String, preprocessing: Preprocessing? = nil, limit: Int? = nil) {
+        self.path = path
+        self.preprocessing = preprocessing
+        self.limit = limit
+    }
+}
+
+/// `--max-drop`: the largest metric drop int8 may cost, and the labelled data measuring it.
+public struct MaxDrop: Sendable {
+    public var drop: Double
+    public var data: SampleFile
+    public var labels: String
+    public var metric: MetricChoice
+
+    public init(drop: Double, data: SampleFile, labels: String, metric: MetricChoice) {
+        self.drop = drop
+        self.data = data
+        self.labels = labels
+        self.metric = metric
+    }
+}
+
+/// What `h5tolite convert` is asked to do, once its arguments are read.
+public struct ConversionRequest: Sendable {
+    /// The pipeline's options; calibration samples come from `calibration`.
+    public var options: PipelineOptions
+    public var calibration: SampleFile?
+    public var maxDrop: MaxDrop?
+    /// Stop after this pass: the result carries the graph there and no file bytes.
+    public var stopAfter: String?
+
+    public init(options: PipelineOptions, calibration: SampleFile? = nil, maxDrop: MaxDrop? = nil, stopAfter: String? = nil) {
+        self.options = options
+        self.calibration = calibration
+        self.maxDrop = maxDrop
+        self.stopAfter = stopAfter
+    }
+}
+
+public struct ConversionResult {
+    public let imported: Graph
+    /// The options the pipeline ran with: calibration samples loaded, `--max-drop`'s layers
+    /// added to those kept in float.
+    public let options: PipelineOptions
+    public let optimized: Graph
+    /// The .tflite file; nil when the pipeline stopped early (`stopAfter`).
+    public let bytes: [UInt8]?
+    /// What the passes reported, a line each.
+    public let report: [String]
+}
+
+/// Imports `model`, runs the pipeline its request calls for (with `instrumentation` around
+/// every pass) and writes the TFLite file in memory. `log` is told progress lines
+/// (`--max-drop`'s search); `progress` drives progress bars of long passes.
+public func convert(_ model: KerasModel, file: String, request: ConversionRequest, instrumentation: Instrumentation? = nil,
+                    log: (String) -> Void = { _ in },
+                    progress: @escaping (String, Int, Int) -> Void = { _, _, _ in }) throws -> ConversionResult {
+    let imported = try importKeras(model)
+    try instrumentation?.start(imported)
+    var options = request.options
+    let shape = sampleShape(imported)
+    options.calibration = try request.calibration.map {
+        try loadSamples($0.path, inputShape: shape, preprocessing: $0.preprocessing, limit: $0.limit, label: "calibration images")
+    }
+    if let maxDrop = request.maxDrop {
+        let data = try LabelledData.load(data: maxDrop.data.path, labels: maxDrop.labels, preprocessing: maxDrop.data.preprocessing,
+                                         metric: maxDrop.metric, inputShape: shape)
+        options.keepFloat = try searchKeepFloat(imported: imported, options: options, maxDrop: maxDrop.drop, data: data, log: log)
+    }
+    let passes = try selectedPasses(pipeline(for: options), stopAfter: request.stopAfter)
+    let context = PassContext(options: options, progress: progress)
+    let optimized: Graph
+    do {
+        optimized = try runPipeline(imported, passes: passes, context: context) { try instrumentation?.observe($0) }
+    } catch let failure as PassFailure {
+        let saved = instrumentation?.saveFailure(failure)
+        throw CommandError("\(file): \(failure.description)" + (saved.map { " (last good IR in \($0))" } ?? ""))
+    }
+    let bytes = request.stopAfter == nil ? try writeTFLite(optimized) : nil
+    return ConversionResult(imported: imported, options: options, optimized: optimized, bytes: bytes, report: context.report)
+}
+
+/// The pipeline's passes, up to and including `stopAfter` when given.
+func selectedPasses(_ pipeline: Pipeline, stopAfter: String?) throws -> [Pass] {
+    guard let stopAfter else { return pipeline.passes }
+    guard let last = pipeline.passes.firstIndex(where: { $0.name == stopAfter }) else {
+        throw CommandError("--stop-after: the \(pipeline.name) pipeline has no pass named '\(stopAfter)' "
+                           + "(it runs \(pipeline.passes.map(\.name).joined(separator: ", ")))")
+    }
+    return Array(pipeline.passes[...last])
+}

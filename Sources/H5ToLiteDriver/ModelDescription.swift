@@ -1,0 +1,81 @@
+import H5ToLiteIR
+import H5ToLiteTFLite
+
+/// What `inspect --json` prints. Keras files fill the Keras fields, .tflite files the others.
+public struct FileHeader: Encodable {
+    var format: String = "TFLite"
+    var kerasVersion: String?
+    var model: String?
+    var schemaVersion: UInt32?
+    var bytes: Int?
+    var bufferBytes: Int?
+    var description: String?
+    var minRuntimeVersion: String?
+    var signatures: [String]?
+    var operatorCodes: [OperatorCode]?
+
+    struct OperatorCode: Encodable {
+        var name: String
+        var version: Int32
+        var uses: Int
+    }
+
+    public init(format: String = "TFLite", kerasVersion: String? = nil, model: String? = nil) {
+        self.format = format
+        self.kerasVersion = kerasVersion
+        self.model = model
+    }
+
+    public init(_ summary: TFLiteSummary) {
+        schemaVersion = summary.schemaVersion
+        bytes = summary.fileBytes
+        bufferBytes = summary.bufferBytes
+        description = summary.description
+        minRuntimeVersion = summary.minimumRuntime
+        signatures = summary.signatures
+        operatorCodes = summary.operatorCodes.map { OperatorCode(name: $0.name, version: $0.version, uses: $0.uses) }
+    }
+}
+
+public struct FileDescription: Encodable {
+    var file: String
+    var header: FileHeader
+    var inputs: [Tensor]
+    var outputs: [Tensor]
+    var parameters: Int
+    var ops: [Operation]
+    /// The graph as text IR, with --graph.
+    var ir: String?
+
+    struct Tensor: Encodable {
+        var name: String
+        var dtype: String
+        var shape: [Int]
+        var constant: Bool
+        var scales: [Float]?
+        var zeroPoints: [Int]?
+    }
+
+    struct Operation: Encodable {
+        var kind: String
+        var layer: String
+        var inputs: [Tensor]
+        var outputs: [Tensor]
+    }
+
+    public init(file: String, header: FileHeader, graph: Graph, includeText: Bool) {
+        func tensor(_ id: ValueID) -> Tensor {
+            let value = graph[id]
+            return Tensor(name: value.name, dtype: value.dtype.shortName, shape: value.shape, constant: value.constant != nil,
+                          scales: value.quantization?.scales, zeroPoints: value.quantization?.zeroPoints)
+        }
+        self.file = file
+        self.header = header
+        inputs = graph.inputs.map(tensor)
+        outputs = graph.outputs.map(tensor)
+        parameters = graph.parameterCount
+        ops = graph.ops.map { Operation(kind: $0.kind.name, layer: $0.origin, inputs: $0.inputs.map(tensor),
+                                        outputs: $0.outputs.map(tensor)) }
+        ir = includeText ? printGraph(graph) : nil
+    }
+}

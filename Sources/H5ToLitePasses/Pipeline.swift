@@ -1,0 +1,146 @@
+import H5ToLiteIR
+import H5ToLiteInterpreter
+
+/// How weights and activations are stored in the written file.
+public enum QuantizationMode: String, Sendable, CaseIterable {
+    /// Everything float32.
+    case none
+    /// Weights stored as float16, turned back into float32 by DEQUANTIZE ops.
+    case float16
+    /// int8 weights, float32 activations (TFLite's hybrid kernels).
+    case dynamic
+    /// int8 weights and activations, scales from calibration data.
+    case int8
+}
+
+/// What the user asked for: the mode and pruning choose the pipeline; the rest are the
+/// parameters its passes read.
+public struct PipelineOptions: Sendable {
+    public var pruning: PruningOptions?
+    public var quantization: QuantizationMode
+    /// Preprocessed samples, batch first: calibrate int8 activations, recover pruning.
+    public var calibration: Tensor?
+    /// Layers (Keras names) that stay float32 in an int8 model.
+    public var keepFloat: Set<String>
+    /// The element type of the model's inputs and outputs in an int8 model.
+    public var io: DType
+    /// After int8 quantization, fold each channel's mean shift back into the biases.
+    public var biasCorrection: Bool = false
+    /// With float model outputs, compute a final sigmoid or softmax in float.
+    public var floatHead: Bool = true
+
+    public init(pruning: PruningOptions? = nil, quantization: QuantizationMode = .none, calibration: Tensor? = nil,
+                keepFloat: Set<String> = [], io: DType = .float32) {
+        self.pruning = pruning
+        self.quantization = quantization
+        self.calibration = calibration
+        self.keepFloat = keepFloat
+        self.io = io
+    }
+}
+
+/// A named group of passes. Stages let a caller run part of a pipeline: `--max-drop`
+/// calibrates once and re-runs only the quantizing stages for each trial.
+public struct Stage: Sendable {
+    public let name: String
+    public let passes: [Pass]
+}
+
+/// The passes one conversion runs, in order.
+public struct Pipeline: Sendable {
+    public let name: String
+    public let stages: [Stage]
+
+    public var passes: [Pass] { stages.flatMap(\.passes) }
+
+    /// The stages up to and including `stage`, and the rest.
+    public func split(after stage: String) -> (head: [Pass], tail: [Pass]) {
+        let cut = (stages.firstIndex { $0.name == stage } ?? stages.count - 1) + 1
+        return (stages[..<cut].flatMap(\.passes), stages[cut...].flatMap(\.passes))
+    }
+}
+
+/// The pipeline for `options`:
+///
+///     cleanup:  remove-inference-noops, constant-folding
+///     prune:    prune-weights, then refit-pruned or reestimate-batchnorm     (--prune; recovery with --calibration)
+///     lower:    lower-batchnorm, fold-batchnorm, fuse-activations, fold-padding
+///     float16:  quantize-float16 | dynamic: quantize-weights
+///     int8:     calibrate; quantize: quantize-int8 [, correct-int8-biases]
+///     post:     dedup-constants, dead-code-elimination
+///
+/// Pruning runs before BatchNorm folding so that it ranks the weights the model was trained with.
+public func pipeline(for options: PipelineOptions) -> Pipeline {
+    var stages = [Stage(name: "cleanup", passes: [removeInferenceNoops, constantFolding])]
+    var name = [String]()
+    if let pruning = options.pruning {
+        stages.append(Stage(name: "prune", passes: [pruneWeights] + recoveryPasses(pruning.recovery, options)))
+        name.append("prune")
+    }
+    stages.append(Stage(name: "lower", passes: [lowerBatchNorm, foldBatchNorm, fuseActivations, foldPadding]))
+    switch options.quantization {
+    case .none:
+        name.append("float32")
+    case .float16:
+        stages.append(Stage(name: "quantize", passes: [quantizeFloat16]))
+        name.append("float16")
+    case .dynamic:
+        stages.append(Stage(name: "quantize", passes: [quantizeWeights]))
+        name.append("dynamic")
+    case .int8:
+        stages.append(Stage(name: "calibrate", passes: [calibrate]))
+        stages.append(Stage(name: "quantize", passes: [quantizeInt8] + (options.biasCorrection ? [correctInt8Biases] : [])))
+        name.append("int8")
+    }
+    stages.append(Stage(name: "post", passes: [dedupConstants, deadCodeElimination]))
+    return Pipeline(name: name.joined(separator: "+"), stages: stages)
+}
+
+/// Recovery needs data: without calibration samples pruning stays as magnitude left it.
+private func recoveryPasses(_ recovery: PruningRecovery, _ options: PipelineOptions) -> [Pass] {
+    guard options.calibration != nil else { return [] }
+    switch recovery {
+    case .none: return []
+    case .batchnorm: return [reestimateBatchNorm]
+    case .refit: return [refitPruned]
+    }
+}
+
+extension PipelineOptions {
+    /// Options written as `key=value` words, the form golden pass cases carry in a
+    /// `# options:` line and `h5tolite opt --options` takes:
+    /// `prune=0.5 prune-scope=global prune-ends prune-recovery=batchnorm quantize=int8
+    /// calibration=normal:16 keep-float=a,b io=int8 bias-correction`. `calibration=normal:N`
+    /// stands for N seeded standard-normal samples of the graph's input.
+    public init(words: String, graph: Graph) throws {
+        var settings: [String: String] = [:]
+        for word in words.split(separator: " ") {
+            let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
+            settings[parts[0]] = parts.count > 1 ? parts[1] : "true"
+        }
+        func parsed<T>(_ key: String, _ make: (String) -> T?) throws -> T? {
+            guard let text = settings.removeValue(forKey: key) else { return nil }
+            guard let value = make(text) else { throw ShapeError("options: '\(key)=\(text)' is not valid") }
+            return value
+        }
+        let sparsity = try parsed("prune") { Double($0) }
+        let scope = try parsed("prune-scope") { PruningScope(rawValue: $0) } ?? .layer
+        let ends = try parsed("prune-ends") { $0 == "true" ? true : nil } ?? false
+        let recovery = try parsed("prune-recovery") { PruningRecovery(rawValue: $0) } ?? .refit
+        self.init(pruning: sparsity.map { PruningOptions(sparsity: $0, scope: scope, includeEnds: ends, recovery: recovery) },
+                  quantization: try parsed("quantize") { QuantizationMode(rawValue: $0) } ?? .none,
+                  calibration: try parsed("calibration") { spec in Self.seededSamples(spec, graph) },
+                  keepFloat: Set((try parsed("keep-float") { $0 } ?? "").split(separator: ",").map(String.init)),
+                  io: try parsed("io") { ["float32": DType.float32, "int8": .int8, "uint8": .uint8][$0] } ?? .float32)
+        biasCorrection = try parsed("bias-correction") { $0 == "true" ? true : nil } ?? false
+        if let unknown = settings.keys.sorted().first {
+            throw ShapeError("options: unknown option '\(unknown)'")
+        }
+    }
+
+    private static func seededSamples(_ spec: String, _ graph: Graph) -> Tensor? {
+        guard spec.hasPrefix("normal:"), let count = Int(spec.dropFirst("normal:".count)), count > 0,
+              let input = graph.inputs.first else { return nil }
+        return seededNormalSamples(shape: Array(graph[input].shape.dropFirst()), count: count)
+    }
+}

@@ -1,0 +1,23 @@
+import Testing
+@testable import H5ToLiteDriver
+import H5ToLitePasses
+
+@Suite struct VariantTests {
+    @Test func variantsParseIntoPipelineOptions() throws {
+        let combined = try Variant("prune:0.7:batchnorm+int8")
+        #expect(combined.prune == 0.7)
+        #expect(combined.recovery == .batchnorm)
+        #expect(combined.quantization == .int8)
+        #expect(combined.fileName == "prune-0.7-batchnorm_int8")
+        #expect(try Variant("prune:0.5").recovery == .refit)
+        #expect(try Variant("prune:0.5:raw").recovery == PruningRecovery.none)
+        #expect(try Variant("int8+bias-correction").biasCorrection)
+        #expect(try Variant("int8+int8-head").integerHead)
+        #expect(try Variant("float32").quantization == QuantizationMode.none)
+    }
+
+    @Test(arguments: ["prune:1.0", "prune:0.5:", "prune:x", "int4", "prune:0.5:refit:x"])
+    func malformedVariantsAreRefused(spec: String) {
+        #expect(throws: CommandError.self) { try Variant(spec) }
+    }
+}
