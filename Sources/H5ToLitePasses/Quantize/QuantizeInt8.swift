@@ -136,7 +136,7 @@ private struct Int8Rewriter {
         }
         for (index, op) in graph.ops.enumerated() {
             if integerOps.contains(index) {
-                try emitInteger(op)
+                emitInteger(op)
             } else {
                 var floatOp = op
                 floatOp.inputs = op.inputs.map { floatVersion($0) }
@@ -179,13 +179,14 @@ private struct Int8Rewriter {
         return result
     }
 
-    private mutating func emitInteger(_ op: Op) throws {
+    private mutating func emitInteger(_ op: Op) {
         var rewritten = op
         let inputScale = parameters[op.inputs[0]]?.scales[0] ?? 1
         rewritten.inputs = []
         for (position, id) in op.inputs.enumerated() {
             rewritten.inputs.append(graph.isConstant(id)
-                ? quantizeConstant(id, position: position, of: rewritten, inputScale: inputScale) : integerVersion(id))
+                ? quantizeConstant(id, position: position, of: op, newInputs: rewritten.inputs, inputScale: inputScale)
+                : integerVersion(id))
         }
         if op.kind.facts.int8 == .sharesInputParameters, let shared = parameters[op.outputs[0]] {
             rewritten.inputs = rewritten.inputs.map { id in
@@ -241,27 +242,29 @@ private struct Int8Rewriter {
     }
 
     /// Weights, biases and constant operands of an int8 op, in the form its kernel reads.
-    /// `op` holds the operands before `position` already in that form: a bias takes its
-    /// scales from the new weights.
-    private mutating func quantizeConstant(_ id: ValueID, position: Int, of op: Op, inputScale: Float) -> ValueID {
+    /// `newInputs` are the op's operands before `position`, already in that form.
+    private mutating func quantizeConstant(_ id: ValueID, position: Int, of op: Op, newInputs: [ValueID],
+                                           inputScale: Float) -> ValueID {
         let value = graph[id]
         guard let floats = value.constant?.floats else { return id }
-        let weights = op.kind.facts.weights
-        switch position {
-        case weights?.filter:
-            let (data, quantization) = symmetricInt8(floats, shape: value.shape, axis: weights?.channelAxis)
-            return graph.addConstant(name: value.name, shape: value.shape, data: .int8(data), quantization: quantization)
-        case weights?.bias:
-            guard let filter = weights?.filter, let weightScales = graph[op.inputs[filter]].quantization?.scales else { return id }
-            let scales = floats.indices.map { inputScale * weightScales[$0] }
-            let data = zip(floats, scales).map { Int32(clamping: Int64(($0 / $1).rounded())) }
-            return graph.addConstant(name: value.name, shape: value.shape, data: .int32(data),
-                                     quantization: Quantization(scales: scales, zeroPoints: Array(repeating: 0, count: scales.count)))
-        default:
-            let range = ValueRange(min: floats.min() ?? 0, max: floats.max() ?? 0)
-            let quantization = activationParameters(range)
-            let data = floats.map { Int8(clamping: Int(($0 / quantization.scales[0]).rounded()) + quantization.zeroPoints[0]) }
+        if let weights = op.kind.facts.weights, position == weights.filter {
+            let (data, quantization) = symmetricInt8(floats, shape: value.shape, axis: weights.channelAxis)
             return graph.addConstant(name: value.name, shape: value.shape, data: .int8(data), quantization: quantization)
         }
+        if let weights = op.kind.facts.weights, position == weights.bias {
+            return quantizedBias(id, floats, weights: newInputs[weights.filter], inputScale: inputScale)
+        }
+        let quantization = activationParameters(ValueRange(min: floats.min() ?? 0, max: floats.max() ?? 0))
+        let data = floats.map { Int8(clamping: Int(($0 / quantization.scales[0]).rounded()) + quantization.zeroPoints[0]) }
+        return graph.addConstant(name: value.name, shape: value.shape, data: .int8(data), quantization: quantization)
+    }
+
+    /// An int32 bias on the scales input scale x weight scale, from the op's new `weights`.
+    private mutating func quantizedBias(_ id: ValueID, _ floats: [Float], weights: ValueID, inputScale: Float) -> ValueID {
+        guard let weightScales = graph[weights].quantization?.scales else { return id }
+        let scales = floats.indices.map { inputScale * weightScales[$0] }
+        let data = zip(floats, scales).map { Int32(clamping: Int64(($0 / $1).rounded())) }
+        return graph.addConstant(name: graph[id].name, shape: graph[id].shape, data: .int32(data),
+                                 quantization: Quantization(scales: scales, zeroPoints: Array(repeating: 0, count: scales.count)))
     }
 }
