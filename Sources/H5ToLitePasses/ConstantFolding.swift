@@ -12,8 +12,10 @@ import H5ToLiteInterpreter
 let constantFolding = Pass(name: "constant-folding",
                            summary: "evaluate ops whose inputs are all constant") { graph, _ in
     var rewriter = GraphRewriter(graph)
-    for (index, op) in graph.ops.enumerated() {
-        guard let result = try evaluated(rewriter.ops[index], rewriter.graph) else { continue }
+    for index in graph.ops.indices {
+        // Earlier folds may have turned this op's inputs into constants.
+        let op = rewriter.ops[index]
+        guard let result = try evaluated(op, rewriter.graph) else { continue }
         let output = rewriter[op.outputs[0]]
         let folded = rewriter.addConstant(name: output.name, shape: output.shape, data: .float32(result))
         rewriter.replaceUses(of: op.outputs[0], with: folded)

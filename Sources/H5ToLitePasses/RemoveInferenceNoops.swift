@@ -10,8 +10,9 @@ import H5ToLiteIR
 let removeInferenceNoops = Pass(name: "remove-inference-noops",
                                 summary: "drop Dropout, noise and other identity layers") { graph, _ in
     var rewriter = GraphRewriter(graph)
-    for (index, op) in graph.ops.enumerated() where op.kind == .identity {
-        let (input, output) = (rewriter.ops[index].inputs[0], op.outputs[0])
+    for index in graph.ops.indices where graph.ops[index].kind == .identity {
+        // An identity before this one may have replaced its input.
+        let (input, output) = (rewriter.ops[index].inputs[0], rewriter.ops[index].outputs[0])
         rewriter.removeOp(index)
         // A model output keeps its name: the value feeding it takes over the name.
         if rewriter.graph.outputs.contains(output) && !rewriter.graph.inputs.contains(input) && !rewriter.graph.isConstant(input) {
