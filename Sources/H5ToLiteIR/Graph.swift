@@ -39,17 +39,21 @@ public struct Graph: Sendable, Equatable {
         set { values[id] = newValue }
     }
 
-    public mutating func addInput(name: String, shape: [Int], dtype: DType = .float32) -> ValueID {
-        values.append(Value(name: name, dtype: dtype, shape: shape))
-        inputs.append(values.count - 1)
+    public mutating func addValue(_ value: Value) -> ValueID {
+        values.append(value)
         return values.count - 1
+    }
+
+    public mutating func addInput(name: String, shape: [Int], dtype: DType = .float32) -> ValueID {
+        let id = addValue(Value(name: name, dtype: dtype, shape: shape))
+        inputs.append(id)
+        return id
     }
 
     public mutating func addConstant(name: String, shape: [Int], data: ConstantData,
                                      quantization: Quantization? = nil) -> ValueID {
         precondition(elementCount(shape) == data.count, "constant \(name): shape does not match data")
-        values.append(Value(name: name, dtype: data.dtype, shape: shape, constant: data, quantization: quantization))
-        return values.count - 1
+        return addValue(Value(name: name, dtype: data.dtype, shape: shape, constant: data, quantization: quantization))
     }
 
     /// Appends an op whose output shape is inferred from its inputs.
@@ -59,8 +63,7 @@ public struct Graph: Sendable, Equatable {
                                dtype: DType? = nil, quantization: Quantization? = nil) throws -> ValueID {
         let shape = try inferShape(kind, inputs: inputs.map { values[$0].shape })
         let inferred = kind == .greater ? DType.bool : values[inputs[kind == .select ? 1 : 0]].dtype
-        values.append(Value(name: name, dtype: dtype ?? inferred, shape: shape, quantization: quantization))
-        let output = values.count - 1
+        let output = addValue(Value(name: name, dtype: dtype ?? inferred, shape: shape, quantization: quantization))
         ops.append(Op(kind, inputs: inputs, outputs: [output], origin: origin))
         return output
     }
@@ -69,31 +72,29 @@ public struct Graph: Sendable, Equatable {
         values[id].constant != nil
     }
 
-    /// Index of the op producing each value, for values produced by an op.
-    public func producers() -> [ValueID: Int] {
-        var result: [ValueID: Int] = [:]
+    /// Index of the op producing each value, nil for inputs and constants.
+    public func producers() -> [Int?] {
+        var result = [Int?](repeating: nil, count: values.count)
         for (index, op) in ops.enumerated() {
             for output in op.outputs { result[output] = index }
         }
         return result
     }
 
-    /// How many ops (and graph outputs) read each value.
-    public func useCounts() -> [Int] {
-        var counts = Array(repeating: 0, count: values.count)
-        for op in ops {
-            for input in op.inputs { counts[input] += 1 }
+    /// Indices of the ops reading each value, once per operand that reads it.
+    public func readers() -> [[Int]] {
+        var result = [[Int]](repeating: [], count: values.count)
+        for (index, op) in ops.enumerated() {
+            for input in op.inputs { result[input].append(index) }
         }
-        for output in outputs { counts[output] += 1 }
-        return counts
+        return result
     }
 
-    /// Replaces every use of `old` (by ops and as a graph output) with `new`.
-    public mutating func replaceUses(of old: ValueID, with new: ValueID) {
-        for index in ops.indices {
-            ops[index].inputs = ops[index].inputs.map { $0 == old ? new : $0 }
-        }
-        outputs = outputs.map { $0 == old ? new : $0 }
+    /// How many ops (and graph outputs) read each value.
+    public func useCounts() -> [Int] {
+        var counts = readers().map(\.count)
+        for output in outputs { counts[output] += 1 }
+        return counts
     }
 
     /// Number of parameters held in constants.

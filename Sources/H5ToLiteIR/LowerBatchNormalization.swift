@@ -22,8 +22,7 @@ public func lowerBatchNormalization(_ graph: Graph) -> Graph {
         let name = graph[output].name
         let scale = lowered.addConstant(name: "\(name)/multiplier", shape: [gamma.count], data: .float32(multiplier))
         let shift = lowered.addConstant(name: "\(name)/offset", shape: [gamma.count], data: .float32(offset))
-        lowered.values.append(Value(name: "\(name)/scale", dtype: .float32, shape: graph[output].shape))
-        let scaled = lowered.values.count - 1
+        let scaled = lowered.addValue(Value(name: "\(name)/scale", dtype: .float32, shape: graph[output].shape))
         lowered.ops.append(Op(.binary(.mul, .none), inputs: [op.inputs[0], scale], outputs: [scaled], origin: op.origin))
         lowered.ops.append(Op(.binary(.add, .none), inputs: [scaled, shift], outputs: [output], origin: op.origin))
     }

@@ -106,6 +106,20 @@ public enum OpKind: Sendable, Equatable {
             return nil
         }
     }
+
+    /// The same op applying `activation` instead, if it can carry one.
+    public func withFusedActivation(_ activation: FusedActivation) -> OpKind? {
+        switch self {
+        case .conv2d(let w, _): return .conv2d(w, activation)
+        case .depthwiseConv2d(let w, let m, _): return .depthwiseConv2d(w, multiplier: m, activation)
+        case .fullyConnected: return .fullyConnected(activation)
+        case .maxPool(let w, _): return .maxPool(w, activation)
+        case .averagePool(let w, _): return .averagePool(w, activation)
+        case .binary(let b, _): return .binary(b, activation)
+        case .concat(let axis, _): return .concat(axis: axis, activation)
+        default: return nil
+        }
+    }
 }
 
 public typealias ValueID = Int

@@ -53,17 +53,15 @@ func makeKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
     case .hybrid: return try makeHybridKernel(op, in: graph, threads: threads)
     case .float: try checkFloatOperands(op, graph)
     }
+    if let weights = op.kind.facts.weights { try checkBias(op, shapes, weights, graph) }
     switch op.kind {
     case .conv2d(let window, let activation):
-        try checkBias(op, shapes, channels: shapes[1][0], graph)
         return ConvolutionKernel(input: shapes[0], filter: shapes[1], output: output, window: window,
                                  hasBias: hasBias, activation: activation, threads: threads)
     case .depthwiseConv2d(let window, let multiplier, let activation):
-        try checkBias(op, shapes, channels: shapes[1][3], graph)
         return DepthwiseKernel(input: shapes[0], filter: shapes[1], output: output, window: window, multiplier: multiplier,
                                hasBias: hasBias, activation: activation, threads: threads)
     case .fullyConnected(let activation):
-        try checkBias(op, shapes, channels: shapes[1][0], graph)
         return FullyConnectedKernel(rows: elementCount(shapes[0]) / shapes[1][1], depth: shapes[1][1], units: shapes[1][0],
                                     hasBias: hasBias, activation: activation, threads: threads)
     case .maxPool(let window, let activation), .averagePool(let window, let activation):
@@ -143,7 +141,9 @@ private func attributesFit(_ kind: OpKind, input: [Int]) -> Bool {
 }
 
 /// A bias, when present, holds one value per output channel.
-private func checkBias(_ op: Op, _ shapes: [[Int]], channels: Int, _ graph: Graph) throws {
-    guard shapes.count > 2, shapes[2] != [channels] else { return }
-    throw InterpreterError("op \(op.kind.name) from \(op.origin): bias '\(graph[op.inputs[2]].name)' has shape \(shapes[2]), expected [\(channels)]")
+private func checkBias(_ op: Op, _ shapes: [[Int]], _ weights: WeightOperands, _ graph: Graph) throws {
+    let channels = shapes[weights.filter][weights.channelAxis]
+    guard shapes.count > weights.bias, shapes[weights.bias] != [channels] else { return }
+    throw InterpreterError("op \(op.kind.name) from \(op.origin): bias '\(graph[op.inputs[weights.bias]].name)' "
+                           + "has shape \(shapes[weights.bias]), expected [\(channels)]")
 }

@@ -11,16 +11,15 @@ enum KernelFamily {
 
     init(_ op: Op, in graph: Graph) {
         let data = graph[op.inputs[op.kind == .select ? 1 : 0]]
-        switch op.kind {
-        case .quantize, .dequantize:
+        if op.kind.isConversion {
             self = .integer
-        case .conv2d, .depthwiseConv2d, .fullyConnected:
-            if data.dtype == .float32 && graph[op.inputs[1]].dtype == .int8 {
+        } else if let weights = op.kind.facts.weights {
+            if data.dtype == .float32 && graph[op.inputs[weights.filter]].dtype == .int8 {
                 self = .hybrid
             } else {
                 self = data.dtype == .float32 ? .float : .integer
             }
-        default:
+        } else {
             self = data.dtype == .int8 || data.dtype == .uint8 ? .integer : .float
         }
     }
@@ -156,28 +155,25 @@ func makeHybridKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Ker
 /// float outputs.
 private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInput, threads: Int) throws -> any Kernel {
     let shapes = op.inputs.map { graph[$0].shape }
-    let filter = graph[op.inputs[1]]
+    let operands = op.kind.facts.weights!
+    let filter = graph[op.inputs[operands.filter]]
     let output = graph[op.outputs[0]]
-    let hasBias = op.inputs.count > 2
-    let channels: Int
-    switch op.kind {
-    case .depthwiseConv2d: channels = filter.shape[3]
-    default: channels = filter.shape[0]
-    }
-    try checkIntegerWeights(op, graph, channels: channels)
-    let stage = try outputStage(op, graph, channels: channels)
+    let hasBias = op.inputs.count > operands.bias
+    let channels = filter.shape[operands.channelAxis]
+    try checkIntegerWeights(op, graph, operands)
+    let stage = try outputStage(op, graph, filter: filter, channels: channels)
+    let weights = try centredWeights(graph, op.inputs[operands.filter])
     switch op.kind {
     case .conv2d(let window, _):
         return IntegerConvolutionKernel(geometry: WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window),
                                         depth: filter.shape[1] * filter.shape[2] * filter.shape[3], outputChannels: channels,
-                                        weights: try centredWeights(graph, op.inputs[1]), input: input, output: stage,
+                                        weights: weights, input: input, output: stage,
                                         hasBias: hasBias, threads: threads)
     case .depthwiseConv2d(let window, let multiplier, _):
         return IntegerDepthwiseKernel(geometry: WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window),
-                                      multiplier: multiplier, weights: try centredWeights(graph, op.inputs[1]),
+                                      multiplier: multiplier, weights: weights,
                                       input: input, output: stage, hasBias: hasBias, threads: threads)
     default:
-        let weights = try centredWeights(graph, op.inputs[1])
         return IntegerFullyConnectedKernel(rows: elementCount(shapes[0]) / filter.shape[1], depth: filter.shape[1], units: channels,
                                            weights: weights, input: input, output: stage, hasBias: hasBias, threads: threads,
                                            terms: exactTerms(weights))
@@ -186,8 +182,8 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
 
 /// Per-channel requantization for int8 outputs (multiplier s_in * s_w[c] / s_out,
 /// computed in double as TFLite does), or the weight scales for float outputs.
-private func outputStage(_ op: Op, _ graph: Graph, channels: Int) throws -> IntegerOutput {
-    let input = graph[op.inputs[0]], filter = graph[op.inputs[1]], output = graph[op.outputs[0]]
+private func outputStage(_ op: Op, _ graph: Graph, filter: Value, channels: Int) throws -> IntegerOutput {
+    let input = graph[op.inputs[0]], output = graph[op.outputs[0]]
     let weightScales = perChannel(filter.quantization!.scales, channels)
     let activation = op.kind.fusedActivation ?? .none
     guard output.dtype == .int8 else {
@@ -201,15 +197,16 @@ private func outputStage(_ op: Op, _ graph: Graph, channels: Int) throws -> Inte
 
 /// Int8 weights with one scale per output channel (or one for all), and, for
 /// int8 activations, an int32 bias; hybrid ops keep a float bias.
-private func checkIntegerWeights(_ op: Op, _ graph: Graph, channels: Int) throws {
-    let filter = graph[op.inputs[1]]
-    let channelAxis = op.kind.isDepthwise ? 3 : 0
+private func checkIntegerWeights(_ op: Op, _ graph: Graph, _ operands: WeightOperands) throws {
+    let filter = graph[op.inputs[operands.filter]]
+    let channelAxis = operands.channelAxis
+    let channels = filter.shape[channelAxis]
     guard filter.dtype == .int8, filter.constant != nil, let quantization = filter.quantization,
           quantization.scales.count == 1 || (quantization.scales.count == channels && quantization.axis == channelAxis) else {
         throw unsupported(op, "unless its weights are an int8 constant with one scale, or one per output channel (axis \(channelAxis))")
     }
-    guard op.inputs.count > 2 else { return }
-    let bias = graph[op.inputs[2]]
+    guard op.inputs.count > operands.bias else { return }
+    let bias = graph[op.inputs[operands.bias]]
     let expected: DType = graph[op.inputs[0]].dtype == .float32 ? .float32 : .int32
     guard bias.dtype == expected, bias.shape == [channels] else {
         throw unsupported(op, "with a \(bias.dtype) bias of shape \(bias.shape) (expected \(expected) [\(channels)])")

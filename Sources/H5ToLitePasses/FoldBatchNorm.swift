@@ -13,43 +13,30 @@ import H5ToLiteIR
 ///     %7 "bn": f32[1,8,8,4] = conv2d(%0, %1', %2') {...}
 let foldBatchNorm = Pass(name: "fold-batchnorm",
                          summary: "fold per-channel mul/add by constants into the conv or dense before them") { graph, _ in
-    var index = 0
-    while index < graph.ops.count {
-        if try foldIntoProducer(&graph, at: index) {
-            graph.ops.remove(at: index)
-        } else {
-            index += 1
-        }
+    var rewriter = GraphRewriter(graph)
+    for index in graph.ops.indices {
+        foldIntoProducer(&rewriter, at: index)
     }
     // Filters and biases were replaced; the old constants are dropped by dead-code-elimination.
+    graph = rewriter.finish()
 }
 
 /// Folds op `index` (a mul or add by a per-channel constant) into its producer if allowed.
-private func foldIntoProducer(_ graph: inout Graph, at index: Int) throws -> Bool {
-    let op = graph.ops[index]
+private func foldIntoProducer(_ rewriter: inout GraphRewriter, at index: Int) {
+    let op = rewriter.ops[index]
     guard case .binary(let kind, .none) = op.kind, kind == .mul || kind == .add,
-          let (x, constant) = splitConstant(graph, op),
-          let producerIndex = graph.producers()[x],
-          graph.useCounts()[x] == 1, !graph.outputs.contains(x) else { return false }
-    let producer = graph.ops[producerIndex]
-    let channels = graph[x].shape.last ?? 0
-    guard producer.kind.fusedActivation == FusedActivation.none,
-          isLinearWithBias(producer.kind),
-          let perChannel = perChannelValues(graph[constant], channels: channels) else { return false }
+          let (x, constant) = splitConstant(rewriter.graph, op),
+          let producerIndex = rewriter.producer(of: x), rewriter.hasSingleReader(x) else { return }
+    let producer = rewriter.ops[producerIndex]
+    let channels = rewriter[x].shape.last ?? 0
+    guard producer.kind.fusedActivation == FusedActivation.none, let weights = producer.kind.facts.weights,
+          let perChannel = perChannelValues(rewriter[constant], channels: channels) else { return }
     if kind == .mul {
-        scaleProducer(&graph, producerIndex, by: perChannel)
+        scaleProducer(&rewriter, producerIndex, weights, by: perChannel)
     } else {
-        addToBias(&graph, producerIndex, perChannel)
+        addToBias(&rewriter, producerIndex, weights, perChannel)
     }
-    graph.ops[producerIndex].outputs = op.outputs
-    return true
-}
-
-private func isLinearWithBias(_ kind: OpKind) -> Bool {
-    switch kind {
-    case .conv2d, .depthwiseConv2d, .fullyConnected: return true
-    default: return false
-    }
+    rewriter.fold(index, into: producerIndex)
 }
 
 /// (activation input, constant input) of a binary op with exactly one constant operand.
@@ -71,41 +58,36 @@ private func perChannelValues(_ value: Value, channels: Int) -> [Float]? {
 }
 
 /// Multiplies each output channel of the producer's filter and bias.
-private func scaleProducer(_ graph: inout Graph, _ producerIndex: Int, by factors: [Float]) {
-    let op = graph.ops[producerIndex]
-    let filter = graph[op.inputs[1]]
-    var weights = filter.constant!.floats!
-    let channels = factors.count
-    switch op.kind {
-    case .depthwiseConv2d:
-        // [1, H, W, C*M]: the output channel is the last axis.
-        for i in weights.indices { weights[i] *= factors[i % channels] }
-    default:
-        // OHWI and [O, I]: the output channel is the first axis.
-        let perChannel = weights.count / channels
-        for i in weights.indices { weights[i] *= factors[i / perChannel] }
-    }
-    let newFilter = graph.addConstant(name: filter.name, shape: filter.shape, data: .float32(weights))
-    graph.ops[producerIndex].inputs[1] = newFilter
-    if op.inputs.count > 2 {
-        let bias = graph[op.inputs[2]].constant!.floats!
-        setBias(&graph, producerIndex, zip(bias, factors).map { $0 * $1 })
+private func scaleProducer(_ rewriter: inout GraphRewriter, _ producerIndex: Int, _ operands: WeightOperands,
+                           by factors: [Float]) {
+    let op = rewriter.ops[producerIndex]
+    let filter = rewriter[op.inputs[operands.filter]]
+    // Output channel c holds the slices of the filter at index c along the channel axis.
+    let inner = elementCount(Array(filter.shape[(operands.channelAxis + 1)...]))
+    let weights = filter.constant!.floats!.enumerated().map { $1 * factors[($0 / inner) % factors.count] }
+    let newFilter = rewriter.addConstant(name: filter.name, shape: filter.shape, data: .float32(weights))
+    rewriter.setInput(operands.filter, of: producerIndex, to: newFilter)
+    if op.inputs.count > operands.bias {
+        let bias = rewriter[op.inputs[operands.bias]].constant!.floats!
+        setBias(&rewriter, producerIndex, operands, zip(bias, factors).map { $0 * $1 })
     }
 }
 
-private func addToBias(_ graph: inout Graph, _ producerIndex: Int, _ offsets: [Float]) {
-    let op = graph.ops[producerIndex]
-    let bias = op.inputs.count > 2 ? graph[op.inputs[2]].constant!.floats! : Array(repeating: 0, count: offsets.count)
-    setBias(&graph, producerIndex, zip(bias, offsets).map { $0 + $1 })
+private func addToBias(_ rewriter: inout GraphRewriter, _ producerIndex: Int, _ operands: WeightOperands, _ offsets: [Float]) {
+    let op = rewriter.ops[producerIndex]
+    let bias = op.inputs.count > operands.bias ? rewriter[op.inputs[operands.bias]].constant!.floats!
+        : Array(repeating: 0, count: offsets.count)
+    setBias(&rewriter, producerIndex, operands, zip(bias, offsets).map { $0 + $1 })
 }
 
-private func setBias(_ graph: inout Graph, _ producerIndex: Int, _ bias: [Float]) {
-    let op = graph.ops[producerIndex]
-    let name = op.inputs.count > 2 ? graph[op.inputs[2]].name : "\(graph[op.outputs[0]].name)/bias"
-    let newBias = graph.addConstant(name: name, shape: [bias.count], data: .float32(bias))
-    if op.inputs.count > 2 {
-        graph.ops[producerIndex].inputs[2] = newBias
+private func setBias(_ rewriter: inout GraphRewriter, _ producerIndex: Int, _ operands: WeightOperands, _ bias: [Float]) {
+    let op = rewriter.ops[producerIndex]
+    let hasBias = op.inputs.count > operands.bias
+    let name = hasBias ? rewriter[op.inputs[operands.bias]].name : "\(rewriter[op.outputs[0]].name)/bias"
+    let newBias = rewriter.addConstant(name: name, shape: [bias.count], data: .float32(bias))
+    if hasBias {
+        rewriter.setInput(operands.bias, of: producerIndex, to: newBias)
     } else {
-        graph.ops[producerIndex].inputs.append(newBias)
+        rewriter.appendInput(newBias, to: producerIndex)
     }
 }

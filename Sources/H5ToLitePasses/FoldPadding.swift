@@ -12,21 +12,22 @@ import H5ToLiteIR
 ///     %3 "conv": f32[1,4,4,8] = conv2d(%0, %2, %b) {stride=2x2 dilation=1x1 padding=same}
 let foldPadding = Pass(name: "fold-padding",
                        summary: "fold zero padding into the VALID conv or max pool after it") { graph, _ in
-    var index = 0
-    while index < graph.ops.count {
-        if foldPad(&graph, at: index) {
-            graph.ops.remove(at: index)
-        } else {
-            index += 1
-        }
+    var rewriter = GraphRewriter(graph)
+    for (index, op) in graph.ops.enumerated() {
+        guard let (readerIndex, folded) = foldedReader(of: op, rewriter) else { continue }
+        rewriter.setKind(folded, of: readerIndex)
+        rewriter.setInput(0, of: readerIndex, to: op.inputs[0])
+        rewriter.removeOp(index)
     }
+    graph = rewriter.finish()
 }
 
-private func foldPad(_ graph: inout Graph, at index: Int) -> Bool {
-    let pad = graph.ops[index]
+/// The reader of `pad` and its kind with SAME padding, if that pads exactly as `pad` does.
+private func foldedReader(of pad: Op, _ rewriter: GraphRewriter) -> (Int, OpKind)? {
     guard case .pad(let paddings) = pad.kind, paddings.count == 4, paddings[0] == [0, 0], paddings[3] == [0, 0],
-          graph.useCounts()[pad.outputs[0]] == 1, !graph.outputs.contains(pad.outputs[0]),
-          let readerIndex = graph.ops.firstIndex(where: { $0.inputs.first == pad.outputs[0] }) else { return false }
+          rewriter.hasSingleReader(pad.outputs[0]), let readerIndex = rewriter.readers(of: pad.outputs[0]).first,
+          rewriter.ops[readerIndex].inputs.first == pad.outputs[0] else { return nil }
+    let graph = rewriter.graph
     let reader = graph.ops[readerIndex]
     let input = pad.inputs[0]
     let shape = graph[input].shape
@@ -34,27 +35,25 @@ private func foldPad(_ graph: inout Graph, at index: Int) -> Bool {
     switch reader.kind {
     case .conv2d(var w, let a) where w.padding == .valid:
         let filter = graph[reader.inputs[1]].shape
-        guard samePadding(shape, kernel: [filter[1], filter[2]], w) == paddings else { return false }
+        guard samePadding(shape, kernel: [filter[1], filter[2]], w) == paddings else { return nil }
         w.padding = .same
         folded = .conv2d(w, a)
     case .depthwiseConv2d(var w, let m, let a) where w.padding == .valid:
         let filter = graph[reader.inputs[1]].shape
-        guard samePadding(shape, kernel: [filter[1], filter[2]], w) == paddings else { return false }
+        guard samePadding(shape, kernel: [filter[1], filter[2]], w) == paddings else { return nil }
         w.padding = .same
         folded = .depthwiseConv2d(w, multiplier: m, a)
     case .maxPool(var w, let a) where w.padding == .valid:
-        guard isNonNegative(graph, input), samePadding(shape, kernel: w.size, w) == paddings else { return false }
+        guard isNonNegative(rewriter, input), samePadding(shape, kernel: w.size, w) == paddings else { return nil }
         w.padding = .same
         folded = .maxPool(w, a)
     default:
-        return false
+        return nil
     }
     // Same window positions are only guaranteed if the output size also agrees.
     guard let newShape = try? inferShape(folded, inputs: [shape] + reader.inputs.dropFirst().map { graph[$0].shape }),
-          newShape == graph[reader.outputs[0]].shape else { return false }
-    graph.ops[readerIndex].kind = folded
-    graph.ops[readerIndex].inputs[0] = input
-    return true
+          newShape == graph[reader.outputs[0]].shape else { return nil }
+    return (readerIndex, folded)
 }
 
 /// The paddings TFLite's SAME mode applies to an NHWC input: half of the total before, the rest after.
@@ -70,9 +69,9 @@ private func samePadding(_ shape: [Int], kernel: [Int], _ w: Window) -> [[Int]] 
 }
 
 /// Whether every element of `value` is known to be >= 0 from the op that produced it.
-private func isNonNegative(_ graph: Graph, _ value: ValueID) -> Bool {
-    guard let producer = graph.producers()[value] else { return false }
-    let kind = graph.ops[producer].kind
+private func isNonNegative(_ rewriter: GraphRewriter, _ value: ValueID) -> Bool {
+    guard let producer = rewriter.producer(of: value) else { return false }
+    let kind = rewriter.ops[producer].kind
     switch kind {
     case .unary(.relu), .unary(.relu6), .unary(.logistic), .softmax:
         return true

@@ -10,20 +10,18 @@ import H5ToLiteIR
 ///     %4 "conv": f32[1,8,8,4] = conv2d(%0, %1, %2) {... activation=relu}
 let fuseActivations = Pass(name: "fuse-activations",
                            summary: "fold RELU, RELU6 and RELU_N1_TO_1 into the op before them") { graph, _ in
-    var index = 0
-    while index < graph.ops.count {
-        let op = graph.ops[index]
+    var rewriter = GraphRewriter(graph)
+    for index in graph.ops.indices {
+        let op = rewriter.ops[index]
         guard case .unary(let unary) = op.kind, let activation = fusedForm(unary),
-              let producerIndex = graph.producers()[op.inputs[0]],
-              graph.useCounts()[op.inputs[0]] == 1, !graph.outputs.contains(op.inputs[0]),
-              let fused = withActivation(graph.ops[producerIndex].kind, activation) else {
-            index += 1
-            continue
-        }
-        graph.ops[producerIndex].kind = fused
-        graph.ops[producerIndex].outputs = op.outputs
-        graph.ops.remove(at: index)
+              let producerIndex = rewriter.producer(of: op.inputs[0]), rewriter.hasSingleReader(op.inputs[0]) else { continue }
+        let producer = rewriter.ops[producerIndex].kind
+        guard producer.facts.fusesActivation, producer.fusedActivation == FusedActivation.none,
+              let fused = producer.withFusedActivation(activation) else { continue }
+        rewriter.setKind(fused, of: producerIndex)
+        rewriter.fold(index, into: producerIndex)
     }
+    graph = rewriter.finish()
 }
 
 private func fusedForm(_ kind: UnaryKind) -> FusedActivation? {
@@ -31,19 +29,6 @@ private func fusedForm(_ kind: UnaryKind) -> FusedActivation? {
     case .relu: return .relu
     case .relu6: return .relu6
     case .reluN1To1: return .reluN1To1
-    default: return nil
-    }
-}
-
-/// The op with `activation` fused in, if it has none yet and TFLite supports it there.
-private func withActivation(_ kind: OpKind, _ activation: FusedActivation) -> OpKind? {
-    switch kind {
-    case .conv2d(let w, .none): return .conv2d(w, activation)
-    case .depthwiseConv2d(let w, let m, .none): return .depthwiseConv2d(w, multiplier: m, activation)
-    case .fullyConnected(.none): return .fullyConnected(activation)
-    case .maxPool(let w, .none): return .maxPool(w, activation)
-    case .averagePool(let w, .none): return .averagePool(w, activation)
-    case .binary(let b, .none) where b != .maximum && b != .minimum: return .binary(b, activation)
     default: return nil
     }
 }

@@ -48,16 +48,16 @@ let pruneWeights = Pass(name: "prune-weights",
         throw ShapeError("prune-weights needs a sparsity (--prune S)")
     }
     let targets = prunableOps(graph, includeEnds: options.includeEnds)
-    let kernels = targets.map { graph[graph.ops[$0].inputs[1]].constant?.floats ?? [] }
+    let kernels = targets.map { graph[filterOperand(of: graph.ops[$0])].constant?.floats ?? [] }
     let globalThreshold = options.scope == .global
         ? magnitudeThreshold(kernels.flatMap { $0 }, sparsity: options.sparsity) : nil
     for (target, kernel) in zip(targets, kernels) {
         let threshold = globalThreshold ?? magnitudeThreshold(kernel, sparsity: options.sparsity)
         let limit = options.scope == .layer ? Int(Double(kernel.count) * options.sparsity) : kernel.count
         let pruned = prune(kernel, threshold: threshold, limit: limit)
-        let filterID = graph.ops[target].inputs[1]
-        let filter = graph[filterID]
-        graph.ops[target].inputs[1] = graph.addConstant(name: filter.name, shape: filter.shape, data: .float32(pruned))
+        let old = graph[filterOperand(of: graph.ops[target])]
+        let position = graph.ops[target].kind.facts.weights!.filter
+        graph.ops[target].inputs[position] = graph.addConstant(name: old.name, shape: old.shape, data: .float32(pruned))
         let zeros = pruned.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
         context.note("prune-weights: \(graph.ops[target].origin): \(zeros)/\(pruned.count) zero "
                      + "(\(percent(Double(zeros) / Double(max(pruned.count, 1)))))")
@@ -68,13 +68,15 @@ let pruneWeights = Pass(name: "prune-weights",
 /// unless `includeEnds`.
 func prunableOps(_ graph: Graph, includeEnds: Bool) -> [Int] {
     let weighted = graph.ops.indices.filter { index in
-        switch graph.ops[index].kind {
-        case .conv2d, .depthwiseConv2d, .fullyConnected: return graph.isConstant(graph.ops[index].inputs[1])
-        default: return false
-        }
+        graph.ops[index].kind.facts.weights != nil && graph.isConstant(filterOperand(of: graph.ops[index]))
     }
     guard !includeEnds, weighted.count > 2 else { return includeEnds ? weighted : [] }
     return Array(weighted.dropFirst().dropLast())
+}
+
+/// The filter operand of a conv, depthwise or dense op.
+func filterOperand(of op: Op) -> ValueID {
+    op.inputs[op.kind.facts.weights!.filter]
 }
 
 /// The magnitude below which a fraction `sparsity` of `values` lies (the k-th smallest |w|).

@@ -59,9 +59,9 @@ private func refitLayer(_ index: Int, pruned: inout StagedRunner, reference: Sta
     let op = pruned.graph.ops[index]
     guard let problem = RefitProblem(op: op, graph: pruned.graph, pruned: try pruned.firstInput(of: index),
                                      reference: try reference.firstInput(of: index)) else { return }
-    let filterID = op.inputs[1]
+    let filterID = filterOperand(of: op)
     let kernel = pruned.graph[filterID].constant?.floats ?? []
-    let denseKernel = dense[dense.ops[index].inputs[1]].constant?.floats ?? []
+    let denseKernel = dense[filterOperand(of: dense.ops[index])].constant?.floats ?? []
     let (refitted, failed) = problem.solve(kernel: kernel, dense: denseKernel)
     pruned.graph[filterID].constant = .float32(refitted)
     if failed > 0 { report.append("\(op.origin): \(failed) channels kept as pruned (singular)") }
@@ -90,7 +90,7 @@ struct RefitProblem {
     var rowCount = 0
 
     init?(op: Op, graph: Graph, pruned: Tensor, reference: Tensor) {
-        let filter = graph[op.inputs[1]].shape
+        let filter = graph[filterOperand(of: op)].shape
         let output = graph[op.outputs[0]].shape
         switch op.kind {
         case .conv2d(let window, _):

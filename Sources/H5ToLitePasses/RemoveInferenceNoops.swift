@@ -9,13 +9,16 @@ import H5ToLiteIR
 ///     %2 "dense": f32[1,2] = fully_connected(%0, %w, %b)
 let removeInferenceNoops = Pass(name: "remove-inference-noops",
                                 summary: "drop Dropout, noise and other identity layers") { graph, _ in
-    while let index = graph.ops.firstIndex(where: { $0.kind == .identity }) {
-        let op = graph.ops.remove(at: index)
-        let (input, output) = (op.inputs[0], op.outputs[0])
+    var rewriter = GraphRewriter(graph)
+    for index in graph.ops.indices where graph.ops[index].kind == .identity {
+        // An identity before this one may have replaced its input.
+        let (input, output) = (rewriter.ops[index].inputs[0], rewriter.ops[index].outputs[0])
+        rewriter.removeOp(index)
         // A model output keeps its name: the value feeding it takes over the name.
-        if graph.outputs.contains(output) && !graph.inputs.contains(input) && !graph.isConstant(input) {
-            graph[input].name = graph[output].name
+        if rewriter.graph.outputs.contains(output) && !rewriter.graph.inputs.contains(input) && !rewriter.graph.isConstant(input) {
+            rewriter[input].name = rewriter[output].name
         }
-        graph.replaceUses(of: output, with: input)
+        rewriter.replaceUses(of: output, with: input)
     }
+    graph = rewriter.finish()
 }

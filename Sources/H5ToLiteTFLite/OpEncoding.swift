@@ -39,15 +39,23 @@ private func activationOnly(_ activation: FusedActivation) -> (inout FlatBufferB
 }
 
 /// The TFLite form of `op`; its version depends on the operand types (float, hybrid, int8).
-func encode(_ op: Op, in graph: Graph) -> EncodedOp {
-    let hybrid = graph[op.inputs[0]].dtype == .float32 && op.inputs.count > 1 && graph[op.inputs[1]].dtype == .int8
-    var encoded = encodeKind(op.kind, inputShape: graph[op.inputs[0]].shape, hybrid: hybrid)
-    encoded.version = max(encoded.version, quantizedVersion(encoded.code, op, in: graph))
+func encode(_ op: Op, in graph: Graph) throws -> EncodedOp {
+    let hybrid = isHybrid(op, in: graph)
+    guard var encoded = encodeKind(op.kind, inputShape: graph[op.inputs[0]].shape, hybrid: hybrid) else {
+        throw ConversionError(location: "layer '\(op.origin)'", "op \(op.kind.name) has no TFLite form; a pass must lower it before writing")
+    }
+    encoded.version = max(encoded.version, quantizedVersion(encoded.code, op, in: graph, hybrid: hybrid))
     return encoded
 }
 
-/// The TFLite form of an op kind, as a float32 op.
-private func encodeKind(_ kind: OpKind, inputShape: [Int], hybrid: Bool) -> EncodedOp {
+/// Float activations with int8 weights: an op of a dynamic-range file.
+private func isHybrid(_ op: Op, in graph: Graph) -> Bool {
+    guard let weights = op.kind.facts.weights else { return false }
+    return graph[op.inputs[0]].dtype == .float32 && graph[op.inputs[weights.filter]].dtype == .int8
+}
+
+/// The TFLite form of an op kind, as a float32 op; nil for the IR's own ops, which TFLite lacks.
+private func encodeKind(_ kind: OpKind, inputShape: [Int], hybrid: Bool) -> EncodedOp? {
     let rank = inputShape.count
     switch kind {
     case .conv2d(let w, let a):
@@ -163,16 +171,15 @@ private func encodeKind(_ kind: OpKind, inputShape: [Int], hybrid: Bool) -> Enco
     case .dequantize:
         return EncodedOp(code: .DEQUANTIZE)
     case .identity, .batchNormalization:
-        preconditionFailure("\(kind.name) ops are lowered before writing")
+        return nil
     }
 }
 
 /// Versions TFLite gives ops on quantized operands: int8 activations (full integer), int8
 /// weights with float activations (hybrid, from dynamic-range quantization), or float16
 /// weights behind DEQUANTIZE.
-private func quantizedVersion(_ code: BuiltinOperator, _ op: Op, in graph: Graph) -> Int32 {
+private func quantizedVersion(_ code: BuiltinOperator, _ op: Op, in graph: Graph, hybrid: Bool) -> Int32 {
     let input = graph[op.inputs[0]].dtype
-    let weight = op.inputs.count > 1 ? graph[op.inputs[1]].dtype : input
     if code == .DEQUANTIZE {
         return input == .float16 ? 3 : input == .int8 ? 2 : 1
     }
@@ -180,7 +187,7 @@ private func quantizedVersion(_ code: BuiltinOperator, _ op: Op, in graph: Graph
         // Float -> int8 is version 1; requantizing int8 -> int8 or uint8 is version 2.
         return input == .float32 ? 1 : 2
     }
-    if input == .float32 && weight == .int8 {
+    if hybrid {
         // Hybrid ops with per-channel weight scales; FULLY_CONNECTED also quantizes its
         // input asymmetrically (TensorFlow's current choice, which XNNPACK runs fast).
         switch code {

@@ -8,7 +8,7 @@ public func writeTFLite(_ graph: Graph, description: String = "h5tolite") throws
     var plan = FilePlan()
     for id in graph.inputs { _ = plan.tensor(for: id, in: graph) }
     for op in graph.ops {
-        let encoded = encode(op, in: graph)
+        let encoded = try encode(op, in: graph)
         var inputs = op.inputs.map { plan.tensor(for: $0, in: graph) }
         for (index, operand) in encoded.constantOperands.enumerated() {
             inputs.append(plan.addConstant(name: "\(graph[op.outputs[0]].name)/operand\(index)", shape: operand.shape,

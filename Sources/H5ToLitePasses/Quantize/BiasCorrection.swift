@@ -20,11 +20,9 @@ let correctInt8Biases = Pass(name: "correct-int8-biases",
 
 private func correctBiases(float: Graph, quantized: inout Graph, samples: Tensor) throws -> Int {
     let targets = quantized.ops.filter { op in
-        guard op.inputs.count > 2, quantized[op.inputs[2]].dtype == .int32, quantized[op.outputs[0]].dtype == .int8 else { return false }
-        switch op.kind {
-        case .conv2d(_, .none), .depthwiseConv2d(_, _, .none), .fullyConnected(.none): return true
-        default: return false
-        }
+        guard let operands = op.kind.facts.weights, op.kind.fusedActivation == FusedActivation.none,
+              op.inputs.count > operands.bias else { return false }
+        return quantized[op.inputs[operands.bias]].dtype == .int32 && quantized[op.outputs[0]].dtype == .int8
     }
     let names = Set(targets.map { quantized[$0.outputs[0]].name })
     let floatMeans = try channelMeans(float, names: names, samples: samples)
@@ -32,7 +30,7 @@ private func correctBiases(float: Graph, quantized: inout Graph, samples: Tensor
     var corrected = 0
     for op in targets {
         let name = quantized[op.outputs[0]].name
-        let biasID = op.inputs[2]
+        let biasID = op.inputs[op.kind.facts.weights!.bias]
         guard let expected = floatMeans[name], let actual = quantizedMeans[name],
               case .int32(var bias)? = quantized[biasID].constant, let scales = quantized[biasID].quantization?.scales,
               bias.count == expected.count, scales.count == bias.count else { continue }

@@ -19,8 +19,7 @@ let quantizeFloat16 = Pass(name: "quantize-float16",
         guard let floats = graph[id].constant?.floats else { continue }
         let half = graph.addConstant(name: graph[id].name, shape: graph[id].shape,
                                      data: .float16(floats.map { Float16($0).bitPattern }))
-        graph.values.append(Value(name: "\(graph[id].name)/dequantize", dtype: .float32, shape: graph[id].shape))
-        let restored = graph.values.count - 1
+        let restored = graph.addValue(Value(name: "\(graph[id].name)/dequantize", dtype: .float32, shape: graph[id].shape))
         dequantizeOps.append(Op(.dequantize, inputs: [half], outputs: [restored], origin: graph[id].name))
         replacement[id] = restored
     }

@@ -27,25 +27,6 @@ let quantizeInt8 = Pass(name: "quantize-int8",
     }
 }
 
-extension OpKind {
-    public var isConversion: Bool { self == .quantize || self == .dequantize }
-}
-
-/// Whether TFLite (and the bundled interpreter) run this op kind on int8 tensors.
-private func runsInInt8(_ kind: OpKind) -> Bool {
-    switch kind {
-    case .conv2d, .depthwiseConv2d, .fullyConnected, .maxPool, .averagePool, .mean, .concat, .pad, .reshape,
-         .transpose, .stridedSlice, .softmax, .leakyRelu, .resize:
-        return true
-    case .binary(let kind, _):
-        return kind == .add || kind == .sub || kind == .mul
-    case .unary(let kind):
-        return kind != .elu
-    default:
-        return false
-    }
-}
-
 /// A final sigmoid or softmax of a model with float outputs stays float: its int8 form has
 /// only 256 output levels, which ties the confident negatives a ranking metric (AUROC)
 /// needs apart, and computing it in float from the dequantized logits costs nothing.
@@ -53,25 +34,6 @@ private func isFloatHead(_ op: Op, _ graph: Graph) -> Bool {
     switch op.kind {
     case .softmax, .unary(.logistic): return op.outputs.allSatisfy(graph.outputs.contains)
     default: return false
-    }
-}
-
-/// Ops whose int8 form needs its input and output on the same scale and zero point.
-private func sharesParameters(_ kind: OpKind) -> Bool {
-    switch kind {
-    case .maxPool, .averagePool, .concat, .pad, .reshape, .transpose, .stridedSlice, .resize:
-        return true
-    default:
-        return false
-    }
-}
-
-/// Output parameters TFLite fixes for bounded functions.
-private func fixedParameters(_ kind: OpKind) -> Quantization? {
-    switch kind {
-    case .softmax, .unary(.logistic): return Quantization(scale: 1.0 / 256, zeroPoint: -128)
-    case .unary(.tanh): return Quantization(scale: 1.0 / 128, zeroPoint: 0)
-    default: return nil
     }
 }
 
@@ -108,7 +70,7 @@ private struct Int8Rewriter {
         self.io = io
         integerOps = Set(graph.ops.indices.filter { index in
             let op = graph.ops[index]
-            return runsInInt8(op.kind) && !keepFloat.contains(op.origin) && !(floatHead && io == .float32 && isFloatHead(op, graph))
+            return op.kind.facts.int8 != nil && !keepFloat.contains(op.origin) && !(floatHead && io == .float32 && isFloatHead(op, graph))
                 && op.inputs.allSatisfy { graph[$0].dtype == .float32 || graph[$0].dtype == .int32 }
                 && op.outputs.allSatisfy { graph[$0].dtype == .float32 }
         })
@@ -125,7 +87,7 @@ private struct Int8Rewriter {
         }
         let producers = graph.producers()
         func fixedOutput(_ id: ValueID) -> Quantization? {
-            producers[id].flatMap { fixedParameters(graph.ops[$0].kind) }
+            producers[id].flatMap { graph.ops[$0].kind.facts.fixedOutputParameters }
         }
         var touched: Set<ValueID> = []
         var fixed: [ValueID: Quantization] = [:]
@@ -134,8 +96,8 @@ private struct Int8Rewriter {
             let activations = op.inputs.filter { !graph.isConstant($0) }
             touched.formUnion(activations)
             touched.formUnion(op.outputs)
-            if let parameters = fixedParameters(op.kind) { fixed[op.outputs[0]] = parameters }
-            guard sharesParameters(op.kind) else { continue }
+            if let parameters = op.kind.facts.fixedOutputParameters { fixed[op.outputs[0]] = parameters }
+            guard op.kind.facts.int8 == .sharesInputParameters else { continue }
             // A fixed-scale value (a sigmoid's output) joining a concatenation keeps its own
             // parameters; the int8 concatenation rescales it.
             for input in activations where fixedOutput(input) == nil {
@@ -168,7 +130,7 @@ private struct Int8Rewriter {
         }
         for (index, op) in graph.ops.enumerated() {
             if integerOps.contains(index) {
-                try emitInteger(op)
+                emitInteger(op)
             } else {
                 var floatOp = op
                 floatOp.inputs = op.inputs.map { floatVersion($0) }
@@ -194,21 +156,33 @@ private struct Int8Rewriter {
         // uint8 input: the same real values with zero points shifted by 128, then QUANTIZE to int8.
         let name = graph[input].name
         graph[input].dtype = .uint8
-        graph[input].quantization = Quantization(scales: parameters.scales, zeroPoints: parameters.zeroPoints.map { $0 + 128 })
-        graph.values.append(Value(name: "\(name)/int8", dtype: .int8, shape: graph[input].shape, quantization: parameters))
-        let converted = graph.values.count - 1
-        newOps.append(Op(.quantize, inputs: [input], outputs: [converted], origin: name))
-        quantized[input] = converted
+        graph[input].quantization = shiftedToUInt8(parameters)
+        quantized[input] = converted(input, by: .quantize, to: Value(name: "\(name)/int8", dtype: .int8, shape: graph[input].shape,
+                                                                     quantization: parameters), origin: name)
     }
 
-    private mutating func emitInteger(_ op: Op) throws {
+    /// The same real values on uint8: zero points shifted by 128.
+    private func shiftedToUInt8(_ parameters: Quantization) -> Quantization {
+        Quantization(scales: parameters.scales, zeroPoints: parameters.zeroPoints.map { $0 + 128 })
+    }
+
+    /// `value`, added as what a QUANTIZE or DEQUANTIZE makes of `id`.
+    private mutating func converted(_ id: ValueID, by kind: OpKind, to value: Value, origin: String) -> ValueID {
+        let result = graph.addValue(value)
+        newOps.append(Op(kind, inputs: [id], outputs: [result], origin: origin))
+        return result
+    }
+
+    private mutating func emitInteger(_ op: Op) {
         var rewritten = op
         let inputScale = parameters[op.inputs[0]]?.scales[0] ?? 1
-        rewritten.inputs = try op.inputs.enumerated().map { position, id in
-            guard graph.isConstant(id) else { return integerVersion(id) }
-            return try quantizeConstant(id, position: position, of: op, inputScale: inputScale)
+        rewritten.inputs = []
+        for (position, id) in op.inputs.enumerated() {
+            rewritten.inputs.append(graph.isConstant(id)
+                ? quantizeConstant(id, position: position, of: op, newInputs: rewritten.inputs, inputScale: inputScale)
+                : integerVersion(id))
         }
-        if sharesParameters(op.kind), let shared = parameters[op.outputs[0]] {
+        if op.kind.facts.int8 == .sharesInputParameters, let shared = parameters[op.outputs[0]] {
             rewritten.inputs = rewritten.inputs.map { id in
                 graph.isConstant(id) || graph[id].quantization == shared ? id : requantized(id, to: shared)
             }
@@ -224,23 +198,19 @@ private struct Int8Rewriter {
     /// other data-moving ops) need every input on the output's scale, and a fixed-scale
     /// input (a sigmoid's) cannot join the shared parameters.
     private mutating func requantized(_ id: ValueID, to target: Quantization) -> ValueID {
-        graph.values.append(Value(name: "\(graph[id].name)/requantized", dtype: .int8, shape: graph[id].shape,
-                                  quantization: target))
-        let converted = graph.values.count - 1
-        newOps.append(Op(.quantize, inputs: [id], outputs: [converted], origin: graph[id].name))
-        return converted
+        converted(id, by: .quantize, to: Value(name: "\(graph[id].name)/requantized", dtype: .int8, shape: graph[id].shape,
+                                               quantization: target), origin: graph[id].name)
     }
 
     /// The int8 form of an activation: itself once an int8 op made it, else a QUANTIZE of it.
     private mutating func integerVersion(_ id: ValueID) -> ValueID {
         if graph[id].dtype == .int8 { return id }
         if let existing = quantized[id] { return existing }
-        graph.values.append(Value(name: "\(graph[id].name)/quantized", dtype: .int8, shape: graph[id].shape,
-                                  quantization: parameters[id]))
-        let converted = graph.values.count - 1
-        newOps.append(Op(.quantize, inputs: [id], outputs: [converted], origin: graph[id].name))
-        quantized[id] = converted
-        return converted
+        let result = converted(id, by: .quantize, to: Value(name: "\(graph[id].name)/quantized", dtype: .int8,
+                                                            shape: graph[id].shape, quantization: parameters[id]),
+                               origin: graph[id].name)
+        quantized[id] = result
+        return result
     }
 
     /// The float form of an activation: itself if float, else a DEQUANTIZE of it. A model
@@ -250,11 +220,9 @@ private struct Int8Rewriter {
         if let existing = dequantized[id] { return existing }
         let name = graph[id].name
         graph[id].name = "\(name)/int8"
-        graph.values.append(Value(name: name, dtype: .float32, shape: graph[id].shape))
-        let converted = graph.values.count - 1
-        newOps.append(Op(.dequantize, inputs: [id], outputs: [converted], origin: name))
-        dequantized[id] = converted
-        return converted
+        let result = converted(id, by: .dequantize, to: Value(name: name, dtype: .float32, shape: graph[id].shape), origin: name)
+        dequantized[id] = result
+        return result
     }
 
     /// `--io int8|uint8` outputs: int8 as computed, or requantized to uint8.
@@ -263,43 +231,34 @@ private struct Int8Rewriter {
         guard io == .uint8, let parameters = graph[int8].quantization else { return int8 }
         let name = graph[int8].name
         graph[int8].name = "\(name)/int8"
-        graph.values.append(Value(name: name, dtype: .uint8, shape: graph[int8].shape,
-                                  quantization: Quantization(scales: parameters.scales, zeroPoints: parameters.zeroPoints.map { $0 + 128 })))
-        let converted = graph.values.count - 1
-        newOps.append(Op(.quantize, inputs: [int8], outputs: [converted], origin: name))
-        return converted
+        return converted(int8, by: .quantize, to: Value(name: name, dtype: .uint8, shape: graph[int8].shape,
+                                                        quantization: shiftedToUInt8(parameters)), origin: name)
     }
 
     /// Weights, biases and constant operands of an int8 op, in the form its kernel reads.
-    private mutating func quantizeConstant(_ id: ValueID, position: Int, of op: Op, inputScale: Float) throws -> ValueID {
+    /// `newInputs` are the op's operands before `position`, already in that form.
+    private mutating func quantizeConstant(_ id: ValueID, position: Int, of op: Op, newInputs: [ValueID],
+                                           inputScale: Float) -> ValueID {
         let value = graph[id]
         guard let floats = value.constant?.floats else { return id }
-        switch (op.kind, position) {
-        case (.conv2d, 1), (.depthwiseConv2d, 1), (.fullyConnected, 1):
-            let (data, quantization) = symmetricInt8(floats, shape: value.shape, axis: isDepthwise(op.kind) ? 3 : 0)
-            return graph.addConstant(name: value.name, shape: value.shape, data: .int8(data), quantization: quantization)
-        case (.conv2d, 2), (.depthwiseConv2d, 2), (.fullyConnected, 2):
-            let weights = graph[newInputsWeight(op)]
-            guard let weightScales = weights.quantization?.scales else { return id }
-            let scales = floats.indices.map { inputScale * weightScales[$0] }
-            let data = zip(floats, scales).map { Int32(clamping: Int64(($0 / $1).rounded())) }
-            return graph.addConstant(name: value.name, shape: value.shape, data: .int32(data),
-                                     quantization: Quantization(scales: scales, zeroPoints: Array(repeating: 0, count: scales.count)))
-        default:
-            let range = ValueRange(min: floats.min() ?? 0, max: floats.max() ?? 0)
-            let quantization = activationParameters(range)
-            let data = floats.map { Int8(clamping: Int(($0 / quantization.scales[0]).rounded()) + quantization.zeroPoints[0]) }
+        if let weights = op.kind.facts.weights, position == weights.filter {
+            let (data, quantization) = symmetricInt8(floats, shape: value.shape, axis: weights.channelAxis)
             return graph.addConstant(name: value.name, shape: value.shape, data: .int8(data), quantization: quantization)
         }
+        if let weights = op.kind.facts.weights, position == weights.bias {
+            return quantizedBias(id, floats, weights: newInputs[weights.filter], inputScale: inputScale)
+        }
+        let quantization = activationParameters(ValueRange(min: floats.min() ?? 0, max: floats.max() ?? 0))
+        let data = floats.map { Int8(clamping: Int(($0 / quantization.scales[0]).rounded()) + quantization.zeroPoints[0]) }
+        return graph.addConstant(name: value.name, shape: value.shape, data: .int8(data), quantization: quantization)
     }
 
-    private func isDepthwise(_ kind: OpKind) -> Bool {
-        if case .depthwiseConv2d = kind { return true }
-        return false
-    }
-
-    /// The weights operand of the op being rewritten: the last int8 constant added for it.
-    private func newInputsWeight(_ op: Op) -> ValueID {
-        graph.values.count - 1
+    /// An int32 bias on the scales input scale x weight scale, from the op's new `weights`.
+    private mutating func quantizedBias(_ id: ValueID, _ floats: [Float], weights: ValueID, inputScale: Float) -> ValueID {
+        guard let weightScales = graph[weights].quantization?.scales else { return id }
+        let scales = floats.indices.map { inputScale * weightScales[$0] }
+        let data = zip(floats, scales).map { Int32(clamping: Int64(($0 / $1).rounded())) }
+        return graph.addConstant(name: graph[id].name, shape: graph[id].shape, data: .int32(data),
+                                 quantization: Quantization(scales: scales, zeroPoints: Array(repeating: 0, count: scales.count)))
     }
 }

@@ -15,18 +15,12 @@ import H5ToLiteIR
 let quantizeWeights = Pass(name: "quantize-weights",
                            summary: "int8 weights with float activations (--quantize dynamic)") { graph, _ in
     for index in graph.ops.indices {
-        let op = graph.ops[index]
-        let axis: Int
-        switch op.kind {
-        case .conv2d, .fullyConnected: axis = 0
-        case .depthwiseConv2d: axis = 3
-        default: continue
-        }
-        let weights = graph[op.inputs[1]]
+        guard let operands = graph.ops[index].kind.facts.weights else { continue }
+        let weights = graph[graph.ops[index].inputs[operands.filter]]
         guard let floats = weights.constant?.floats, floats.count >= 1024 else { continue }
-        let (data, quantization) = symmetricInt8(floats, shape: weights.shape, axis: axis)
-        graph.ops[index].inputs[1] = graph.addConstant(name: weights.name, shape: weights.shape, data: .int8(data),
-                                                       quantization: quantization)
+        let (data, quantization) = symmetricInt8(floats, shape: weights.shape, axis: operands.channelAxis)
+        graph.ops[index].inputs[operands.filter] = graph.addConstant(name: weights.name, shape: weights.shape,
+                                                                     data: .int8(data), quantization: quantization)
     }
 }
 

@@ -1,0 +1,76 @@
+/// What an op is, whatever file format spells it: where its weights sit, how it runs in
+/// int8 and whether it takes a fused activation. Passes, the interpreter's kernel builders
+/// and the TFLite writer all read these facts here, so a new op kind is described by adding
+/// its row to `OpKind.facts`.
+public struct OpFacts: Sendable, Equatable {
+    /// Set for the ops with a constant filter and an optional bias (conv, depthwise, dense).
+    public var weights: WeightOperands?
+    /// How TFLite runs the op on int8 tensors; nil for ops quantize-int8 keeps in float32.
+    public var int8: Int8Form?
+    /// Whether fuse-activations may fold a RELU, RELU6 or RELU_N1_TO_1 into it: TFLite's
+    /// float kernel clamps its output (concatenation's does not).
+    public var fusesActivation: Bool
+
+    init(weights: WeightOperands? = nil, int8: Int8Form? = nil, fusesActivation: Bool = false) {
+        self.weights = weights
+        self.int8 = int8
+        self.fusesActivation = fusesActivation
+    }
+
+    /// The output parameters TFLite fixes for the op's int8 form, if it fixes them.
+    public var fixedOutputParameters: Quantization? {
+        if case .fixedOutput(let parameters) = int8 { return parameters }
+        return nil
+    }
+}
+
+/// Operand positions of a weighted op's filter and bias, and the filter axis of its output
+/// channels (one int8 scale per slice along it).
+public struct WeightOperands: Sendable, Equatable {
+    public let filter = 1
+    public let bias = 2
+    public let channelAxis: Int
+}
+
+/// How an op's int8 form takes its output's scale and zero point.
+public enum Int8Form: Sendable, Equatable {
+    /// From the output's calibrated range.
+    case computes
+    /// From its input: the op only moves values, so both share one scale and zero point.
+    case sharesInputParameters
+    /// Fixed by TFLite, for bounded functions.
+    case fixedOutput(Quantization)
+}
+
+extension OpKind {
+    public var facts: OpFacts {
+        switch self {
+        case .conv2d, .fullyConnected:
+            return OpFacts(weights: WeightOperands(channelAxis: 0), int8: .computes, fusesActivation: true)
+        case .depthwiseConv2d:
+            return OpFacts(weights: WeightOperands(channelAxis: 3), int8: .computes, fusesActivation: true)
+        case .maxPool, .averagePool:
+            return OpFacts(int8: .sharesInputParameters, fusesActivation: true)
+        case .concat, .pad, .reshape, .transpose, .stridedSlice, .resize:
+            return OpFacts(int8: .sharesInputParameters)
+        case .mean, .leakyRelu:
+            return OpFacts(int8: .computes)
+        case .binary(let kind, _):
+            let int8 = kind == .add || kind == .sub || kind == .mul
+            return OpFacts(int8: int8 ? .computes : nil, fusesActivation: kind != .maximum && kind != .minimum)
+        case .softmax, .unary(.logistic):
+            return OpFacts(int8: .fixedOutput(Quantization(scale: 1.0 / 256, zeroPoint: -128)))
+        case .unary(.tanh):
+            return OpFacts(int8: .fixedOutput(Quantization(scale: 1.0 / 128, zeroPoint: 0)))
+        case .unary(.elu):
+            return OpFacts()
+        case .unary:
+            return OpFacts(int8: .computes)
+        case .reduceMax, .prelu, .greater, .select, .identity, .batchNormalization, .quantize, .dequantize:
+            return OpFacts()
+        }
+    }
+
+    /// QUANTIZE and DEQUANTIZE join int8 ops to float ones; they are no layer's computation.
+    public var isConversion: Bool { self == .quantize || self == .dequantize }
+}
