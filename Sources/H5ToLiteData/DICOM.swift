@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 
 /// Decodes a single-frame DICOM image: uncompressed (implicit or explicit VR little
 /// endian) or JPEG baseline (1.2.840.10008.1.2.4.50) pixel data.
@@ -40,12 +41,12 @@ struct PixelLayout {
 
     init(_ dataSet: DICOMDataSet) throws {
         guard let rows = dataSet.uint16(.rows), let columns = dataSet.uint16(.columns) else {
-            throw ImageError("the DICOM file has no Rows or Columns")
+            throw H5ToLiteError("the DICOM file has no Rows or Columns")
         }
-        guard rows > 0, columns > 0 else { throw ImageError("the DICOM image is \(columns)x\(rows)") }
-        guard rows * columns <= maxPixelCount else { throw ImageError("the DICOM image has too many pixels (\(columns)x\(rows))") }
+        guard rows > 0, columns > 0 else { throw H5ToLiteError("the DICOM image is \(columns)x\(rows)") }
+        guard rows * columns <= maxPixelCount else { throw H5ToLiteError("the DICOM image has too many pixels (\(columns)x\(rows))") }
         if let frames = try dataSet.numbers(.numberOfFrames)?.first, frames > 1 {
-            throw ImageError("multi-frame DICOM images (\(Int(frames)) frames) are not supported")
+            throw H5ToLiteError("multi-frame DICOM images (\(Int(frames)) frames) are not supported")
         }
         self.rows = rows
         self.columns = columns
@@ -61,13 +62,13 @@ struct PixelLayout {
         case (1, "MONOCHROME1"), (1, "MONOCHROME2"): break
         case (3, let name) where colors.contains(name): break
         default:
-            throw ImageError("unsupported DICOM photometric interpretation \(photometric) with \(samplesPerPixel) samples per pixel")
+            throw H5ToLiteError("unsupported DICOM photometric interpretation \(photometric) with \(samplesPerPixel) samples per pixel")
         }
         guard bitsAllocated == 8 || (bitsAllocated == 16 && samplesPerPixel == 1) else {
-            throw ImageError("unsupported DICOM BitsAllocated \(bitsAllocated) for \(photometric)")
+            throw H5ToLiteError("unsupported DICOM BitsAllocated \(bitsAllocated) for \(photometric)")
         }
         guard (1...bitsAllocated).contains(bitsStored), (bitsStored - 1..<bitsAllocated).contains(highBit) else {
-            throw ImageError("inconsistent DICOM BitsStored \(bitsStored) / HighBit \(highBit) for BitsAllocated \(bitsAllocated)")
+            throw H5ToLiteError("inconsistent DICOM BitsStored \(bitsStored) / HighBit \(highBit) for BitsAllocated \(bitsAllocated)")
         }
     }
 
@@ -79,7 +80,7 @@ private func nativeSamples(_ dataSet: DICOMDataSet, _ layout: PixelLayout) throw
     let range = dataSet.pixelData[0]
     let bytesPerSample = layout.bitsAllocated / 8
     guard range.count >= layout.sampleCount * bytesPerSample else {
-        throw ImageError("DICOM pixel data holds \(range.count) bytes, \(layout.columns)x\(layout.rows)x\(layout.samplesPerPixel) samples of \(layout.bitsAllocated) bits need \(layout.sampleCount * bytesPerSample)")
+        throw H5ToLiteError("DICOM pixel data holds \(range.count) bytes, \(layout.columns)x\(layout.rows)x\(layout.samplesPerPixel) samples of \(layout.bitsAllocated) bits need \(layout.sampleCount * bytesPerSample)")
     }
     let bytes = dataSet.bytes
     let start = range.lowerBound
@@ -105,11 +106,11 @@ private func jpegSamples(_ dataSet: DICOMDataSet, _ layout: PixelLayout) throws 
     let image: Image
     do {
         image = try decodeJPEG(stream)
-    } catch let error as ImageError {
-        throw ImageError("DICOM pixel data: \(error.description)")
+    } catch let error as H5ToLiteError {
+        throw H5ToLiteError("DICOM pixel data: \(error.description)")
     }
     guard image.width == layout.columns, image.height == layout.rows, image.channels == layout.samplesPerPixel else {
-        throw ImageError("the DICOM JPEG is \(image.width)x\(image.height)x\(image.channels), the header says \(layout.columns)x\(layout.rows)x\(layout.samplesPerPixel)")
+        throw H5ToLiteError("the DICOM JPEG is \(image.width)x\(image.height)x\(image.channels), the header says \(layout.columns)x\(layout.rows)x\(layout.samplesPerPixel)")
     }
     return image.pixels
 }
@@ -152,7 +153,7 @@ struct Window {
               let width = try dataSet.numbers(.windowWidth)?.first else { return nil }
         let name = dataSet.string(.voiLUTFunction)?.uppercased() ?? ""
         guard let function = name.isEmpty ? .linear : Function(rawValue: name) else {
-            throw ImageError("unsupported DICOM VOI LUT function \(name)")
+            throw H5ToLiteError("unsupported DICOM VOI LUT function \(name)")
         }
         guard function == .linear ? width >= 1 : width > 0 else { return nil }
         self.center = center

@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 
 /// A DICOM tag, group in the high 16 bits and element in the low 16 bits.
 typealias DICOMTag = UInt32
@@ -50,7 +51,7 @@ enum TransferSyntax: String {
     init(uid: String) throws {
         guard let syntax = TransferSyntax(rawValue: uid) else {
             let name = TransferSyntax.unsupportedNames[uid].map { " (\($0))" } ?? ""
-            throw ImageError("unsupported DICOM transfer syntax \(uid)\(name)")
+            throw H5ToLiteError("unsupported DICOM transfer syntax \(uid)\(name)")
         }
         self = syntax
     }
@@ -78,7 +79,7 @@ struct DICOMDataSet {
         var explicitVR: Bool
         if offset + 4 <= bytes.count, uint16(at: offset) == 0x0002 {
             try readMetaGroup(&offset)
-            guard let uid = string(.transferSyntax) else { throw ImageError("the DICOM file meta group has no transfer syntax") }
+            guard let uid = string(.transferSyntax) else { throw H5ToLiteError("the DICOM file meta group has no transfer syntax") }
             transferSyntax = try TransferSyntax(uid: uid)
             explicitVR = transferSyntax.explicitVR
         } else {
@@ -110,7 +111,7 @@ struct DICOMDataSet {
         return try text.split(separator: "\\", omittingEmptySubsequences: false).map { part in
             let trimmed = part.trimmingCharacters(in: .whitespaces)
             guard let number = Double(trimmed), number.isFinite else {
-                throw ImageError("DICOM tag \(name(tag)) holds '\(text)', not a number")
+                throw H5ToLiteError("DICOM tag \(name(tag)) holds '\(text)', not a number")
             }
             return number
         }
@@ -138,7 +139,7 @@ struct DICOMDataSet {
     private mutating func readMetaGroup(_ offset: inout Int) throws {
         while offset + 4 <= bytes.count, uint16(at: offset) == 0x0002 {
             let (tag, length, _) = try readHeader(&offset, explicitVR: true)
-            guard let length else { throw ImageError("DICOM meta element \(name(tag)) has an undefined length") }
+            guard let length else { throw H5ToLiteError("DICOM meta element \(name(tag)) has an undefined length") }
             values[tag] = offset..<(offset + length)
             offset += length
         }
@@ -151,7 +152,7 @@ struct DICOMDataSet {
                 try readPixelData(&offset, length: length)
                 return
             }
-            guard tag >> 16 != 0xFFFE else { throw ImageError("stray DICOM item \(name(tag)) at byte \(offset - 8)") }
+            guard tag >> 16 != 0xFFFE else { throw H5ToLiteError("stray DICOM item \(name(tag)) at byte \(offset - 8)") }
             if let length {
                 values[tag] = offset..<(offset + length)
                 offset += length
@@ -159,7 +160,7 @@ struct DICOMDataSet {
                 try skipSequence(&offset, explicitVR: explicitVR && !isUN, depth: 1)
             }
         }
-        throw ImageError("the DICOM file has no pixel data")
+        throw H5ToLiteError("the DICOM file has no pixel data")
     }
 
     /// Reads an element's tag and value length, leaving `offset` at its value. A nil
@@ -176,7 +177,7 @@ struct DICOMDataSet {
             let vr = (bytes[offset + 4], bytes[offset + 5])
             isUN = vr == (0x55, 0x4E)
             guard isVR(vr.0, vr.1) else {
-                throw ImageError("DICOM element \(name(tag)) at byte \(start) has no valid VR")
+                throw H5ToLiteError("DICOM element \(name(tag)) at byte \(start) has no valid VR")
             }
             if Self.longVRs.contains(where: { $0 == vr }) {
                 guard offset + 12 <= bytes.count else { throw truncated(at: start) }
@@ -192,13 +193,13 @@ struct DICOMDataSet {
         }
         if length == 0xFFFF_FFFF { return (tag, nil, isUN) }
         guard Int(length) <= bytes.count - offset else {
-            throw ImageError("DICOM element \(name(tag)) at byte \(start) claims \(length) bytes, only \(bytes.count - offset) remain")
+            throw H5ToLiteError("DICOM element \(name(tag)) at byte \(start) claims \(length) bytes, only \(bytes.count - offset) remain")
         }
         return (tag, Int(length), isUN)
     }
 
-    private func truncated(at offset: Int) -> ImageError {
-        ImageError("the DICOM file ends inside the element header at byte \(offset)")
+    private func truncated(at offset: Int) -> H5ToLiteError {
+        H5ToLiteError("the DICOM file ends inside the element header at byte \(offset)")
     }
 
     /// VRs whose explicit encoding has two reserved bytes and a 32-bit length.
@@ -208,7 +209,7 @@ struct DICOMDataSet {
     /// Skips a sequence of undefined length up to and past its delimiter. Items of
     /// undefined length hold data sets whose own sequences are skipped in turn.
     private func skipSequence(_ offset: inout Int, explicitVR: Bool, depth: Int) throws {
-        guard depth <= Self.maxSequenceDepth else { throw ImageError("DICOM sequences nest deeper than \(Self.maxSequenceDepth)") }
+        guard depth <= Self.maxSequenceDepth else { throw H5ToLiteError("DICOM sequences nest deeper than \(Self.maxSequenceDepth)") }
         while true {
             let (tag, length, _) = try readHeader(&offset, explicitVR: explicitVR)
             switch (tag, length) {
@@ -219,7 +220,7 @@ struct DICOMDataSet {
             case (.item, nil):
                 try skipItem(&offset, explicitVR: explicitVR, depth: depth)
             default:
-                throw ImageError("DICOM sequence holds \(name(tag)) at byte \(offset - 8) where an item belongs")
+                throw H5ToLiteError("DICOM sequence holds \(name(tag)) at byte \(offset - 8) where an item belongs")
             }
         }
     }
@@ -238,12 +239,12 @@ struct DICOMDataSet {
 
     private mutating func readPixelData(_ offset: inout Int, length: Int?) throws {
         if let length {
-            guard transferSyntax != .jpegBaseline else { throw ImageError("JPEG DICOM pixel data is not encapsulated") }
+            guard transferSyntax != .jpegBaseline else { throw H5ToLiteError("JPEG DICOM pixel data is not encapsulated") }
             pixelData = [offset..<(offset + length)]
             return
         }
         guard transferSyntax == .jpegBaseline else {
-            throw ImageError("encapsulated DICOM pixel data in the uncompressed transfer syntax \(transferSyntax.rawValue)")
+            throw H5ToLiteError("encapsulated DICOM pixel data in the uncompressed transfer syntax \(transferSyntax.rawValue)")
         }
         encapsulated = true
         var isOffsetTable = true
@@ -251,12 +252,12 @@ struct DICOMDataSet {
             let (tag, length, _) = try readHeader(&offset, explicitVR: false)
             if tag == .sequenceDelimiter { break }
             guard tag == .item, let length else {
-                throw ImageError("encapsulated DICOM pixel data holds \(name(tag)) at byte \(offset - 8) where a fragment belongs")
+                throw H5ToLiteError("encapsulated DICOM pixel data holds \(name(tag)) at byte \(offset - 8) where a fragment belongs")
             }
             if !isOffsetTable { pixelData.append(offset..<(offset + length)) }
             isOffsetTable = false
             offset += length
         }
-        guard !pixelData.isEmpty else { throw ImageError("encapsulated DICOM pixel data has no fragments") }
+        guard !pixelData.isEmpty else { throw H5ToLiteError("encapsulated DICOM pixel data has no fragments") }
     }
 }

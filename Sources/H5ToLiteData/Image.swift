@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 
 /// A decoded image: `channels` (1 = gray, 3 = RGB) interleaved samples per pixel,
 /// rows top to bottom, every sample on the 0...255 scale of an 8-bit image.
@@ -24,15 +25,6 @@ public struct Image: Sendable, Equatable {
     }
 }
 
-/// A file that cannot be read as an image; the description starts with the file's path.
-public struct ImageError: Error, CustomStringConvertible {
-    public var description: String
-
-    public init(_ description: String) {
-        self.description = description
-    }
-}
-
 /// The most pixels (width x height) an image may declare: 64 Mi, seven times a
 /// 3000 x 3000 chest film and above any mammogram, so that a hostile header
 /// cannot make the loader allocate gigabytes.
@@ -46,7 +38,7 @@ public func loadImage(path: String) throws -> Image {
     do {
         bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
     } catch {
-        throw ImageError("\(path): cannot read the file: \((error as NSError).localizedDescription)")
+        throw H5ToLiteError(file: path, "cannot read the file: \((error as NSError).localizedDescription)")
     }
     return try decodeImage(bytes, path: path)
 }
@@ -59,10 +51,10 @@ public func decodeImage(_ bytes: [UInt8], path: String) throws -> Image {
         case .png: return try decodePNG(bytes)
         case .jpeg: return try decodeJPEG(bytes)
         case .dicom: return try decodeDICOM(bytes)
-        case nil: throw ImageError("not a PNG, JPEG or DICOM file")
+        case nil: throw H5ToLiteError("not a PNG, JPEG or DICOM file")
         }
-    } catch let error as ImageError {
-        throw ImageError("\(path): \(error.description)")
+    } catch let error as H5ToLiteError {
+        throw error.inFile(path)
     }
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-import H5ToLiteInterpreter
+import H5ToLiteCore
 
 /// Loads images as one N x H x W x C float32 batch for a model input, the way Keras'
 /// `image_dataset_from_directory` followed by `preprocess_input` would:
@@ -17,7 +17,7 @@ public func loadImageBatch(
     progress: ((Int, Int) -> Void)? = nil
 ) throws -> Tensor {
     guard height > 0, width > 0, channels == 1 || channels == 3 else {
-        throw ImageError("cannot load images for a \(height)x\(width)x\(channels) input: it needs 1 or 3 channels")
+        throw H5ToLiteError("cannot load images for a \(height)x\(width)x\(channels) input: it needs 1 or 3 channels")
     }
     // Refuse a preprocessing that cannot work on this input before reading any file.
     var noPixels: [Float] = []
@@ -61,10 +61,10 @@ func converting(_ image: Image, to channels: Int) -> Image {
 public func imageFiles(in folder: String) throws -> [String] {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-        throw ImageError("\(folder): no such folder")
+        throw H5ToLiteError(file: folder, "no such folder")
     }
     guard let walker = FileManager.default.enumerator(atPath: folder) else {
-        throw ImageError("\(folder): cannot list the folder")
+        throw H5ToLiteError(file: folder, "cannot list the folder")
     }
     var relativePaths: [String] = []
     while let relativePath = walker.nextObject() as? String {

@@ -1,4 +1,5 @@
 import CPNG
+import H5ToLiteCore
 
 /// Decodes a PNG with libpng: 1-, 2-, 4-, 8- and 16-bit gray, gray+alpha, RGB, RGBA
 /// and palette images. 16-bit samples map to 0...255 by dividing by 257.
@@ -7,7 +8,7 @@ func decodePNG(_ bytes: [UInt8]) throws -> Image {
     let status = bytes.withUnsafeBufferPointer {
         cpng_decode($0.baseAddress, $0.count, maxPixelCount, &decoded)
     }
-    guard status == 1 else { throw ImageError("invalid PNG: \(cMessage(&decoded.message))") }
+    guard status == 1 else { throw H5ToLiteError("invalid PNG: \(cMessage(&decoded.message))") }
     defer { cpng_free(&decoded) }
     let count = Int(decoded.width) * Int(decoded.height) * Int(decoded.channels)
     let samples = UnsafeBufferPointer(start: decoded.pixels, count: count * Int(decoded.bytes_per_sample))

@@ -1,3 +1,4 @@
+import H5ToLiteCore
 /// The input scaling of keras.applications' `preprocess_input`, applied to
 /// channels-last pixels on the 0...255 scale.
 public enum Preprocessing: String, Sendable, CaseIterable {
@@ -16,7 +17,7 @@ public enum Preprocessing: String, Sendable, CaseIterable {
     /// torch and caffe are per RGB channel, so they need 3.
     public func apply(to pixels: inout [Float], channels: Int) throws {
         guard channels > 0, pixels.count % channels == 0 else {
-            throw ImageError("\(pixels.count) values are not whole pixels of \(channels) channel(s)")
+            throw H5ToLiteError("\(pixels.count) values are not whole pixels of \(channels) channel(s)")
         }
         switch self {
         case .none:
@@ -25,7 +26,7 @@ public enum Preprocessing: String, Sendable, CaseIterable {
             for index in pixels.indices { pixels[index] = pixels[index] / 127.5 - 1 }
         case .torch, .caffe:
             guard channels == 3 else {
-                throw ImageError("\(rawValue) preprocessing works on RGB images; the model takes \(channels) channel(s)")
+                throw H5ToLiteError("\(rawValue) preprocessing works on RGB images; the model takes \(channels) channel(s)")
             }
             if self == .caffe {
                 let mean: [Float] = [103.939, 116.779, 123.68]

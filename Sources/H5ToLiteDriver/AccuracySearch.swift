@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteData
 import H5ToLiteIR
 import H5ToLiteInterpreter

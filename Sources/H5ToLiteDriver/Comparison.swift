@@ -1,7 +1,7 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteEvaluation
 import H5ToLiteIR
-import H5ToLiteInterpreter
 import H5ToLitePasses
 import H5ToLiteTFLite
 

@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteData
 import H5ToLiteIR
 import H5ToLiteKeras
@@ -72,7 +73,7 @@ public func convert(_ model: KerasModel, file: String, request: ConversionReques
     let imported = try importKeras(model)
     try instrumentation?.start(imported)
     var options = request.options
-    let shape = sampleShape(imported)
+    let shape = imported.sampleShape
     options.calibration = try request.calibration.map {
         try loadSamples($0.path, inputShape: shape, preprocessing: $0.preprocessing, limit: $0.limit, label: "calibration images")
     }
@@ -88,7 +89,7 @@ public func convert(_ model: KerasModel, file: String, request: ConversionReques
         optimized = try runPipeline(imported, passes: passes, context: context) { try instrumentation?.observe($0) }
     } catch let failure as PassFailure {
         let saved = instrumentation?.saveFailure(failure)
-        throw CommandError("\(file): \(failure.description)" + (saved.map { " (last good IR in \($0))" } ?? ""))
+        throw H5ToLiteError(file: file, "\(failure.description)" + (saved.map { " (last good IR in \($0))" } ?? ""))
     }
     let bytes = request.stopAfter == nil ? try writeTFLite(optimized) : nil
     return ConversionResult(imported: imported, options: options, optimized: optimized, bytes: bytes, report: context.report)
@@ -98,7 +99,7 @@ public func convert(_ model: KerasModel, file: String, request: ConversionReques
 func selectedPasses(_ pipeline: Pipeline, stopAfter: String?) throws -> [Pass] {
     guard let stopAfter else { return pipeline.passes }
     guard let last = pipeline.passes.firstIndex(where: { $0.name == stopAfter }) else {
-        throw CommandError("--stop-after: the \(pipeline.name) pipeline has no pass named '\(stopAfter)' "
+        throw H5ToLiteError("--stop-after: the \(pipeline.name) pipeline has no pass named '\(stopAfter)' "
                            + "(it runs \(pipeline.passes.map(\.name).joined(separator: ", ")))")
     }
     return Array(pipeline.passes[...last])

@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteData
 import H5ToLiteEvaluation
 import H5ToLiteIR
@@ -34,7 +35,7 @@ public struct LabelledData {
         let samples = try loadSamples(data, inputShape: inputShape, preprocessing: preprocessing,
                                       names: table.images.isEmpty ? nil : table.images, label: "evaluation images")
         guard table.rows.count == samples.shape.first else {
-            throw CommandError("\(labels): \(table.rows.count) label rows for \(samples.shape.first ?? 0) samples in \(data)")
+            throw H5ToLiteError(file: labels, "\(table.rows.count) label rows for \(samples.shape.first ?? 0) samples in \(data)")
         }
         return LabelledData(samples: samples, labels: table, metric: metric)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place, so a
@@ -11,23 +12,17 @@ public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         try Data(bytes).write(to: temporary)
         // rename(2) replaces an existing file atomically.
         guard rename(temporary.path, url.path) == 0 else {
-            throw CommandError(String(cString: strerror(errno)))
+            throw H5ToLiteError(String(cString: strerror(errno)))
         }
     } catch {
         try? FileManager.default.removeItem(at: temporary)
-        throw CommandError("\(path): cannot write (\(error.localizedDescription))")
+        throw H5ToLiteError(file: path, "cannot write (\(error.localizedDescription))")
     }
 }
 
 /// `path/name`.
 func joined(_ folder: String, _ name: String) -> String {
     (folder as NSString).appendingPathComponent(name)
-}
-
-/// A failure reported as one line on stderr.
-public struct CommandError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = oneLine(description) }
 }
 
 /// Renders a DOT file with Graphviz when `dot` is on the PATH; without it the .dot stays alone.

@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 import H5ToLitePasses
 
@@ -18,7 +19,7 @@ public struct Instrumentation {
     public init(directory: String, dumpAfter: Set<String> = [], printAfterAll: Bool = false, printAfterChange: Bool = false,
                 print: @escaping (String) -> Void) throws {
         for name in dumpAfter where name != "all" && pass(named: name) == nil {
-            throw CommandError("--dump-after: no pass named '\(name)' (see `h5tolite passes`)")
+            throw H5ToLiteError("--dump-after: no pass named '\(name)' (see `h5tolite passes`)")
         }
         self.directory = directory
         self.dumpAfter = dumpAfter.contains("all") ? Set(passRegistry.map(\.name)) : dumpAfter

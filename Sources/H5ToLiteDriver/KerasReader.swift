@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteKeras
 
 /// Reads a Keras file in a child process, which hands over what it read (config and
@@ -28,18 +29,18 @@ public func loadKerasFileIsolated(_ path: String, reader: String = "/proc/self/e
     let signal = status & 0x7F
     switch (signal, (status >> 8) & 0xFF) {
     case (SIGKILL, _):
-        throw CommandError("\(path): libhdf5 did not finish reading the file within \(Int(limit)) s; the file is damaged")
+        throw H5ToLiteError(file: path, "libhdf5 did not finish reading the file within \(Int(limit)) s; the file is damaged")
     case (0, 0):
         guard let bytes = FileManager.default.contents(atPath: transfer) else {
-            throw CommandError("\(path): the reading process wrote no model")
+            throw H5ToLiteError(file: path, "the reading process wrote no model")
         }
         return try decodeKerasModel(Array(bytes), file: path)
     case (0, _):
         let message = String(decoding: FileManager.default.contents(atPath: errors) ?? Data(), as: UTF8.self)
         let line = message.split(separator: "\n").last.map(String.init) ?? "cannot be read"
-        throw CommandError(line.hasPrefix("Error: ") ? String(line.dropFirst(7)) : line)
+        throw H5ToLiteError(line.hasPrefix("Error: ") ? String(line.dropFirst(7)) : line)
     default:
-        throw CommandError("\(path): reading the file crashed libhdf5 (signal \(signal)); the file is damaged")
+        throw H5ToLiteError(file: path, "reading the file crashed libhdf5 (signal \(signal)); the file is damaged")
     }
 }
 
@@ -80,7 +81,7 @@ public func readKerasForParent(file: String, transfer: String) throws {
     let bytes = encodeKerasModel(try loadKerasModel(path: file))
     guard FileManager.default.createFile(atPath: transfer, contents: nil),
           let handle = FileHandle(forWritingAtPath: transfer) else {
-        throw CommandError("\(transfer): cannot write the model for h5tolite")
+        throw H5ToLiteError(file: transfer, "cannot write the model for h5tolite")
     }
     try handle.write(contentsOf: bytes)
     try handle.close()

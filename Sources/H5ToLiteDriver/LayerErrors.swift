@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 import H5ToLiteInterpreter
 import H5ToLitePasses

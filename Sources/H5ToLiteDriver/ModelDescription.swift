@@ -1,11 +1,49 @@
+import H5ToLiteCore
+import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
+import H5ToLiteKeras
 import H5ToLiteTFLite
+
+/// A .h5, .keras or .tflite file as `inspect` describes it.
+public struct ModelFile {
+    public let graph: Graph
+    public let header: FileHeader
+    /// For .tflite files: operator codes, versions, metadata.
+    public let summary: TFLiteSummary?
+
+    /// Reads `path` by its extension: .tflite with the bounds-checked reader, anything else
+    /// as a Keras file with `readKeras` (in the tool, a child process: `loadKerasFileIsolated`).
+    public init(path: String, readKeras: (String) throws -> KerasModel) throws {
+        guard path.hasSuffix(".tflite") else {
+            let keras = try readKeras(path)
+            graph = try importKeras(keras)
+            header = FileHeader(format: keras.format.rawValue, kerasVersion: keras.kerasVersion, model: keras.name)
+            summary = nil
+            return
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw H5ToLiteError(file: path, "cannot read (\(error.localizedDescription))")
+        }
+        do {
+            let summary = try summarizeTFLite(bytes: bytes)
+            graph = try readTFLite(bytes: bytes, name: path)
+            header = FileHeader(summary)
+            self.summary = summary
+        } catch {
+            throw H5ToLiteError(file: path, "\(error)")
+        }
+    }
+}
 
 /// What `inspect --json` prints. Keras files fill the Keras fields, .tflite files the others.
 public struct FileHeader: Encodable {
-    var format: String = "TFLite"
-    var kerasVersion: String?
-    var model: String?
+    public var format: String = "TFLite"
+    public var kerasVersion: String?
+    public var model: String?
     var schemaVersion: UInt32?
     var bytes: Int?
     var bufferBytes: Int?

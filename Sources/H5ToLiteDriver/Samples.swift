@@ -1,12 +1,7 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteData
 import H5ToLiteIR
-import H5ToLiteInterpreter
-
-/// The shape of one sample of the model's (first) input: its shape without the batch axis.
-public func sampleShape(_ graph: Graph) -> [Int] {
-    Array(graph[graph.inputs[0]].shape.dropFirst())
-}
 
 /// Model inputs from a `.npy` array (already preprocessed, batch first) or from a folder of
 /// PNG, JPEG or DICOM images (decoded, resized to the model's input and preprocessed).
@@ -15,31 +10,31 @@ public func loadSamples(_ path: String, inputShape: [Int], preprocessing: Prepro
                         names: [String]? = nil, label: String) throws -> Tensor {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
-        throw CommandError("\(path): no such file or folder")
+        throw H5ToLiteError(file: path, "no such file or folder")
     }
     guard isFolder.boolValue else {
         let samples = try readNPY(path: path)
         guard Array(samples.shape.dropFirst()) == inputShape else {
-            throw CommandError("\(path): samples shaped \(samples.shape), the model takes [N, \(inputShape.map(String.init).joined(separator: ", "))]")
+            throw H5ToLiteError(file: path, "samples shaped \(samples.shape), the model takes [N, \(inputShape.map(String.init).joined(separator: ", "))]")
         }
         return limit.map { firstSamples(samples, count: $0) } ?? samples
     }
     guard let preprocessing else {
-        throw CommandError("\(path): a folder of images needs --preprocess torch|tf|caffe|none (how the training images were preprocessed)")
+        throw H5ToLiteError(file: path, "a folder of images needs --preprocess torch|tf|caffe|none (how the training images were preprocessed)")
     }
-    guard inputShape.count == 3 else { throw CommandError("\(path): images need a model input shaped (H, W, C)") }
+    guard inputShape.count == 3 else { throw H5ToLiteError(file: path, "images need a model input shaped (H, W, C)") }
     var files = try imageFiles(in: path)
     if let names {
         let byName = Dictionary(files.map { (($0 as NSString).lastPathComponent, $0) }, uniquingKeysWith: { first, _ in first })
         files = try names.map { name in
             guard let file = byName[(name as NSString).lastPathComponent] else {
-                throw CommandError("\(path): no image named '\(name)' (listed in the labels)")
+                throw H5ToLiteError(file: path, "no image named '\(name)' (listed in the labels)")
             }
             return file
         }
     }
     if let limit { files = Array(files.prefix(limit)) }
-    guard !files.isEmpty else { throw CommandError("\(path): no PNG, JPEG or DICOM images") }
+    guard !files.isEmpty else { throw H5ToLiteError(file: path, "no PNG, JPEG or DICOM images") }
     let bar = ProgressBar(label: label)
     defer { bar.finish() }
     return try loadImageBatch(paths: files, height: inputShape[0], width: inputShape[1], channels: inputShape[2],

@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 import H5ToLitePasses
 
@@ -11,7 +12,7 @@ public func optimizeText(_ text: String, passes names: [String], options: String
         try verify(graph)
         let passes = try names.map { name in
             guard let found = pass(named: name.trimmingCharacters(in: .whitespaces)) else {
-                throw CommandError("no pass named '\(name)' (see `h5tolite passes`)")
+                throw H5ToLiteError("no pass named '\(name)' (see `h5tolite passes`)")
             }
             return found
         }
@@ -19,7 +20,7 @@ public func optimizeText(_ text: String, passes names: [String], options: String
         let context = PassContext(options: try PipelineOptions(words: words, graph: graph))
         return printGraph(try runPipeline(graph, passes: passes, context: context), fullConstants: true)
     } catch {
-        throw CommandError("\(file): \(error)")
+        throw H5ToLiteError(file: file, "\(error)")
     }
 }
 

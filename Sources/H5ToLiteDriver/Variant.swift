@@ -1,4 +1,4 @@
-import H5ToLiteInterpreter
+import H5ToLiteCore
 import H5ToLitePasses
 
 /// One column of a comparison, as `compare --variants` spells it: a quantization mode,
@@ -28,7 +28,7 @@ public struct Variant: Equatable {
             } else if let mode = QuantizationMode(rawValue: String(part)), mode != .none {
                 quantization = mode
             } else {
-                throw CommandError("--variants: '\(spec)' is not float32, float16, dynamic, int8, prune:S[:batchnorm|:raw], "
+                throw H5ToLiteError("--variants: '\(spec)' is not float32, float16, dynamic, int8, prune:S[:batchnorm|:raw], "
                                    + "bias-correction, int8-head or a '+' of them")
             }
         }

@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteEvaluation
 import H5ToLiteIR
 import H5ToLiteInterpreter

@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 
 /// Labels for evaluation: one row per sample, one column per class, and the file each
 /// row's image lives in when the labels came from a CSV.
@@ -16,11 +17,6 @@ public struct LabelTable: Sendable {
     public var flat: [Float] { rows.flatMap { $0 } }
 }
 
-public struct LabelError: Error, CustomStringConvertible {
-    public let description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// Reads labels from CSV in the layouts the original work used:
 /// - one image column followed by one 0/1 column per finding (the first column is the image);
 /// - ChestX-ray14's `Data_Entry` layout: `Image Index` and `Finding Labels` ("Effusion|Mass",
@@ -32,10 +28,10 @@ public func readLabelCSV(path: String) throws -> LabelTable {
     do {
         text = try String(contentsOfFile: path, encoding: .utf8)
     } catch {
-        throw LabelError("\(path): cannot read (\(error.localizedDescription))")
+        throw H5ToLiteError(file: path, "cannot read (\(error.localizedDescription))")
     }
     let records = parseCSV(text)
-    guard let header = records.first, records.count > 1 else { throw LabelError("\(path): no header and rows") }
+    guard let header = records.first, records.count > 1 else { throw H5ToLiteError(file: path, "no header and rows") }
     let body = records.dropFirst().filter { !($0.count == 1 && $0[0].isEmpty) }
     if let patient = header.firstIndex(of: "patientId"), let target = header.firstIndex(of: "Target") {
         return try rsnaLayout(body, patient: patient, target: target, path: path)
@@ -47,12 +43,12 @@ public func readLabelCSV(path: String) throws -> LabelTable {
 }
 
 private func cell(_ record: [String], _ index: Int, path: String, row: Int) throws -> String {
-    guard index < record.count else { throw LabelError("\(path): row \(row + 2) has \(record.count) fields, expected more") }
+    guard index < record.count else { throw H5ToLiteError(file: path, "row \(row + 2) has \(record.count) fields, expected more") }
     return record[index]
 }
 
 private func columnsLayout(_ body: [[String]], header: [String], path: String) throws -> LabelTable {
-    guard header.count >= 2 else { throw LabelError("\(path): needs an image column and at least one label column") }
+    guard header.count >= 2 else { throw H5ToLiteError(file: path, "needs an image column and at least one label column") }
     var rows: [[Float]] = []
     var images: [String] = []
     for (row, record) in body.enumerated() {
@@ -60,7 +56,7 @@ private func columnsLayout(_ body: [[String]], header: [String], path: String) t
         rows.append(try (1..<header.count).map { column in
             let text = try cell(record, column, path: path, row: row)
             guard let value = Float(text.trimmingCharacters(in: .whitespaces)) else {
-                throw LabelError("\(path): row \(row + 2), column '\(header[column])': '\(text)' is not a number")
+                throw H5ToLiteError(file: path, "row \(row + 2), column '\(header[column])': '\(text)' is not a number")
             }
             return value
         })

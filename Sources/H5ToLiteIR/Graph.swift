@@ -101,4 +101,14 @@ public struct Graph: Sendable, Equatable {
     public var parameterCount: Int {
         values.reduce(0) { $0 + ($1.constant?.count ?? 0) }
     }
+
+    /// The shape of one sample of the (first) input: its shape without the batch axis.
+    public var sampleShape: [Int] {
+        Array(values[inputs[0]].shape.dropFirst())
+    }
+
+    /// Float parameters that are exactly zero: what pruning left.
+    public var zeroParameterCount: Int {
+        values.reduce(0) { total, value in total + (value.constant?.floats?.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } ?? 0) }
+    }
 }

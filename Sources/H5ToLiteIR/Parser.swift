@@ -1,3 +1,4 @@
+import H5ToLiteCore
 /// Reads the text form written by `printGraph(_:fullConstants: true)`, so pass tests can
 /// be written as IR text: input IR -> one pass -> expected IR. Value numbers are kept as
 /// written; numbers the text skips become unused placeholder values. Lines starting with
@@ -12,8 +13,8 @@ public func parseGraph(_ text: String) throws -> Graph {
         var scanner = LineScanner(line: line, number: index + 1)
         do {
             try parseLine(&scanner, graph: &graph, defined: &defined, ops: &ops)
-        } catch let error as ShapeError {
-            throw ShapeError("line \(index + 1): \(error.description)")
+        } catch let error as H5ToLiteError {
+            throw error.at("line \(index + 1)")
         }
     }
     let count = (defined.keys.max() ?? -1) + 1
@@ -48,7 +49,7 @@ private func parseLine(_ s: inout LineScanner, graph: inout Graph, defined: inou
         let (dtype, shape, quantization, range) = try s.type()
         try s.expect(" ")
         let data = try constantData(dtype, try s.tokenList())
-        guard data.count == elementCount(shape) else { throw ShapeError("constant %\(id) has \(data.count) values for shape \(shape)") }
+        guard data.count == elementCount(shape) else { throw H5ToLiteError("constant %\(id) has \(data.count) values for shape \(shape)") }
         defined[id] = Value(name: name, dtype: dtype, shape: shape, constant: data, quantization: quantization, range: range)
     } else if s.take("output") {
         s.skipSpaces()
@@ -84,7 +85,7 @@ private func parseOp(_ s: inout LineScanner, defined: inout [ValueID: Value]) th
         let body = s.until("}")
         for pair in body.split(separator: " ") {
             let parts = pair.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2 else { throw ShapeError("bad attribute '\(pair)'") }
+            guard parts.count == 2 else { throw H5ToLiteError("bad attribute '\(pair)'") }
             attributes[String(parts[0])] = String(parts[1])
         }
     }
@@ -95,7 +96,7 @@ private func parseOp(_ s: inout LineScanner, defined: inout [ValueID: Value]) th
 private func constantData(_ dtype: DType, _ tokens: [String]) throws -> ConstantData {
     func numbers<T>(_ convert: (String) -> T?) throws -> [T] {
         try tokens.map { token in
-            guard let value = convert(token) else { throw ShapeError("'\(token)' is not a \(dtype.shortName) value") }
+            guard let value = convert(token) else { throw H5ToLiteError("'\(token)' is not a \(dtype.shortName) value") }
             return value
         }
     }
@@ -111,17 +112,17 @@ private struct Attributes {
     let values: [String: String]
 
     func text(_ key: String) throws -> String {
-        guard let value = values[key] else { throw ShapeError("missing attribute '\(key)'") }
+        guard let value = values[key] else { throw H5ToLiteError("missing attribute '\(key)'") }
         return value
     }
 
     func int(_ key: String) throws -> Int {
-        guard let value = Int(try text(key)) else { throw ShapeError("attribute '\(key)' must be an integer") }
+        guard let value = Int(try text(key)) else { throw H5ToLiteError("attribute '\(key)' must be an integer") }
         return value
     }
 
     func float(_ key: String) throws -> Float {
-        guard let value = Float(try text(key)) else { throw ShapeError("attribute '\(key)' must be a number") }
+        guard let value = Float(try text(key)) else { throw H5ToLiteError("attribute '\(key)' must be a number") }
         return value
     }
 
@@ -131,7 +132,7 @@ private struct Attributes {
 
     func pair(_ key: String) throws -> [Int] {
         let parts = try text(key).split(separator: "x").compactMap { Int($0) }
-        guard parts.count == 2 else { throw ShapeError("attribute '\(key)' must look like 2x2") }
+        guard parts.count == 2 else { throw H5ToLiteError("attribute '\(key)' must look like 2x2") }
         return parts
     }
 
@@ -151,13 +152,13 @@ private struct Attributes {
     var activation: FusedActivation {
         get throws {
             guard let name = values["activation"] else { return .none }
-            guard let value = FusedActivation(rawValue: name) else { throw ShapeError("unknown activation '\(name)'") }
+            guard let value = FusedActivation(rawValue: name) else { throw H5ToLiteError("unknown activation '\(name)'") }
             return value
         }
     }
 
     func window(withSize: Bool) throws -> Window {
-        guard let padding = Padding(rawValue: try text("padding")) else { throw ShapeError("unknown padding") }
+        guard let padding = Padding(rawValue: try text("padding")) else { throw H5ToLiteError("unknown padding") }
         return Window(size: withSize ? try pair("window") : [1, 1], stride: try pair("stride"),
                       dilation: try pair("dilation"), padding: padding)
     }
@@ -191,7 +192,7 @@ private func makeKind(_ name: String, _ a: Attributes) throws -> OpKind {
     case "resize_nearest", "resize_bilinear":
         return .resize(name == "resize_nearest" ? .nearest : .bilinear, size: try a.list("size"),
                        alignCorners: try a.bool("align_corners"), halfPixelCenters: try a.bool("half_pixel_centers"))
-    default: throw ShapeError("unknown op '\(name)'")
+    default: throw H5ToLiteError("unknown op '\(name)'")
     }
 }
 
@@ -214,7 +215,7 @@ private struct LineScanner {
     }
 
     mutating func expect(_ literal: String) throws {
-        guard take(literal) else { throw ShapeError("expected '\(literal)' at '\(rest.prefix(20))'") }
+        guard take(literal) else { throw H5ToLiteError("expected '\(literal)' at '\(rest.prefix(20))'") }
     }
 
     mutating func skipSpaces() {
@@ -235,7 +236,7 @@ private struct LineScanner {
 
     mutating func reference() throws -> ValueID {
         try expect("%")
-        guard let id = Int(word()) else { throw ShapeError("expected a value number") }
+        guard let id = Int(word()) else { throw H5ToLiteError("expected a value number") }
         skipSpaces()
         return id
     }
@@ -260,25 +261,25 @@ private struct LineScanner {
     mutating func type() throws -> (DType, [Int], Quantization?, ValueRange?) {
         let short = word()
         guard let dtype = [DType.float32, .float16, .int32, .int8, .uint8, .int64, .bool].first(where: { $0.shortName == short }) else {
-            throw ShapeError("unknown type '\(short)'")
+            throw H5ToLiteError("unknown type '\(short)'")
         }
         let shape = try numberList()
         var quantization: Quantization?
         if take(" quant(scale=") {
             let scales = try tokenList().map { token in
-                guard let value = Float(token) else { throw ShapeError("bad scale '\(token)'") }
+                guard let value = Float(token) else { throw H5ToLiteError("bad scale '\(token)'") }
                 return value
             }
             try expect(", zero_point=")
             let zeroPoints = try numberList()
             try expect(", axis=")
-            guard let axis = Int(until(")")) else { throw ShapeError("bad quantization axis") }
+            guard let axis = Int(until(")")) else { throw H5ToLiteError("bad quantization axis") }
             quantization = Quantization(scales: scales, zeroPoints: zeroPoints, axis: axis)
         }
         var range: ValueRange?
         if take(" range(") {
             let bounds = until(")").split(separator: ",").compactMap { Float($0.trimmingCharacters(in: " ")) }
-            guard bounds.count == 2 else { throw ShapeError("bad range") }
+            guard bounds.count == 2 else { throw H5ToLiteError("bad range") }
             range = ValueRange(min: bounds[0], max: bounds[1])
         }
         return (dtype, shape, quantization, range)
@@ -292,7 +293,7 @@ private struct LineScanner {
 
     mutating func numberList() throws -> [Int] {
         try tokenList().map { token in
-            guard let value = Int(token) else { throw ShapeError("'\(token)' is not an integer") }
+            guard let value = Int(token) else { throw H5ToLiteError("'\(token)' is not an integer") }
             return value
         }
     }

@@ -1,8 +1,4 @@
-public struct ShapeError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}
-
+import H5ToLiteCore
 /// Output shape of an op given its input shapes.
 public func inferShape(_ kind: OpKind, inputs: [[Int]]) throws -> [Int] {
     let x = inputs[0]
@@ -11,7 +7,7 @@ public func inferShape(_ kind: OpKind, inputs: [[Int]]) throws -> [Int] {
         try expectRank(x, 4, kind)
         let filter = inputs[1]
         guard filter.count == 4, filter[3] == x[3] else {
-            throw ShapeError("conv2d filter \(filter) does not match input channels \(x[3])")
+            throw H5ToLiteError("conv2d filter \(filter) does not match input channels \(x[3])")
         }
         let spatial = try windowOutput(x, kernel: [filter[1], filter[2]], window)
         return [x[0]] + spatial + [filter[0]]
@@ -19,13 +15,13 @@ public func inferShape(_ kind: OpKind, inputs: [[Int]]) throws -> [Int] {
         try expectRank(x, 4, kind)
         let filter = inputs[1]
         guard filter.count == 4, filter[0] == 1, filter[3] == x[3] * multiplier else {
-            throw ShapeError("depthwise filter \(filter) does not match input channels \(x[3]) x \(multiplier)")
+            throw H5ToLiteError("depthwise filter \(filter) does not match input channels \(x[3]) x \(multiplier)")
         }
         return [x[0]] + (try windowOutput(x, kernel: [filter[1], filter[2]], window)) + [filter[3]]
     case .fullyConnected:
         let filter = inputs[1]
         guard filter.count == 2, let last = x.last, filter[1] == last else {
-            throw ShapeError("fully_connected weights \(filter) do not match input \(x)")
+            throw H5ToLiteError("fully_connected weights \(filter) do not match input \(x)")
         }
         return x.dropLast() + [filter[0]]
     case .maxPool(let window, _), .averagePool(let window, _):
@@ -42,25 +38,25 @@ public func inferShape(_ kind: OpKind, inputs: [[Int]]) throws -> [Int] {
         for other in inputs.dropFirst() {
             guard other.count == x.count,
                   other.indices.allSatisfy({ $0 == axis || other[$0] == x[$0] }) else {
-                throw ShapeError("cannot concatenate \(inputs) on axis \(axis)")
+                throw H5ToLiteError("cannot concatenate \(inputs) on axis \(axis)")
             }
             shape[axis] += other[axis]
         }
         return shape
     case .pad(let paddings):
-        guard paddings.count == x.count else { throw ShapeError("pad needs \(x.count) paddings") }
+        guard paddings.count == x.count else { throw H5ToLiteError("pad needs \(x.count) paddings") }
         return zip(x, paddings).map { $0 + $1[0] + $1[1] }
     case .reshape(let shape):
         guard elementCount(shape) == elementCount(x) else {
-            throw ShapeError("cannot reshape \(x) to \(shape)")
+            throw H5ToLiteError("cannot reshape \(x) to \(shape)")
         }
         return shape
     case .transpose(let perm):
-        guard perm.sorted() == Array(x.indices) else { throw ShapeError("bad permutation \(perm)") }
+        guard perm.sorted() == Array(x.indices) else { throw H5ToLiteError("bad permutation \(perm)") }
         return perm.map { x[$0] }
     case .stridedSlice(let begin, let end, let strides):
         guard begin.count == x.count, end.count == x.count, strides.count == x.count else {
-            throw ShapeError("strided_slice needs \(x.count) begins, ends and strides")
+            throw H5ToLiteError("strided_slice needs \(x.count) begins, ends and strides")
         }
         return x.indices.map { i in
             max(0, (min(end[i], x[i]) - begin[i] + strides[i] - 1) / strides[i])
@@ -73,7 +69,7 @@ public func inferShape(_ kind: OpKind, inputs: [[Int]]) throws -> [Int] {
         return x
     case .batchNormalization:
         guard let channels = x.last, inputs.count == 5, inputs.dropFirst().allSatisfy({ $0 == [channels] }) else {
-            throw ShapeError("batch_norm needs gamma, beta, mean and variance shaped [\(x.last ?? 0)]")
+            throw H5ToLiteError("batch_norm needs gamma, beta, mean and variance shaped [\(x.last ?? 0)]")
         }
         return x
     case .greater:
@@ -87,7 +83,7 @@ public func inferShape(_ kind: OpKind, inputs: [[Int]]) throws -> [Int] {
 
 private func expectRank(_ shape: [Int], _ rank: Int, _ kind: OpKind) throws {
     guard shape.count == rank else {
-        throw ShapeError("\(kind.name) needs a rank-\(rank) input, got \(shape)")
+        throw H5ToLiteError("\(kind.name) needs a rank-\(rank) input, got \(shape)")
     }
 }
 
@@ -95,7 +91,7 @@ private func expectRank(_ shape: [Int], _ rank: Int, _ kind: OpKind) throws {
 private func windowOutput(_ x: [Int], kernel: [Int], _ window: Window) throws -> [Int] {
     guard kernel.count == 2, window.stride.count == 2, window.dilation.count == 2,
           (kernel + window.stride + window.dilation).allSatisfy({ $0 > 0 }) else {
-        throw ShapeError("window sizes, strides and dilations must be two positive numbers")
+        throw H5ToLiteError("window sizes, strides and dilations must be two positive numbers")
     }
     return try (0..<2).map { i in
         let effective = (kernel[i] - 1) * window.dilation[i] + 1
@@ -104,7 +100,7 @@ private func windowOutput(_ x: [Int], kernel: [Int], _ window: Window) throws ->
             ? (size + window.stride[i] - 1) / window.stride[i]
             : (size - effective + window.stride[i]) / window.stride[i]
         guard out > 0 else {
-            throw ShapeError("window \(kernel) does not fit input \(Array(x[1...2]))")
+            throw H5ToLiteError("window \(kernel) does not fit input \(Array(x[1...2]))")
         }
         return out
     }
@@ -116,7 +112,7 @@ public func broadcast(_ a: [Int], _ b: [Int]) throws -> [Int] {
     let pa = Array(repeating: 1, count: rank - a.count) + a
     let pb = Array(repeating: 1, count: rank - b.count) + b
     return try zip(pa, pb).map { da, db in
-        guard da == db || da == 1 || db == 1 else { throw ShapeError("cannot broadcast \(a) with \(b)") }
+        guard da == db || da == 1 || db == 1 else { throw H5ToLiteError("cannot broadcast \(a) with \(b)") }
         return max(da, db)
     }
 }

@@ -1,3 +1,4 @@
+import H5ToLiteCore
 /// Checks the invariants every pass must keep: ops in topological order, each
 /// value defined once, and every recorded shape equal to the inferred one.
 public func verify(_ graph: Graph) throws {
@@ -7,20 +8,20 @@ public func verify(_ graph: Graph) throws {
     }
     for op in graph.ops {
         for input in op.inputs where !defined.contains(input) {
-            throw ShapeError("op \(op.kind.name) from \(op.origin) reads %\(input) before it is defined")
+            throw H5ToLiteError("op \(op.kind.name) from \(op.origin) reads %\(input) before it is defined")
         }
         let expected = try inferShape(op.kind, inputs: op.inputs.map { graph[$0].shape })
         for output in op.outputs {
             guard !defined.contains(output) else {
-                throw ShapeError("%\(output) is defined twice (by \(op.kind.name) from \(op.origin))")
+                throw H5ToLiteError("%\(output) is defined twice (by \(op.kind.name) from \(op.origin))")
             }
             guard graph[output].shape == expected else {
-                throw ShapeError("op \(op.kind.name) from \(op.origin): %\(output) has shape \(graph[output].shape), inferred \(expected)")
+                throw H5ToLiteError("op \(op.kind.name) from \(op.origin): %\(output) has shape \(graph[output].shape), inferred \(expected)")
             }
             defined.insert(output)
         }
     }
     for output in graph.outputs where !defined.contains(output) {
-        throw ShapeError("graph output %\(output) is never defined")
+        throw H5ToLiteError("graph output %\(output) is never defined")
     }
 }

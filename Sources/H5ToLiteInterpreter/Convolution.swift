@@ -1,4 +1,5 @@
 import COpenBLAS
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// Sizes of a window sliding over one NHWC image (batch 1), with the padding

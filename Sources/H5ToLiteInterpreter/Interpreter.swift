@@ -1,14 +1,7 @@
 import COpenBLAS
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
-
-public struct InterpreterError: Error, CustomStringConvertible {
-    public var description: String
-
-    public init(_ description: String) {
-        self.description = description
-    }
-}
 
 /// Runs a graph on float32 inputs. The graph is built for its own batch size
 /// (1 for models read from .tflite files); `run` takes any number of samples
@@ -38,14 +31,14 @@ public struct Interpreter: Sendable {
     }
 
     public init(graph original: Graph, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
-        guard threads >= 1 else { throw InterpreterError("the thread count must be at least 1, got \(threads)") }
+        guard threads >= 1 else { throw H5ToLiteError("the thread count must be at least 1, got \(threads)") }
         // Keras-level batch normalization runs as the multiply and add it lowers to.
         let graph = lowerBatchNormalization(original)
         try checkOps(graph)
         do {
             try verify(graph)
-        } catch let error as ShapeError {
-            throw InterpreterError("invalid graph: \(error.description)")
+        } catch let error as H5ToLiteError {
+            throw H5ToLiteError("invalid graph: \(error.description)")
         }
         try checkQuantization(graph)
         // Workers split the matrix products themselves; OpenBLAS threads would compete with them.
@@ -87,7 +80,7 @@ public struct Interpreter: Sendable {
     /// How many graph batches the inputs hold, after checking their shapes.
     private func batchCount(_ inputs: [Tensor]) throws -> Int {
         guard inputs.count == graph.inputs.count else {
-            throw InterpreterError("the model takes \(graph.inputs.count) inputs, got \(inputs.count)")
+            throw H5ToLiteError("the model takes \(graph.inputs.count) inputs, got \(inputs.count)")
         }
         var batches: Int?
         for (tensor, id) in zip(inputs, graph.inputs) {
@@ -95,11 +88,11 @@ public struct Interpreter: Sendable {
             guard let batch = expected.first, tensor.shape.count == expected.count,
                   tensor.shape.dropFirst() == expected.dropFirst(), tensor.shape[0] % batch == 0 else {
                 let needed = (["N"] + expected.dropFirst().map(String.init)).joined(separator: ",")
-                throw InterpreterError("input '\(graph[id].name)' has shape \(tensor.shape), the model needs [\(needed)]")
+                throw H5ToLiteError("input '\(graph[id].name)' has shape \(tensor.shape), the model needs [\(needed)]")
             }
             let count = tensor.shape[0] / batch
             guard batches == nil || batches == count else {
-                throw InterpreterError("the inputs hold different numbers of samples")
+                throw H5ToLiteError("the inputs hold different numbers of samples")
             }
             batches = count
         }
@@ -120,17 +113,17 @@ private func checkOps(_ graph: Graph) throws {
         default: allowed = 1...1
         }
         guard allowed.contains(op.inputs.count), op.outputs.count == 1 else {
-            throw InterpreterError("op \(op.kind.name) from \(op.origin) has \(op.inputs.count) inputs and \(op.outputs.count) outputs")
+            throw H5ToLiteError("op \(op.kind.name) from \(op.origin) has \(op.inputs.count) inputs and \(op.outputs.count) outputs")
         }
         for id in op.inputs + op.outputs where id < 0 || id >= graph.values.count {
-            throw InterpreterError("op \(op.kind.name) from \(op.origin) refers to %\(id), which does not exist")
+            throw H5ToLiteError("op \(op.kind.name) from \(op.origin) refers to %\(id), which does not exist")
         }
         guard stepsForward(op.kind) else {
-            throw InterpreterError("op \(op.kind.name) from \(op.origin) has a window or stride that is not positive")
+            throw H5ToLiteError("op \(op.kind.name) from \(op.origin) has a window or stride that is not positive")
         }
     }
     for id in graph.inputs + graph.outputs where id < 0 || id >= graph.values.count {
-        throw InterpreterError("graph input or output %\(id) does not exist")
+        throw H5ToLiteError("graph input or output %\(id) does not exist")
     }
 }
 

@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// A kernel with the values it reads and writes: one op, or two fused.
@@ -46,7 +47,7 @@ func makeKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
     let count = elementCount(output)
     let hasBias = op.inputs.count > 2
     guard attributesFit(op.kind, input: shapes[0]) else {
-        throw InterpreterError("op \(op.kind.name) from \(op.origin) has attributes that do not fit its input \(shapes[0])")
+        throw H5ToLiteError("op \(op.kind.name) from \(op.origin) has attributes that do not fit its input \(shapes[0])")
     }
     switch KernelFamily(op, in: graph) {
     case .integer: return try makeIntegerKernel(op, in: graph, threads: threads)
@@ -144,6 +145,6 @@ private func attributesFit(_ kind: OpKind, input: [Int]) -> Bool {
 private func checkBias(_ op: Op, _ shapes: [[Int]], _ weights: WeightOperands, _ graph: Graph) throws {
     let channels = shapes[weights.filter][weights.channelAxis]
     guard shapes.count > weights.bias, shapes[weights.bias] != [channels] else { return }
-    throw InterpreterError("op \(op.kind.name) from \(op.origin): bias '\(graph[op.inputs[weights.bias]].name)' "
+    throw H5ToLiteError("op \(op.kind.name) from \(op.origin): bias '\(graph[op.inputs[weights.bias]].name)' "
                            + "has shape \(shapes[weights.bias]), expected [\(channels)]")
 }

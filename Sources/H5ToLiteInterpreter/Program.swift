@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// The compiled form of a graph: kernels in order, constants, and the arena
@@ -88,7 +89,7 @@ final class Program: @unchecked Sendable {
         let plan = planArena(buffers)
         // A file's shapes decide this size; a damaged or hostile one must not claim the machine.
         guard plan.count <= Program.maxArenaWords else {
-            throw InterpreterError("the model needs \(plan.count * 4 / (1 << 20)) MiB of activations, over the "
+            throw H5ToLiteError("the model needs \(plan.count * 4 / (1 << 20)) MiB of activations, over the "
                                    + "\(Program.maxArenaWords * 4 / (1 << 30)) GiB limit")
         }
         arena.deallocate()
@@ -109,7 +110,7 @@ final class Program: @unchecked Sendable {
     private func checkActivation(_ value: Value) throws {
         let count = elementCount(value.shape)
         guard [.float32, .bool, .int8, .uint8].contains(value.dtype), count > 0, count <= Int(Int32.max) else {
-            throw InterpreterError("value '\(value.name)' (\(value.dtype), shape \(value.shape)) cannot be computed")
+            throw H5ToLiteError("value '\(value.name)' (\(value.dtype), shape \(value.shape)) cannot be computed")
         }
     }
 
@@ -272,12 +273,12 @@ func checkQuantization(_ graph: Graph) throws {
               quantization.zeroPoints.count == quantization.scales.count,
               quantization.scales.allSatisfy({ $0.isFinite && $0 > 0 }),
               quantization.zeroPoints.allSatisfy({ integerRange(value.dtype).contains(Int32(clamping: $0)) }) else {
-            throw InterpreterError("\(value.dtype) value '\(value.name)' needs quantization parameters: positive scales and zero points in range")
+            throw H5ToLiteError("\(value.dtype) value '\(value.name)' needs quantization parameters: positive scales and zero points in range")
         }
         let perSlice = weights.contains(id) && value.constant != nil
         guard quantization.scales.count == 1 || (perSlice && value.shape.indices.contains(quantization.axis)
                                                   && value.shape[quantization.axis] == quantization.scales.count) else {
-            throw InterpreterError("\(value.dtype) value '\(value.name)' has \(quantization.scales.count) scales; only weights may have one per channel")
+            throw H5ToLiteError("\(value.dtype) value '\(value.name)' has \(quantization.scales.count) scales; only weights may have one per channel")
         }
     }
 }

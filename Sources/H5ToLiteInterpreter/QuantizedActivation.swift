@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// LOGISTIC and TANH on int8: a 256-entry table built as TFLite's default
@@ -111,7 +112,7 @@ struct IntegerHardSwishKernel: Kernel {
         let outputScaling = QuantizedMultiplier(Double(finerInputScale / output.scale))
         let reluishScaling = QuantizedMultiplier(Double(finerInputScale / (3 / 32768 as Float)))
         guard outputScaling.shift <= 0 else {
-            throw InterpreterError("hard_swish: the output scale is too small for the input scale")
+            throw H5ToLiteError("hard_swish: the output scale is too small for the input scale")
         }
         outputMultiplier = downscaledMultiplier(outputScaling.significand)
         outputExponent = outputScaling.shift

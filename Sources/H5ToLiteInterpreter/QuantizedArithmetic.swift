@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 
 // TFLite's integer arithmetic (tensorflow/lite/kernels/internal/common.h and
@@ -141,7 +142,7 @@ func activationBounds(_ activation: FusedActivation, _ output: AffineParameters,
     case .relu: return clipped(output.quantize(0), range.upperBound)
     case .relu6: return clipped(output.quantize(0), output.quantize(6))
     case .reluN1To1: return clipped(output.quantize(-1), output.quantize(1))
-    case .tanh: throw InterpreterError("a fused tanh is not supported on quantized ops")
+    case .tanh: throw H5ToLiteError("a fused tanh is not supported on quantized ops")
     }
 }
 

@@ -1,4 +1,5 @@
 import COpenBLAS
+import H5ToLiteCore
 import H5ToLiteIR
 
 // CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED on integers, in three stages:
@@ -163,7 +164,7 @@ enum HybridOrder {
 /// (TFLite's filter offset; zero for symmetric weights), as floats.
 func centredWeights(_ graph: Graph, _ id: ValueID) throws -> [Float] {
     guard case .int8(let values) = graph[id].constant else {
-        throw InterpreterError("weights '\(graph[id].name)' must be an int8 constant")
+        throw H5ToLiteError("weights '\(graph[id].name)' must be an int8 constant")
     }
     let zeroPoints = graph[id].quantization?.zeroPoints ?? [0]
     let zeroPoint = zeroPoints.count == 1 ? Float(zeroPoints[0]) : 0

@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// ADD, SUB, MUL, MAXIMUM, MINIMUM and GREATER on int8 operands, broadcast as
@@ -39,7 +40,7 @@ struct QuantizedBinaryKernel: Kernel {
         case .binary(.maximum, _): operation = .maximum
         case .binary(.minimum, _): operation = .minimum
         case .greater: operation = .greater(QuantizedMultiplier(Double(l.scale)), QuantizedMultiplier(Double(r.scale)))
-        default: throw InterpreterError("\(kind.name) is not supported on int8 operands")
+        default: throw H5ToLiteError("\(kind.name) is not supported on int8 operands")
         }
         leftZeroPoint = l.zeroPoint
         rightZeroPoint = r.zeroPoint

@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// Which family of kernels runs an op, from the types of its operands.
@@ -241,6 +242,6 @@ private func expectSameType(_ op: Op, _ graph: Graph) throws {
     }
 }
 
-func unsupported(_ op: Op, _ detail: String) -> InterpreterError {
-    InterpreterError("op \(op.kind.name) from \(op.origin) is not supported \(detail)")
+func unsupported(_ op: Op, _ detail: String) -> H5ToLiteError {
+    H5ToLiteError("op \(op.kind.name) from \(op.origin) is not supported \(detail)")
 }

@@ -1,5 +1,6 @@
 import CHDF5
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// Read-only access to an HDF5 file through libhdf5. Only the calls Keras files
@@ -13,14 +14,14 @@ final class HDF5File {
         self.path = path
         h5l_silence_errors()
         guard H5Fis_hdf5(path) > 0 else {
-            throw ConversionError(file: path, "not an HDF5 file")
+            throw H5ToLiteError(file: path, "not an HDF5 file")
         }
         let id = H5Fopen(path, h5l_acc_rdonly(), h5l_p_default())
-        guard id >= 0 else { throw ConversionError(file: path, "cannot open as HDF5 (truncated or damaged)") }
+        guard id >= 0 else { throw H5ToLiteError(file: path, "cannot open as HDF5 (truncated or damaged)") }
         self.id = id
         guard let root = HDF5Group(id: H5Gopen2(id, "/", h5l_p_default()), path: "/", file: path) else {
             H5Fclose(id)
-            throw ConversionError(file: path, "cannot open the root group")
+            throw H5ToLiteError(file: path, "cannot open the root group")
         }
         self.root = root
     }
@@ -46,8 +47,8 @@ final class HDF5Group {
         H5Gclose(id)
     }
 
-    private func error(_ message: String) -> ConversionError {
-        ConversionError(file: file, location: "HDF5 \(path)", message)
+    private func error(_ message: String) -> H5ToLiteError {
+        H5ToLiteError(file: file, location: "HDF5 \(path)", message)
     }
 
     func has(_ name: String) -> Bool {
@@ -154,8 +155,8 @@ final class HDF5Dataset {
         H5Dclose(id)
     }
 
-    private func error(_ message: String) -> ConversionError {
-        ConversionError(file: file, location: "HDF5 \(path)", message)
+    private func error(_ message: String) -> H5ToLiteError {
+        H5ToLiteError(file: file, location: "HDF5 \(path)", message)
     }
 
     func shape() throws -> [Int] {

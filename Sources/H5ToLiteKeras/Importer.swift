@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// Builds the IR graph of a Keras model: each layer call lowers to a few ops.
@@ -9,10 +10,8 @@ public func importKeras(_ model: KerasModel) throws -> Graph {
         // A graph output that is also an input (an all-identity model) still needs an op to write.
         builder.graph.outputs = outputs
         return builder.graph
-    } catch let error as ConversionError {
+    } catch let error as H5ToLiteError {
         throw error.inFile(model.file)
-    } catch let error as ShapeError {
-        throw ConversionError(file: model.file, error.description)
     }
 }
 
@@ -30,14 +29,14 @@ final class GraphBuilder {
 
     func addGraphInput(_ ref: TensorRef, of spec: ModelSpec) throws -> ValueID {
         guard let layer = spec.layers.first(where: { $0.name == ref.layer }), layer.className == "InputLayer" else {
-            throw ConversionError(location: "model input '\(ref.layer)'", "is not an InputLayer")
+            throw H5ToLiteError(location: "model input '\(ref.layer)'", "is not an InputLayer")
         }
         guard let shape = try layer.config.shape("batch_shape") ?? layer.config.shape("batch_input_shape"),
               shape.count >= 2 else {
-            throw ConversionError(location: "layer '\(layer.name)'", "the input has no shape")
+            throw H5ToLiteError(location: "layer '\(layer.name)'", "the input has no shape")
         }
         guard shape.dropFirst().allSatisfy({ $0 > 0 }) else {
-            throw ConversionError(location: "layer '\(layer.name)'",
+            throw H5ToLiteError(location: "layer '\(layer.name)'",
                                   "the input shape \(shape.map { $0 < 0 ? "None" : String($0) }) has unknown dimensions; h5tolite needs a fixed input size")
         }
         return graph.addInput(name: layer.name, shape: [1] + shape.dropFirst())
@@ -45,7 +44,7 @@ final class GraphBuilder {
 
     func importModel(_ spec: ModelSpec, inputs: [ValueID], path: [String]) throws -> [ValueID] {
         guard inputs.count == spec.inputs.count else {
-            throw ConversionError(location: "model '\(spec.name)'", "called with \(inputs.count) inputs, it takes \(spec.inputs.count)")
+            throw H5ToLiteError(location: "model '\(spec.name)'", "called with \(inputs.count) inputs, it takes \(spec.inputs.count)")
         }
         var produced = Dictionary(uniqueKeysWithValues: zip(spec.inputs, inputs))
         // Configs list layers in an order Keras can rebuild; retry calls whose inputs come later.
@@ -66,12 +65,12 @@ final class GraphBuilder {
             if pending.count == before {
                 let (layer, callIndex) = pending[0]
                 let missing = layer.calls[callIndex].first { produced[$0] == nil }!
-                throw ConversionError(location: "layer '\(layer.name)'", "reads \(missing), which no layer produces")
+                throw H5ToLiteError(location: "layer '\(layer.name)'", "reads \(missing), which no layer produces")
             }
         }
         return try spec.outputs.map { ref in
             guard let value = produced[ref] else {
-                throw ConversionError(location: "model '\(spec.name)'", "its output \(ref) is never produced")
+                throw H5ToLiteError(location: "model '\(spec.name)'", "its output \(ref) is never produced")
             }
             return value
         }
@@ -85,17 +84,15 @@ final class GraphBuilder {
             }
             let importer = try importer(for: layer)
             guard importer.inputs.contains(inputs.count) else {
-                throw ConversionError("called on \(inputs.count) tensors, the layer takes \(importer.inputs.lowerBound == importer.inputs.upperBound ? "\(importer.inputs.lowerBound)" : "\(importer.inputs.lowerBound) or more")")
+                throw H5ToLiteError("called on \(inputs.count) tensors, the layer takes \(importer.inputs.lowerBound == importer.inputs.upperBound ? "\(importer.inputs.lowerBound)" : "\(importer.inputs.lowerBound) or more")")
             }
             let weights = model.weights[weightKey(layerPath)] ?? []
             let call = LayerCall(builder: self, name: callIndex == 0 ? layer.name : "\(layer.name)_\(callIndex)",
                                  config: layer.config, inputs: inputs,
                                  specs: try importer.weights(layer.config), weights: weights)
             return [try importer.build(call)]
-        } catch let error as ConversionError {
+        } catch let error as H5ToLiteError {
             throw error.at("layer '\(layerPath.joined(separator: "/"))' (\(layer.className))")
-        } catch let error as ShapeError {
-            throw ConversionError(location: "layer '\(layerPath.joined(separator: "/"))' (\(layer.className))", error.description)
         }
     }
 }
@@ -121,14 +118,14 @@ struct LayerCall {
     func inputShape(rank: Int? = nil, minimumRank: Int = 1) throws -> [Int] {
         let shape = self.shape(input)
         guard shape.count >= minimumRank, rank.map({ shape.count == $0 }) ?? true else {
-            throw ConversionError("needs a rank-\(rank ?? minimumRank)\(rank == nil ? "+" : "") input, got shape \(shape)")
+            throw H5ToLiteError("needs a rank-\(rank ?? minimumRank)\(rank == nil ? "+" : "") input, got shape \(shape)")
         }
         return shape
     }
 
     func expectInputs(_ count: Int) throws {
         guard inputs.count == count else {
-            throw ConversionError("takes \(count) input(s), got \(inputs.count)")
+            throw H5ToLiteError("takes \(count) input(s), got \(inputs.count)")
         }
     }
 
@@ -148,11 +145,11 @@ struct LayerCall {
     /// The stored weight called `specName`, checked against the shape the config implies.
     func weight(_ specName: String, shape expected: [Int]) throws -> [Float] {
         guard let index = specs.firstIndex(where: { $0.name == specName }), index < weights.count else {
-            throw ConversionError("weight '\(specName)' is missing from the file")
+            throw H5ToLiteError("weight '\(specName)' is missing from the file")
         }
         let array = weights[index]
         guard array.shape == expected else {
-            throw ConversionError("weight '\(specName)' has shape \(array.shape) in the file, the config needs \(expected)")
+            throw H5ToLiteError("weight '\(specName)' has shape \(array.shape) in the file, the config needs \(expected)")
         }
         return array.values
     }

@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// A parsed JSON document (Keras stores model configs as JSON text).
@@ -65,8 +66,8 @@ private struct JSONParser {
         self.bytes = bytes
     }
 
-    func error(_ message: String) -> ConversionError {
-        ConversionError("invalid JSON at byte \(position): \(message)")
+    func error(_ message: String) -> H5ToLiteError {
+        H5ToLiteError("invalid JSON at byte \(position): \(message)")
     }
 
     mutating func skipSpace() {
@@ -209,7 +210,7 @@ struct LayerConfig: Sendable {
     }
 
     func string(_ key: String) throws -> String {
-        guard let value = json[key]?.string else { throw ConversionError("field '\(key)' must be a string") }
+        guard let value = json[key]?.string else { throw H5ToLiteError("field '\(key)' must be a string") }
         return value
     }
 
@@ -219,12 +220,12 @@ struct LayerConfig: Sendable {
 
     func bool(_ key: String, default fallback: Bool) throws -> Bool {
         guard has(key) else { return fallback }
-        guard let value = json[key]?.bool else { throw ConversionError("field '\(key)' must be true or false") }
+        guard let value = json[key]?.bool else { throw H5ToLiteError("field '\(key)' must be true or false") }
         return value
     }
 
     func double(_ key: String) throws -> Double {
-        guard let value = json[key]?.number else { throw ConversionError("field '\(key)' must be a number") }
+        guard let value = json[key]?.number else { throw H5ToLiteError("field '\(key)' must be a number") }
         return value
     }
 
@@ -233,7 +234,7 @@ struct LayerConfig: Sendable {
     }
 
     func int(_ key: String) throws -> Int {
-        guard let value = json[key]?.int else { throw ConversionError("field '\(key)' must be an integer") }
+        guard let value = json[key]?.int else { throw H5ToLiteError("field '\(key)' must be an integer") }
         return value
     }
 
@@ -245,7 +246,7 @@ struct LayerConfig: Sendable {
     func ints(_ key: String, count: Int) throws -> [Int] {
         if let single = json[key]?.int { return Array(repeating: single, count: count) }
         guard let values = json[key]?.array?.compactMap(\.int), values.count == count else {
-            throw ConversionError("field '\(key)' must be \(count) integers")
+            throw H5ToLiteError("field '\(key)' must be \(count) integers")
         }
         return values
     }
@@ -253,25 +254,25 @@ struct LayerConfig: Sendable {
     /// An integer list that may be missing or hold nulls (unknown dimensions), as -1.
     func shape(_ key: String) throws -> [Int]? {
         guard has(key) else { return nil }
-        guard let items = json[key]?.array else { throw ConversionError("field '\(key)' must be a list") }
+        guard let items = json[key]?.array else { throw H5ToLiteError("field '\(key)' must be a list") }
         return try items.map { item in
             if item.isNull { return -1 }
-            guard let value = item.int, value > 0 else { throw ConversionError("field '\(key)' holds a bad dimension") }
+            guard let value = item.int, value > 0 else { throw H5ToLiteError("field '\(key)' holds a bad dimension") }
             return value
         }
     }
 
     /// Nested integer pairs such as ((1, 2), (0, 1)), also written as one int or one pair per side.
     func pairs(_ key: String, count: Int) throws -> [[Int]] {
-        guard let value = json[key] else { throw ConversionError("field '\(key)' is missing") }
+        guard let value = json[key] else { throw H5ToLiteError("field '\(key)' is missing") }
         if let single = value.int { return Array(repeating: [single, single], count: count) }
         guard let items = value.array, items.count == count else {
-            throw ConversionError("field '\(key)' must hold \(count) entries")
+            throw H5ToLiteError("field '\(key)' must hold \(count) entries")
         }
         return try items.map { item in
             if let single = item.int { return [single, single] }
             guard let pair = item.array?.compactMap(\.int), pair.count == 2 else {
-                throw ConversionError("field '\(key)' must hold integer pairs")
+                throw H5ToLiteError("field '\(key)' must hold integer pairs")
             }
             return pair
         }

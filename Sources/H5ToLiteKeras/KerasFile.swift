@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 import ZIPFoundation
 
@@ -41,13 +42,13 @@ public func loadKerasModel(path: String) throws -> KerasModel {
     hdf5Lock.lock()
     defer { hdf5Lock.unlock() }
     do {
-        guard FileManager.default.fileExists(atPath: path) else { throw ConversionError("no such file") }
+        guard FileManager.default.fileExists(atPath: path) else { throw H5ToLiteError("no such file") }
         let head = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: 4) ?? Data()
         if head == Data([0x50, 0x4B, 0x03, 0x04]) {
             return try loadArchive(path: path)
         }
         return try loadLegacyH5(path: path)
-    } catch let error as ConversionError {
+    } catch let error as H5ToLiteError {
         throw error.inFile(path)
     }
 }
@@ -55,7 +56,7 @@ public func loadKerasModel(path: String) throws -> KerasModel {
 private func loadLegacyH5(path: String) throws -> KerasModel {
     let file = try HDF5File(path: path)
     guard let configText = try file.root.stringAttribute("model_config") else {
-        throw ConversionError("holds no model_config: it looks like a weights-only file (save_weights); save the whole model with model.save()")
+        throw H5ToLiteError("holds no model_config: it looks like a weights-only file (save_weights); save the whole model with model.save()")
     }
     let version = try file.root.stringAttribute("keras_version") ?? "unknown"
     let spec = try parseCheckedModel(configText, field: "model_config")
@@ -69,7 +70,7 @@ private func loadArchive(path: String) throws -> KerasModel {
     do {
         archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
     } catch {
-        throw ConversionError("not a readable .keras archive (\(error))")
+        throw H5ToLiteError("not a readable .keras archive (\(error))")
     }
     let configText = String(decoding: try readMember(archive, "config.json"), as: UTF8.self)
     let metadata = try parseConfig(String(decoding: try readMember(archive, "metadata.json"), as: UTF8.self), field: "metadata.json")
@@ -82,7 +83,7 @@ private func loadArchive(path: String) throws -> KerasModel {
     do {
         let file = try HDF5File(path: weightsPath)
         weights = try readArchiveWeights(spec, group: file.root)
-    } catch let error as ConversionError {
+    } catch let error as H5ToLiteError {
         var inner = error
         inner.file = "\(path) (model.weights.h5)"
         throw inner
@@ -95,22 +96,22 @@ private func loadArchive(path: String) throws -> KerasModel {
 private let maxMemberSize: UInt64 = 4 << 30
 
 private func readMember(_ archive: Archive, _ name: String) throws -> Data {
-    guard let entry = archive[name] else { throw ConversionError("the archive has no \(name)") }
+    guard let entry = archive[name] else { throw H5ToLiteError("the archive has no \(name)") }
     guard entry.uncompressedSize <= maxMemberSize else {
-        throw ConversionError(location: name, "claims \(entry.uncompressedSize) bytes, over the \(maxMemberSize) byte limit")
+        throw H5ToLiteError(location: name, "claims \(entry.uncompressedSize) bytes, over the \(maxMemberSize) byte limit")
     }
     var data = Data()
     do {
         _ = try archive.extract(entry, skipCRC32: false) { chunk in
             data.append(chunk)
             if UInt64(data.count) > entry.uncompressedSize {
-                throw ConversionError(location: name, "unpacks to more bytes than its header says")
+                throw H5ToLiteError(location: name, "unpacks to more bytes than its header says")
             }
         }
-    } catch let error as ConversionError {
+    } catch let error as H5ToLiteError {
         throw error
     } catch {
-        throw ConversionError(location: name, "cannot be unpacked (\(error))")
+        throw H5ToLiteError(location: name, "cannot be unpacked (\(error))")
     }
     return data
 }
@@ -119,7 +120,7 @@ private func parseConfig(_ text: String, field: String) throws -> JSON {
     do {
         return try JSON.parse(text)
     } catch {
-        throw ConversionError(location: field, "is not valid JSON")
+        throw H5ToLiteError(location: field, "is not valid JSON")
     }
 }
 

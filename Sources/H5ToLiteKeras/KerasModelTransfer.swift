@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// A read Keras model as bytes, so that a child process can do the reading (libhdf5 can
@@ -45,10 +46,10 @@ public func decodeKerasModel(_ bytes: [UInt8], file: String) throws -> KerasMode
     var reader = TransferReader(bytes: bytes)
     do {
         guard Array(try reader.take(transferMagic.utf8.count)) == Array(transferMagic.utf8) else {
-            throw ConversionError("the reading process sent no model")
+            throw H5ToLiteError("the reading process sent no model")
         }
         guard let format = KerasFormat(rawValue: try reader.string()) else {
-            throw ConversionError("the reading process sent an unknown format")
+            throw H5ToLiteError("the reading process sent an unknown format")
         }
         let version = try reader.string()
         let configText = try reader.string()
@@ -60,7 +61,7 @@ public func decodeKerasModel(_ bytes: [UInt8], file: String) throws -> KerasMode
         let field = format == .kerasArchive ? "config.json" : "model_config"
         let spec = try parseCheckedModel(configText, field: field)
         return KerasModel(file: file, format: format, kerasVersion: version, configText: configText, spec: spec, weights: weights)
-    } catch let error as ConversionError {
+    } catch let error as H5ToLiteError {
         throw error.inFile(file)
     }
 }
@@ -72,7 +73,7 @@ private struct TransferReader {
     var offset = 0
 
     mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
-        guard count >= 0, count <= bytes.count - offset else { throw ConversionError("the reading process sent a truncated model") }
+        guard count >= 0, count <= bytes.count - offset else { throw H5ToLiteError("the reading process sent a truncated model") }
         defer { offset += count }
         return bytes[offset..<(offset + count)]
     }
@@ -97,7 +98,7 @@ private struct TransferReader {
         for dimension in shape {
             let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
             guard dimension >= 0, !overflow, product <= (bytes.count - offset) / 4 else {
-                throw ConversionError(location: name, "the reading process sent a shape \(shape) larger than its data")
+                throw H5ToLiteError(location: name, "the reading process sent a shape \(shape) larger than its data")
             }
             elements = product
         }

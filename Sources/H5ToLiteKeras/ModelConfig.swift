@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// One output of one call of a layer, as Keras configs refer to tensors.
@@ -36,10 +37,10 @@ private let modelClasses: Set = ["Functional", "Model", "Sequential"]
 /// Parses `{"class_name": ..., "config": ...}` of a whole model.
 func parseModel(_ json: JSON) throws -> ModelSpec {
     guard let className = json["class_name"]?.string, let config = json["config"] else {
-        throw ConversionError(location: "model_config", "missing class_name or config")
+        throw H5ToLiteError(location: "model_config", "missing class_name or config")
     }
     guard modelClasses.contains(className) else {
-        throw ConversionError(location: "model_config", "the top level is a '\(className)', not a Functional or Sequential model")
+        throw H5ToLiteError(location: "model_config", "the top level is a '\(className)', not a Functional or Sequential model")
     }
     return try parseModel(className: className, config: config)
 }
@@ -48,14 +49,14 @@ private func parseModel(className: String, config: JSON) throws -> ModelSpec {
     let name = config["name"]?.string ?? "model"
     do {
         return className == "Sequential" ? try parseSequential(name: name, config) : try parseFunctional(name: name, config)
-    } catch let error as ConversionError {
+    } catch let error as H5ToLiteError {
         throw error.at("model '\(name)'")
     }
 }
 
 private func parseLayer(_ json: JSON, calls: [[TensorRef]]) throws -> LayerNode {
     guard let className = json["class_name"]?.string, let config = json["config"] else {
-        throw ConversionError("a layer entry lacks class_name or config")
+        throw H5ToLiteError("a layer entry lacks class_name or config")
     }
     let name = json["name"]?.string ?? config["name"]?.string ?? className
     let trainable = config["trainable"]?.bool ?? true
@@ -65,12 +66,12 @@ private func parseLayer(_ json: JSON, calls: [[TensorRef]]) throws -> LayerNode 
 }
 
 private func parseFunctional(name: String, _ config: JSON) throws -> ModelSpec {
-    guard let entries = config["layers"]?.array else { throw ConversionError("field 'layers' must be a list") }
+    guard let entries = config["layers"]?.array else { throw H5ToLiteError("field 'layers' must be a list") }
     let layers = try entries.map { entry in
         let layerName = entry["name"]?.string ?? entry["config"]?["name"]?.string ?? "?"
         do {
             return try parseLayer(entry, calls: try parseInboundNodes(entry["inbound_nodes"] ?? .array([])))
-        } catch let error as ConversionError {
+        } catch let error as H5ToLiteError {
             throw error.at("layer '\(layerName)'")
         }
     }
@@ -83,7 +84,7 @@ private func parseFunctional(name: String, _ config: JSON) throws -> ModelSpec {
 /// A Sequential becomes a chain: each layer's single call reads the previous layer's output.
 private func parseSequential(name: String, _ config: JSON) throws -> ModelSpec {
     guard var entries = config["layers"]?.array, !entries.isEmpty else {
-        throw ConversionError("a Sequential model needs layers")
+        throw H5ToLiteError("a Sequential model needs layers")
     }
     var inputShape = try LayerConfig(json: config).shape("build_input_shape")
     if entries[0]["class_name"]?.string == "InputLayer" {
@@ -95,7 +96,7 @@ private func parseSequential(name: String, _ config: JSON) throws -> ModelSpec {
         inputShape = try firstConfig.shape("batch_input_shape") ?? firstConfig.shape("batch_shape") ?? inputShape
     }
     guard let shape = inputShape else {
-        throw ConversionError("the Sequential model has no input shape (no InputLayer or batch_input_shape)")
+        throw H5ToLiteError("the Sequential model has no input shape (no InputLayer or batch_input_shape)")
     }
     let inputName = "\(name)_input"
     let inputLayer = LayerNode(className: "InputLayer", name: inputName,
@@ -109,7 +110,7 @@ private func parseSequential(name: String, _ config: JSON) throws -> ModelSpec {
             let layer = try parseLayer(entry, calls: [[previous]])
             layers.append(layer)
             previous = TensorRef(layer: layer.name, node: 0, tensor: 0)
-        } catch let error as ConversionError {
+        } catch let error as H5ToLiteError {
             throw error.at("layer '\(layerName)'")
         }
     }
@@ -119,7 +120,7 @@ private func parseSequential(name: String, _ config: JSON) throws -> ModelSpec {
 
 /// `[["name", 0, 0], ...]`, or a single `["name", 0, 0]` as Keras 3 writes for one tensor.
 private func parseRefList(_ json: JSON?, field: String) throws -> [TensorRef] {
-    guard let items = json?.array else { throw ConversionError("field '\(field)' must be a list") }
+    guard let items = json?.array else { throw H5ToLiteError("field '\(field)' must be a list") }
     if items.first?.string != nil { return [try parseRef(json!)] }
     return try items.map(parseRef)
 }
@@ -127,7 +128,7 @@ private func parseRefList(_ json: JSON?, field: String) throws -> [TensorRef] {
 private func parseRef(_ json: JSON) throws -> TensorRef {
     guard let items = json.array, items.count >= 3, let layer = items[0].string,
           let node = items[1].int, let tensor = items[2].int else {
-        throw ConversionError("a tensor reference must be [layer, node, tensor]")
+        throw H5ToLiteError("a tensor reference must be [layer, node, tensor]")
     }
     return TensorRef(layer: layer, node: node, tensor: tensor)
 }
@@ -135,14 +136,14 @@ private func parseRef(_ json: JSON) throws -> TensorRef {
 /// Inbound nodes in either format: tf.keras 2 writes `[[["conv1", 0, 0, {}], ...]]`,
 /// Keras 3 writes `[{"args": [...], "kwargs": {...}}]` with `__keras_tensor__` entries.
 private func parseInboundNodes(_ json: JSON) throws -> [[TensorRef]] {
-    guard let nodes = json.array else { throw ConversionError("field 'inbound_nodes' must be a list") }
+    guard let nodes = json.array else { throw H5ToLiteError("field 'inbound_nodes' must be a list") }
     return try nodes.map { node in
         if let args = node["args"] {
             var refs: [TensorRef] = []
             try collectKerasTensors(args, into: &refs)
             return refs
         }
-        guard let entries = node.array else { throw ConversionError("bad inbound node") }
+        guard let entries = node.array else { throw H5ToLiteError("bad inbound node") }
         return try entries.map(parseRef)
     }
 }

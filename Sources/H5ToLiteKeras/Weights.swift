@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// A variable a layer creates, in creation order; `trainable` is its default role.
@@ -36,12 +37,12 @@ func readLegacyWeights(_ model: ModelSpec, root: HDF5Group) throws -> [String: [
         let needed = leafList.reduce(0) { $0 + $1.specs.count }
         guard root.has(layer.name) else {
             if needed == 0 { continue }
-            throw ConversionError(location: "layer '\(layer.name)'", "model_weights has no group for this layer")
+            throw H5ToLiteError(location: "layer '\(layer.name)'", "model_weights has no group for this layer")
         }
         let group = try root.group(layer.name)
         let names = try group.stringsAttribute("weight_names") ?? []
         guard names.count == needed else {
-            throw ConversionError(location: "layer '\(layer.name)'",
+            throw H5ToLiteError(location: "layer '\(layer.name)'",
                                   "model_weights holds \(names.count) weights, the config needs \(needed)")
         }
         let arrays = try names.map { name in

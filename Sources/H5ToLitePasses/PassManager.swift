@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 import H5ToLiteInterpreter
 
@@ -66,7 +67,7 @@ public final class PassContext {
     /// The calibration samples, which `pass` cannot run without.
     func calibrationSamples(for pass: String) throws -> Tensor {
         guard let samples = options.calibration else {
-            throw ShapeError("\(pass) needs calibration data (--calibration X.npy, batch first, or an image folder)")
+            throw H5ToLiteError("\(pass) needs calibration data (--calibration X.npy, batch first, or an image folder)")
         }
         return samples
     }
@@ -78,7 +79,7 @@ public final class PassContext {
     /// The graph `pass` started from in this run; `reader` names the pass that needs it.
     func graph(before pass: String, for reader: String) throws -> Graph {
         guard let graph = graphsBefore[pass] else {
-            throw ShapeError("\(reader) needs \(pass) to run before it in the same pipeline")
+            throw H5ToLiteError("\(reader) needs \(pass) to run before it in the same pipeline")
         }
         return graph
     }

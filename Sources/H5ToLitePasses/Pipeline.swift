@@ -1,5 +1,5 @@
+import H5ToLiteCore
 import H5ToLiteIR
-import H5ToLiteInterpreter
 
 /// How weights and activations are stored in the written file.
 public enum QuantizationMode: String, Sendable, CaseIterable {
@@ -120,7 +120,7 @@ extension PipelineOptions {
         }
         func parsed<T>(_ key: String, _ make: (String) -> T?) throws -> T? {
             guard let text = settings.removeValue(forKey: key) else { return nil }
-            guard let value = make(text) else { throw ShapeError("options: '\(key)=\(text)' is not valid") }
+            guard let value = make(text) else { throw H5ToLiteError("options: '\(key)=\(text)' is not valid") }
             return value
         }
         let sparsity = try parsed("prune") { Double($0) }
@@ -134,13 +134,13 @@ extension PipelineOptions {
                   io: try parsed("io") { ["float32": DType.float32, "int8": .int8, "uint8": .uint8][$0] } ?? .float32)
         biasCorrection = try parsed("bias-correction") { $0 == "true" ? true : nil } ?? false
         if let unknown = settings.keys.sorted().first {
-            throw ShapeError("options: unknown option '\(unknown)'")
+            throw H5ToLiteError("options: unknown option '\(unknown)'")
         }
     }
 
     private static func seededSamples(_ spec: String, _ graph: Graph) -> Tensor? {
-        guard spec.hasPrefix("normal:"), let count = Int(spec.dropFirst("normal:".count)), count > 0,
-              let input = graph.inputs.first else { return nil }
-        return seededNormalSamples(shape: Array(graph[input].shape.dropFirst()), count: count)
+        guard spec.hasPrefix("normal:"), let count = Int(spec.dropFirst("normal:".count)), count > 0, !graph.inputs.isEmpty
+        else { return nil }
+        return seededNormalSamples(shape: graph.sampleShape, count: count)
     }
 }

@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 public enum PruningScope: String, Sendable, CaseIterable {
@@ -45,7 +46,7 @@ public struct PruningOptions: Sendable {
 let pruneWeights = Pass(name: "prune-weights",
                         summary: "zero the smallest-magnitude conv, depthwise and dense weights (--prune)") { graph, context in
     guard let options = context.options.pruning else {
-        throw ShapeError("prune-weights needs a sparsity (--prune S)")
+        throw H5ToLiteError("prune-weights needs a sparsity (--prune S)")
     }
     let targets = prunableOps(graph, includeEnds: options.includeEnds)
     let kernels = targets.map { graph[filterOperand(of: graph.ops[$0])].constant?.floats ?? [] }

@@ -1,6 +1,6 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
-import H5ToLiteInterpreter
 
 /// After pruning, replaces each BatchNormalization's moving mean and variance with the
 /// statistics its input really has on the calibration data (per channel, over samples and

@@ -1,5 +1,6 @@
 import COpenBLAS
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 import H5ToLiteInterpreter
 
@@ -21,7 +22,7 @@ let refitPruned = Pass(name: "refit-pruned",
     let samples = try context.calibrationSamples(for: "refit-pruned")
     let dense = try context.graph(before: "prune-weights", for: "refit-pruned")
     guard dense.ops.count == graph.ops.count else {
-        throw ShapeError("refit-pruned: the graph has \(graph.ops.count) ops, the dense graph before prune-weights \(dense.ops.count)")
+        throw H5ToLiteError("refit-pruned: the graph has \(graph.ops.count) ops, the dense graph before prune-weights \(dense.ops.count)")
     }
     // The layers prune-weights gave new weights.
     let targets = graph.ops.indices.filter { index in

@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 import H5ToLiteInterpreter
 
@@ -25,7 +26,7 @@ struct StagedRunner {
         let op = graph.ops[index]
         return try op.inputs.filter { !graph.isConstant($0) }.map { id in
             guard let value = live[id] else {
-                throw ShapeError("op \(op.kind.name) from \(op.origin) reads a value the staged run does not have")
+                throw H5ToLiteError("op \(op.kind.name) from \(op.origin) reads a value the staged run does not have")
             }
             return value
         }
@@ -33,7 +34,7 @@ struct StagedRunner {
 
     func firstInput(of index: Int) throws -> Tensor {
         guard let first = try activations(of: index).first else {
-            throw ShapeError("op \(graph.ops[index].kind.name) from \(graph.ops[index].origin) has no activation input")
+            throw H5ToLiteError("op \(graph.ops[index].kind.name) from \(graph.ops[index].origin) has no activation input")
         }
         return first
     }

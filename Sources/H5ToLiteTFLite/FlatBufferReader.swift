@@ -1,8 +1,8 @@
-/// A FlatBuffer that does not hold together: an offset, length or alignment that
-/// points outside the bytes or breaks the format's rules.
-public struct FlatBufferError: Error, CustomStringConvertible {
-    public var description: String
-    init(_ description: String) { self.description = description }
+import H5ToLiteCore
+/// A FlatBuffer that does not hold together: an offset, length or alignment that points
+/// outside the bytes or breaks the format's rules.
+func malformed(_ message: String) -> H5ToLiteError {
+    H5ToLiteError("malformed flatbuffer: \(message)")
 }
 
 /// A read-only, bounds-checked view of a FlatBuffer. Every offset, length and
@@ -30,10 +30,10 @@ public struct FlatBuffer: Sendable {
     /// `position` is a multiple of `alignment`.
     func check(_ position: Int, size: Int, alignment: Int, _ what: @autoclosure () -> String) throws {
         guard position >= 0, size >= 0, position <= bytes.count - size else {
-            throw FlatBufferError("\(what()) at byte \(position) (\(size) bytes) lies outside the \(bytes.count)-byte buffer")
+            throw malformed("\(what()) at byte \(position) (\(size) bytes) lies outside the \(bytes.count)-byte buffer")
         }
         guard position % alignment == 0 else {
-            throw FlatBufferError("\(what()) at byte \(position) is not aligned to \(alignment) bytes")
+            throw malformed("\(what()) at byte \(position) is not aligned to \(alignment) bytes")
         }
     }
 
@@ -48,7 +48,7 @@ public struct FlatBuffer: Sendable {
         let vector = try FlatVector(self, at: position, elementSize: 1)
         let end = vector.start + vector.count
         guard end < bytes.count, bytes[end] == 0 else {
-            throw FlatBufferError("string at byte \(position) has no terminating zero")
+            throw malformed("string at byte \(position) has no terminating zero")
         }
         return String(decoding: bytes[vector.start..<end], as: UTF8.self)
     }
@@ -58,7 +58,7 @@ public struct FlatBuffer: Sendable {
         let offset = try load(UInt32.self, at: position, "offset")
         let target = position + Int(offset)
         guard target < bytes.count else {
-            throw FlatBufferError("offset at byte \(position) points to byte \(target), past the \(bytes.count)-byte buffer")
+            throw malformed("offset at byte \(position) points to byte \(target), past the \(bytes.count)-byte buffer")
         }
         return target
     }
@@ -77,12 +77,12 @@ public struct FlatTable: Sendable {
         let vtable = position - Int(soffset)
         let vtableSize = Int(try buffer.load(UInt16.self, at: vtable, "vtable of the table at byte \(position)"))
         guard vtableSize >= 4, vtableSize % 2 == 0 else {
-            throw FlatBufferError("vtable at byte \(vtable) has an invalid size \(vtableSize)")
+            throw malformed("vtable at byte \(vtable) has an invalid size \(vtableSize)")
         }
         try buffer.check(vtable, size: vtableSize, alignment: 2, "vtable")
         let tableSize = Int(try buffer.load(UInt16.self, at: vtable + 2, "vtable"))
         guard tableSize >= 4 else {
-            throw FlatBufferError("table at byte \(position) declares size \(tableSize), less than its own header")
+            throw malformed("table at byte \(position) declares size \(tableSize), less than its own header")
         }
         try buffer.check(position, size: tableSize, alignment: 4, "table")
         self.buffer = buffer
@@ -99,7 +99,7 @@ public struct FlatTable: Sendable {
         let offset = Int(try buffer.load(UInt16.self, at: vtable + entry, "vtable entry"))
         if offset == 0 { return nil }
         guard offset >= 4, offset + size <= tableSize else {
-            throw FlatBufferError("field \(slot) of the table at byte \(position) lies outside the table")
+            throw malformed("field \(slot) of the table at byte \(position) lies outside the table")
         }
         return position + offset
     }
@@ -152,7 +152,7 @@ public struct FlatVector: Sendable {
         let count = Int(try buffer.load(UInt32.self, at: position, "vector length"))
         let start = position + 4
         guard count <= (buffer.bytes.count - start) / elementSize else {
-            throw FlatBufferError("vector at byte \(position) claims \(count) elements of \(elementSize) bytes, more than the buffer holds")
+            throw malformed("vector at byte \(position) claims \(count) elements of \(elementSize) bytes, more than the buffer holds")
         }
         try buffer.check(start, size: count * elementSize, alignment: min(elementSize, 8), "vector")
         self.buffer = buffer
@@ -168,7 +168,7 @@ public struct FlatVector: Sendable {
 
     public func scalars<T: FixedWidthInteger>(_ type: T.Type) throws -> [T] {
         guard MemoryLayout<T>.size == elementSize else {
-            throw FlatBufferError("vector at byte \(start) holds \(elementSize)-byte elements, read as \(MemoryLayout<T>.size)-byte")
+            throw malformed("vector at byte \(start) holds \(elementSize)-byte elements, read as \(MemoryLayout<T>.size)-byte")
         }
         return buffer.bytes.withUnsafeBytes { raw in
             (0..<count).map { T(littleEndian: raw.loadUnaligned(fromByteOffset: start + $0 * elementSize, as: T.self)) }
@@ -181,7 +181,7 @@ public struct FlatVector: Sendable {
 
     private func offsetPosition(_ index: Int) throws -> Int {
         guard elementSize == 4, index >= 0, index < count else {
-            throw FlatBufferError("element \(index) of a \(count)-element vector at byte \(start) requested")
+            throw malformed("element \(index) of a \(count)-element vector at byte \(start) requested")
         }
         return start + 4 * index
     }

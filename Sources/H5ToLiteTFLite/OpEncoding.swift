@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// How one IR op is spelled in a TFLite file.
@@ -42,7 +43,7 @@ private func activationOnly(_ activation: FusedActivation) -> (inout FlatBufferB
 func encode(_ op: Op, in graph: Graph) throws -> EncodedOp {
     let hybrid = isHybrid(op, in: graph)
     guard var encoded = encodeKind(op.kind, inputShape: graph[op.inputs[0]].shape, hybrid: hybrid) else {
-        throw ConversionError(location: "layer '\(op.origin)'", "op \(op.kind.name) has no TFLite form; a pass must lower it before writing")
+        throw H5ToLiteError(location: "layer '\(op.origin)'", "op \(op.kind.name) has no TFLite form; a pass must lower it before writing")
     }
     encoded.version = max(encoded.version, quantizedVersion(encoded.code, op, in: graph, hybrid: hybrid))
     return encoded

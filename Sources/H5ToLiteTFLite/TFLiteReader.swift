@@ -1,34 +1,29 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// Loads a .tflite file (ours or one TensorFlow's converter wrote) into the IR.
 /// Subgraph 0 becomes the graph, with the batch size the file's shapes carry (1
 /// for TensorFlow's files, whose `shape_signature` marks the batch as dynamic).
 public func readTFLite(path: String) throws -> Graph {
-    guard FileManager.default.fileExists(atPath: path) else { throw ConversionError(file: path, "no such file") }
+    guard FileManager.default.fileExists(atPath: path) else { throw H5ToLiteError(file: path, "no such file") }
     let data: Data
     do {
         data = try Data(contentsOf: URL(fileURLWithPath: path))
     } catch {
-        throw ConversionError(file: path, "cannot read the file: \(error.localizedDescription)")
+        throw H5ToLiteError(file: path, "cannot read the file: \(error.localizedDescription)")
     }
     let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
     do {
         return try readTFLite(bytes: [UInt8](data), name: name)
-    } catch let error as ConversionError {
+    } catch let error as H5ToLiteError {
         throw error.inFile(path)
     }
 }
 
 public func readTFLite(bytes: [UInt8], name: String = "model") throws -> Graph {
-    do {
-        var reader = try TFLiteGraphReader(FlatBuffer(bytes: bytes), name: name)
-        return try reader.read()
-    } catch let error as FlatBufferError {
-        throw ConversionError("malformed flatbuffer: \(error)")
-    } catch let error as ShapeError {
-        throw ConversionError(error.description)
-    }
+    var reader = try TFLiteGraphReader(FlatBuffer(bytes: bytes), name: name)
+    return try reader.read()
 }
 
 /// Largest element count accepted for one tensor, so a corrupt shape cannot make
@@ -69,7 +64,7 @@ struct OperatorEntry {
         guard optionsType != BuiltinOptions.NONE.rawValue else { return nil }
         guard optionsType == expected.rawValue else {
             let found = BuiltinOptions(rawValue: optionsType).map { "\($0)" } ?? "\(optionsType)"
-            throw ConversionError("options of type \(found), expected \(expected)")
+            throw H5ToLiteError("options of type \(found), expected \(expected)")
         }
         return optionsTable
     }
@@ -81,20 +76,20 @@ struct OperatorEntry {
 
     func input(_ position: Int) throws -> Int {
         guard let tensor = optionalInput(position) else {
-            throw ConversionError("input \(position) is missing")
+            throw H5ToLiteError("input \(position) is missing")
         }
         return tensor
     }
 
     func expectInputs(_ range: ClosedRange<Int>) throws {
         guard range.contains(inputs.count) else {
-            throw ConversionError("has \(inputs.count) inputs, expected \(range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound) to \(range.upperBound)")")
+            throw H5ToLiteError("has \(inputs.count) inputs, expected \(range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound) to \(range.upperBound)")")
         }
     }
 
     var output: Int {
         get throws {
-            guard outputs.count == 1 else { throw ConversionError("has \(outputs.count) outputs, expected 1") }
+            guard outputs.count == 1 else { throw H5ToLiteError("has \(outputs.count) outputs, expected 1") }
             return outputs[0]
         }
     }
@@ -120,15 +115,15 @@ struct TFLiteGraphReader {
 
     init(_ file: FlatBuffer, name: String) throws {
         guard file.bytes.count >= 8 else {
-            throw ConversionError("the file is \(file.bytes.count) bytes long, too short for a TFLite model")
+            throw H5ToLiteError("the file is \(file.bytes.count) bytes long, too short for a TFLite model")
         }
         guard file.fileIdentifier == "TFL3" else {
-            throw ConversionError("not a TFLite model: the file identifier is not \"TFL3\"")
+            throw H5ToLiteError("not a TFLite model: the file identifier is not \"TFL3\"")
         }
         self.file = file
         let model = try file.rootTable()
         guard let subgraphs = try model.vector(Slot.Model.subgraphs, elementSize: 4), subgraphs.count > 0 else {
-            throw ConversionError("the model has no subgraph")
+            throw H5ToLiteError("the model has no subgraph")
         }
         subgraph = try subgraphs.table(0)
         buffers = try model.vector(Slot.Model.buffers, elementSize: 4) ?? FlatVector(empty: file)
@@ -147,10 +142,8 @@ struct TFLiteGraphReader {
         for op in operators where !absorbed.contains(op.index) {
             do {
                 try readOperator(op)
-            } catch let error as ConversionError {
+            } catch let error as H5ToLiteError {
                 throw error.at(op.label)
-            } catch let error as ShapeError {
-                throw ConversionError(location: op.label, error.description)
             }
         }
         for tensor in outputTensors {
@@ -162,7 +155,7 @@ struct TFLiteGraphReader {
 
     // MARK: the file's tables
 
-    private func readOperatorCodes(_ model: FlatTable) throws -> [Result<BuiltinOperator, ConversionError>] {
+    private func readOperatorCodes(_ model: FlatTable) throws -> [Result<BuiltinOperator, H5ToLiteError>] {
         guard let vector = try model.vector(Slot.Model.operator_codes, elementSize: 4) else { return [] }
         return try (0..<vector.count).map { index in
             let table = try vector.table(index)
@@ -171,10 +164,10 @@ struct TFLiteGraphReader {
             let code = max(deprecated, try table.scalar(Slot.OperatorCode.builtin_code, default: Int32(0)))
             if code == BuiltinOperator.CUSTOM.rawValue {
                 let name = try table.string(Slot.OperatorCode.custom_code) ?? ""
-                return .failure(ConversionError("custom op '\(name)' is not supported"))
+                return .failure(H5ToLiteError("custom op '\(name)' is not supported"))
             }
             guard let known = BuiltinOperator(rawValue: code) else {
-                return .failure(ConversionError("unknown builtin operator code \(code)"))
+                return .failure(H5ToLiteError("unknown builtin operator code \(code)"))
             }
             return .success(known)
         }
@@ -187,17 +180,17 @@ struct TFLiteGraphReader {
             let name = try table.string(Slot.Tensor.name) ?? "tensor\(index)"
             let rawType = try table.scalar(Slot.Tensor.type, default: Int8(0))
             guard let type = TensorType(rawValue: rawType) else {
-                throw ConversionError("tensor \(index) ('\(name)') has an unknown type \(rawType)")
+                throw H5ToLiteError("tensor \(index) ('\(name)') has an unknown type \(rawType)")
             }
             let shape = try table.vector(Slot.Tensor.shape, elementSize: 4)?.scalars(Int32.self).map(Int.init) ?? []
             try checkShape(shape, tensor: index, name: name)
             let signature = try table.vector(Slot.Tensor.shape_signature, elementSize: 4)?.scalars(Int32.self).map(Int.init)
             guard signature == nil || signature?.count == shape.count else {
-                throw ConversionError("tensor \(index) ('\(name)') has shape \(shape) but signature \(signature!)")
+                throw H5ToLiteError("tensor \(index) ('\(name)') has shape \(shape) but signature \(signature!)")
             }
             let buffer = Int(try table.scalar(Slot.Tensor.buffer, default: UInt32(0)))
             guard buffer < max(buffers.count, 1) else {
-                throw ConversionError("tensor \(index) ('\(name)') refers to buffer \(buffer), but the model has \(buffers.count) buffers")
+                throw H5ToLiteError("tensor \(index) ('\(name)') refers to buffer \(buffer), but the model has \(buffers.count) buffers")
             }
             let quantization = try readQuantization(table, index: index, name: name, type: type, shape: shape)
             return TensorEntry(index: index, name: name, type: type, shape: shape, signature: signature, buffer: buffer,
@@ -209,31 +202,31 @@ struct TFLiteGraphReader {
         var count = 1
         for dimension in shape {
             guard dimension >= 0 else {
-                throw ConversionError("tensor \(tensor) ('\(name)') has a negative dimension in shape \(shape)")
+                throw H5ToLiteError("tensor \(tensor) ('\(name)') has a negative dimension in shape \(shape)")
             }
             let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
             guard !overflow, product <= maximumElementCount else {
-                throw ConversionError("tensor \(tensor) ('\(name)') has shape \(shape), too large")
+                throw H5ToLiteError("tensor \(tensor) ('\(name)') has shape \(shape), too large")
             }
             count = product
         }
     }
 
-    private func readOperators(codes: [Result<BuiltinOperator, ConversionError>]) throws -> [OperatorEntry] {
+    private func readOperators(codes: [Result<BuiltinOperator, H5ToLiteError>]) throws -> [OperatorEntry] {
         guard let vector = try subgraph.vector(Slot.SubGraph.operators, elementSize: 4) else { return [] }
         return try (0..<vector.count).map { index in
             do {
                 return try operatorEntry(try vector.table(index), index: index, codes: codes)
-            } catch let error as ConversionError {
+            } catch let error as H5ToLiteError {
                 throw error.at("operator \(index)")
             }
         }
     }
 
-    private func operatorEntry(_ table: FlatTable, index: Int, codes: [Result<BuiltinOperator, ConversionError>]) throws -> OperatorEntry {
+    private func operatorEntry(_ table: FlatTable, index: Int, codes: [Result<BuiltinOperator, H5ToLiteError>]) throws -> OperatorEntry {
         let opcode = Int(try table.scalar(Slot.Operator.opcode_index, default: UInt32(0)))
         guard opcode < codes.count else {
-            throw ConversionError("opcode index \(opcode) is out of range (\(codes.count) operator codes)")
+            throw H5ToLiteError("opcode index \(opcode) is out of range (\(codes.count) operator codes)")
         }
         let optionsType = try table.unionType(Slot.Operator.builtin_options_type)
         return OperatorEntry(
@@ -249,7 +242,7 @@ struct TFLiteGraphReader {
     private func tensorList(_ slot: Int, of table: FlatTable, optional: Bool = false) throws -> [Int] {
         let indices = try table.vector(slot, elementSize: 4)?.scalars(Int32.self).map(Int.init) ?? []
         for index in indices where !(index >= 0 && index < tensors.count) && !(optional && index == -1) {
-            throw ConversionError("tensor index \(index) is out of range (\(tensors.count) tensors)")
+            throw H5ToLiteError("tensor index \(index) is out of range (\(tensors.count) tensors)")
         }
         return indices
     }
@@ -266,7 +259,7 @@ struct TFLiteGraphReader {
         let size = try table.scalar(Slot.Buffer.size, default: UInt64(0))
         guard offset > 1 else { return [] }
         guard offset <= UInt64(file.bytes.count), size <= UInt64(file.bytes.count) - offset else {
-            throw ConversionError("buffer \(tensor.buffer) of tensor '\(tensor.name)' lies outside the file")
+            throw H5ToLiteError("buffer \(tensor.buffer) of tensor '\(tensor.name)' lies outside the file")
         }
         return file.bytes[Int(offset)..<Int(offset + size)]
     }
@@ -276,11 +269,11 @@ struct TFLiteGraphReader {
         let bytes = try bufferBytes(tensor)
         guard !bytes.isEmpty else { return nil }
         guard let size = tensor.type.byteSize else {
-            throw ConversionError("tensor '\(tensor.name)' holds \(tensor.type) data, which is not supported")
+            throw H5ToLiteError("tensor '\(tensor.name)' holds \(tensor.type) data, which is not supported")
         }
         let needed = elementCount(tensor.shape) * size
         guard bytes.count == needed else {
-            throw ConversionError("tensor '\(tensor.name)': buffer \(tensor.buffer) holds \(bytes.count) bytes, its shape \(tensor.shape) of \(tensor.type) needs \(needed)")
+            throw H5ToLiteError("tensor '\(tensor.name)': buffer \(tensor.buffer) holds \(bytes.count) bytes, its shape \(tensor.shape) of \(tensor.type) needs \(needed)")
         }
         return bytes
     }
@@ -290,15 +283,15 @@ struct TFLiteGraphReader {
     private mutating func addInput(_ index: Int) throws {
         let tensor = tensors[index]
         guard try constantBytes(tensor) == nil, values[index] == nil else {
-            throw ConversionError("graph input '\(tensor.name)' is a constant or listed twice")
+            throw H5ToLiteError("graph input '\(tensor.name)' is a constant or listed twice")
         }
         guard [.FLOAT32, .INT8, .UINT8].contains(tensor.type) else {
-            throw ConversionError("graph input '\(tensor.name)' has type \(tensor.type); only float32, int8 and uint8 inputs are read")
+            throw H5ToLiteError("graph input '\(tensor.name)' has type \(tensor.type); only float32, int8 and uint8 inputs are read")
         }
         let (dtype, quantization) = try activationType(tensor)
         // The graph is built for one sample; the interpreter runs batches sample by sample.
         guard tensor.shape.first == 1 else {
-            throw ConversionError("graph input '\(tensor.name)' has shape \(tensor.shape); its first axis must be a batch of 1")
+            throw H5ToLiteError("graph input '\(tensor.name)' has shape \(tensor.shape); its first axis must be a batch of 1")
         }
         let id = graph.addInput(name: tensor.name, shape: tensor.shape, dtype: dtype)
         graph[id].quantization = quantization
@@ -311,7 +304,7 @@ struct TFLiteGraphReader {
         if let id = values[index] { return id }
         let tensor = tensors[index]
         guard let bytes = try constantBytes(tensor) else {
-            throw ConversionError("tensor \(index) ('\(tensor.name)') is read before any operator writes it")
+            throw H5ToLiteError("tensor \(index) ('\(tensor.name)') is read before any operator writes it")
         }
         let id = graph.addConstant(name: tensor.name, shape: tensor.shape, data: try constantData(tensor, bytes),
                                    quantization: tensor.quantization)
@@ -326,15 +319,15 @@ struct TFLiteGraphReader {
         let tensor = tensors[output]
         let (dtype, quantization) = try activationType(tensor)
         guard (kind == .greater) == (dtype == .bool) else {
-            throw ConversionError("output '\(tensor.name)' of \(kind.name) has type \(tensor.type)")
+            throw H5ToLiteError("output '\(tensor.name)' of \(kind.name) has type \(tensor.type)")
         }
         guard values[output] == nil else {
-            throw ConversionError("tensor \(output) ('\(tensor.name)') is written twice")
+            throw H5ToLiteError("tensor \(output) ('\(tensor.name)') is written twice")
         }
         let id = try graph.addOp(kind, inputs: inputs, name: tensor.name, origin: origin(tensor), dtype: dtype,
                                  quantization: quantization)
         guard tensor.accepts(graph[id].shape) else {
-            throw ConversionError("output '\(tensor.name)' has shape \(tensor.shape) in the file, but \(kind.name) gives \(graph[id].shape)")
+            throw H5ToLiteError("output '\(tensor.name)' has shape \(tensor.shape) in the file, but \(kind.name) gives \(graph[id].shape)")
         }
         values[output] = id
         return id

@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// An integer tensor known while reading: a constant, or shape arithmetic folded
@@ -20,7 +21,7 @@ extension TFLiteGraphReader {
         if let known = integers[index] { return known }
         let tensor = tensors[index]
         guard tensor.type == .INT32 || tensor.type == .INT64, let bytes = try constantBytes(tensor) else {
-            throw ConversionError("operand '\(tensor.name)' must be a constant integer tensor")
+            throw H5ToLiteError("operand '\(tensor.name)' must be a constant integer tensor")
         }
         let values = tensor.type == .INT32 ? integerValues(bytes, Int32.self) : integerValues(bytes, Int64.self)
         let result = IntTensor(shape: tensor.shape, values: values)
@@ -48,7 +49,7 @@ extension TFLiteGraphReader {
         let output = op.outputs[0]
         let result = try foldedValue(op)
         guard tensors[output].accepts(result.shape) else {
-            throw ConversionError("output '\(tensors[output].name)' has shape \(tensors[output].shape) in the file, but folds to \(result.shape)")
+            throw H5ToLiteError("output '\(tensors[output].name)' has shape \(tensors[output].shape) in the file, but folds to \(result.shape)")
         }
         integers[output] = result
         return true
@@ -78,7 +79,7 @@ extension TFLiteGraphReader {
             let options = try op.options(.GatherOptions)
             let axis = Int(try options?.scalar(Slot.GatherOptions.axis, default: Int32(0)) ?? 0)
             let batchDims = try options?.scalar(Slot.GatherOptions.batch_dims, default: Int32(0)) ?? 0
-            guard batchDims == 0 else { throw ConversionError("GATHER with batch_dims is not supported") }
+            guard batchDims == 0 else { throw H5ToLiteError("GATHER with batch_dims is not supported") }
             return try gather(try ints(try op.input(0)), indices: try ints(try op.input(1)), axis: axis)
         case .REDUCE_PROD:
             let options = try op.options(.ReducerOptions)
@@ -105,7 +106,7 @@ func normalizedAxes(_ axes: [Int], rank: Int) throws -> [Int] {
     let normalized = try axes.map { axis in
         let resolved = axis < 0 ? axis + rank : axis
         guard resolved >= 0, resolved < rank else {
-            throw ConversionError("axis \(axis) is out of range for rank \(rank)")
+            throw H5ToLiteError("axis \(axis) is out of range for rank \(rank)")
         }
         return resolved
     }
@@ -114,7 +115,7 @@ func normalizedAxes(_ axes: [Int], rank: Int) throws -> [Int] {
 
 private func stack(_ parts: [IntTensor], axis: Int) throws -> IntTensor {
     guard let first = parts.first, parts.allSatisfy({ $0.shape == first.shape }) else {
-        throw ConversionError("PACK needs inputs of one shape")
+        throw H5ToLiteError("PACK needs inputs of one shape")
     }
     let resolved = try normalizedAxes([axis], rank: first.shape.count + 1)[0]
     var shape = first.shape
@@ -123,12 +124,12 @@ private func stack(_ parts: [IntTensor], axis: Int) throws -> IntTensor {
 }
 
 private func concatenate(_ parts: [IntTensor], axis: Int) throws -> IntTensor {
-    guard let first = parts.first else { throw ConversionError("CONCATENATION has no inputs") }
+    guard let first = parts.first else { throw H5ToLiteError("CONCATENATION has no inputs") }
     let rank = first.shape.count
     let resolved = try normalizedAxes([axis], rank: rank)[0]
     for part in parts where part.shape.count != rank
         || part.shape.indices.contains(where: { $0 != resolved && part.shape[$0] != first.shape[$0] }) {
-        throw ConversionError("cannot concatenate integer tensors of shapes \(parts.map(\.shape)) on axis \(axis)")
+        throw H5ToLiteError("cannot concatenate integer tensors of shapes \(parts.map(\.shape)) on axis \(axis)")
     }
     let outer = elementCount(Array(first.shape[..<resolved]))
     var values: [Int] = []
@@ -152,7 +153,7 @@ private func gather(_ params: IntTensor, indices: IntTensor, axis: Int) throws -
     for row in 0..<outer {
         for index in indices.values {
             guard index >= 0, index < size else {
-                throw ConversionError("GATHER index \(index) is out of range for size \(size)")
+                throw H5ToLiteError("GATHER index \(index) is out of range for size \(size)")
             }
             let start = (row * size + index) * inner
             values += params.values[start..<(start + inner)]

@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// Turns each TFLite operator into IR ops. Operands TFLite holds as constant
@@ -38,7 +39,7 @@ extension TFLiteGraphReader {
             // -x is exactly x * -1.
             try op.expectInputs(1...1)
             let input = try value(try op.input(0))
-            guard graph[input].dtype == .float32 else { throw ConversionError("NEG of \(graph[input].dtype) is not supported") }
+            guard graph[input].dtype == .float32 else { throw H5ToLiteError("NEG of \(graph[input].dtype) is not supported") }
             let minusOne = addScalar(-1, for: try op.output, suffix: "minus_one")
             try emit(.binary(.mul, .none), [input, minusOne], output: try op.output)
         case .RESIZE_BILINEAR, .RESIZE_NEAREST_NEIGHBOR: try readResize(op)
@@ -53,7 +54,7 @@ extension TFLiteGraphReader {
         case .SELECT_V2:
             try op.expectInputs(3...3)
             try emit(.select, try op.inputs.map { try value($0) }, output: try op.output)
-        default: throw ConversionError("this operator is not supported")
+        default: throw H5ToLiteError("this operator is not supported")
         }
     }
 
@@ -80,7 +81,7 @@ extension TFLiteGraphReader {
             let channels = shape(filter).last ?? 0
             let outputs = op.code == .CONV_2D ? shape(filter).first ?? 0 : channels
             guard shape(bias) == [outputs] else {
-                throw ConversionError("bias has shape \(shape(bias)), expected [\(outputs)]")
+                throw H5ToLiteError("bias has shape \(shape(bias)), expected [\(outputs)]")
             }
             weights.append(bias)
         }
@@ -99,7 +100,7 @@ extension TFLiteGraphReader {
         let channels = inputShape.count == 4 ? inputShape[3] : 0
         let filterChannels = shape(filter).last ?? 0
         guard channels > 0, filterChannels % channels == 0, filterChannels > 0 else {
-            throw ConversionError("depthwise filter \(shape(filter)) does not fit input \(inputShape)")
+            throw H5ToLiteError("depthwise filter \(shape(filter)) does not fit input \(inputShape)")
         }
         let activation = try fusedActivation(options, S.fused_activation_function)
         return (.depthwiseConv2d(window, multiplier: filterChannels / channels, activation), weights)
@@ -125,14 +126,14 @@ extension TFLiteGraphReader {
         }
         let rawPadding = try options.byte(padding, default: 0)
         guard let mode = H5ToLiteTFLite.Padding(rawValue: rawPadding) else {
-            throw ConversionError("unknown padding \(rawPadding)")
+            throw H5ToLiteError("unknown padding \(rawPadding)")
         }
         let window = Window(size: [try field(filterH, default: 1), try field(filterW, default: 1)],
                             stride: [try field(strideH, default: 0), try field(strideW, default: 0)],
                             dilation: [try field(dilationH, default: 1), try field(dilationW, default: 1)],
                             padding: mode == .SAME ? .same : .valid)
         guard (window.size + window.stride + window.dilation).allSatisfy({ $0 >= 1 }) else {
-            throw ConversionError("window size \(window.size), stride \(window.stride), dilation \(window.dilation) must be positive")
+            throw H5ToLiteError("window size \(window.size), stride \(window.stride), dilation \(window.dilation) must be positive")
         }
         return window
     }
@@ -144,7 +145,7 @@ extension TFLiteGraphReader {
         let options = try op.options(.FullyConnectedOptions)
         typealias S = Slot.FullyConnectedOptions
         guard try options.byte(S.weights_format, default: 0) == 0 else {
-            throw ConversionError("shuffled weights are not supported")
+            throw H5ToLiteError("shuffled weights are not supported")
         }
         var input = try value(try op.input(0))
         let weights = try value(try op.input(1))
@@ -152,14 +153,14 @@ extension TFLiteGraphReader {
         // no way to ask for the older symmetric scheme.
         if graph[input].dtype == .float32, graph[weights].dtype == .int8,
            try !options.bool(S.asymmetric_quantize_inputs, default: false) {
-            throw ConversionError("hybrid FULLY_CONNECTED with symmetric input quantization (asymmetric_quantize_inputs=false) is not supported")
+            throw H5ToLiteError("hybrid FULLY_CONNECTED with symmetric input quantization (asymmetric_quantize_inputs=false) is not supported")
         }
         let depth = shape(weights).count == 2 ? shape(weights)[1] : 0
         // Without keep_num_dims TFLite flattens the input to rows of the weights' depth.
         if try !options.bool(S.keep_num_dims, default: false), shape(input).count != 2 {
             let count = elementCount(shape(input))
             guard depth > 0, count % depth == 0 else {
-                throw ConversionError("input \(shape(input)) does not fit weights \(shape(weights))")
+                throw H5ToLiteError("input \(shape(input)) does not fit weights \(shape(weights))")
             }
             input = try emitStep(.reshape([count / depth, depth]), [input], output: try op.output, suffix: "flatten")
         }
@@ -167,7 +168,7 @@ extension TFLiteGraphReader {
         if let biasTensor = op.optionalInput(2) {
             let bias = try value(biasTensor)
             guard shape(bias) == [shape(weights).first ?? 0] else {
-                throw ConversionError("bias has shape \(shape(bias)), weights \(shape(weights))")
+                throw H5ToLiteError("bias has shape \(shape(bias)), weights \(shape(weights))")
             }
             inputs.append(bias)
         }
@@ -185,7 +186,7 @@ extension TFLiteGraphReader {
     }
 
     private mutating func readConcatenation(_ op: OperatorEntry) throws {
-        guard !op.inputs.isEmpty else { throw ConversionError("has no inputs") }
+        guard !op.inputs.isEmpty else { throw H5ToLiteError("has no inputs") }
         let inputs = try op.inputs.map { try value($0) }
         let options = try op.options(.ConcatenationOptions)
         let axis = try normalizedAxes([try options.int(Slot.ConcatenationOptions.axis, default: 0)], rank: shape(inputs[0]).count)[0]
@@ -225,11 +226,11 @@ extension TFLiteGraphReader {
         let paddings = try ints(try op.input(1))
         let rank = shape(input).count
         guard paddings.shape == [rank, 2], paddings.values.allSatisfy({ $0 >= 0 && $0 <= maximumElementCount }) else {
-            throw ConversionError("paddings \(paddings.values) of shape \(paddings.shape) do not fit rank \(rank)")
+            throw H5ToLiteError("paddings \(paddings.values) of shape \(paddings.shape) do not fit rank \(rank)")
         }
         if let fill = op.optionalInput(2) {
             guard try padsWithZero(fill, output: tensors[try op.output]) else {
-                throw ConversionError("only a constant pad value of real zero is supported")
+                throw H5ToLiteError("only a constant pad value of real zero is supported")
             }
         }
         let pairs = (0..<rank).map { [paddings.values[2 * $0], paddings.values[2 * $0 + 1]] }
@@ -252,11 +253,11 @@ extension TFLiteGraphReader {
                       let newShape = try options.vector(Slot.ReshapeOptions.new_shape, elementSize: 4) {
                 target = try newShape.scalars(Int32.self).map(Int.init)
             } else {
-                throw ConversionError("RESHAPE has no new shape")
+                throw H5ToLiteError("RESHAPE has no new shape")
             }
         case .EXPAND_DIMS:
             let axes = try ints(try op.input(1)).values
-            guard axes.count == 1 else { throw ConversionError("EXPAND_DIMS needs one axis") }
+            guard axes.count == 1 else { throw H5ToLiteError("EXPAND_DIMS needs one axis") }
             var expanded = inputShape
             expanded.insert(1, at: try normalizedAxes(axes, rank: inputShape.count + 1)[0])
             target = expanded
@@ -265,7 +266,7 @@ extension TFLiteGraphReader {
                 .scalars(Int32.self).map(Int.init) ?? []
             let axes = listed.isEmpty ? inputShape.indices.filter { inputShape[$0] == 1 } : try normalizedAxes(listed, rank: inputShape.count)
             guard axes.allSatisfy({ inputShape[$0] == 1 }) else {
-                throw ConversionError("cannot squeeze axes \(axes) of \(inputShape)")
+                throw H5ToLiteError("cannot squeeze axes \(axes) of \(inputShape)")
             }
             target = inputShape.indices.filter { !axes.contains($0) }.map { inputShape[$0] }
         }
@@ -290,7 +291,7 @@ extension TFLiteGraphReader {
         var current = try value(try op.input(0))
         let multiples = try ints(try op.input(1)).values
         guard multiples.count == shape(current).count, multiples.allSatisfy({ $0 >= 1 && $0 <= maximumElementCount }) else {
-            throw ConversionError("multiples \(multiples) do not fit input \(shape(current))")
+            throw H5ToLiteError("multiples \(multiples) do not fit input \(shape(current))")
         }
         let tiled = multiples.indices.filter { multiples[$0] > 1 }
         guard let last = tiled.last else {
@@ -312,7 +313,7 @@ extension TFLiteGraphReader {
         let input = try value(try op.input(0))
         let size = try ints(try op.input(1)).values
         guard size.count == 2, size.allSatisfy({ $0 >= 1 && $0 <= maximumElementCount }) else {
-            throw ConversionError("resize size \(size) must be two positive numbers")
+            throw H5ToLiteError("resize size \(size) must be two positive numbers")
         }
         let kind: OpKind
         if op.code == .RESIZE_BILINEAR {
@@ -352,19 +353,19 @@ func resolvedShape(_ shape: [Int], count: Int) throws -> [Int] {
     for dimension in shape where dimension != -1 {
         let (product, overflow) = known.multipliedReportingOverflow(by: dimension)
         guard dimension >= 0, !overflow, product <= maximumElementCount else {
-            throw ConversionError("invalid new shape \(shape)")
+            throw H5ToLiteError("invalid new shape \(shape)")
         }
         known = product
     }
     var resolved = shape
     if let axis = unknown.first {
         guard unknown.count == 1, known > 0, count % known == 0 else {
-            throw ConversionError("cannot reshape \(count) elements to \(shape)")
+            throw H5ToLiteError("cannot reshape \(count) elements to \(shape)")
         }
         resolved[axis] = count / known
     }
     guard elementCount(resolved) == count else {
-        throw ConversionError("cannot reshape \(count) elements to \(shape)")
+        throw H5ToLiteError("cannot reshape \(count) elements to \(shape)")
     }
     return resolved
 }
@@ -377,7 +378,7 @@ func fusedActivation(_ options: FlatTable?, _ slot: Int) throws -> FusedActivati
     case .RELU_N1_TO_1: return .reluN1To1
     case .RELU6: return .relu6
     case .TANH: return .tanh
-    default: throw ConversionError("fused activation \(raw) is not supported")
+    default: throw H5ToLiteError("fused activation \(raw) is not supported")
     }
 }
 

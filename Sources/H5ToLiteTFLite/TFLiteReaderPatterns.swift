@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// Operator sequences TensorFlow's converter writes for one Keras construct,
@@ -19,7 +20,7 @@ extension TFLiteGraphReader {
     /// kernel over the padded input, so the two compute the same values.
     mutating func readDilatedConvolution(_ spaceToBatch: OperatorEntry) throws {
         try spaceToBatch.expectInputs(3...3)
-        let refusal = ConversionError("SPACE_TO_BATCH_ND is supported only around a convolution, as TensorFlow writes dilated convolutions")
+        let refusal = H5ToLiteError("SPACE_TO_BATCH_ND is supported only around a convolution, as TensorFlow writes dilated convolutions")
         let block = try ints(try spaceToBatch.input(1)).values
         guard let convolution = soleReader(of: try spaceToBatch.output),
               [.CONV_2D, .DEPTHWISE_CONV_2D].contains(convolution.code), convolution.inputs.first == (try spaceToBatch.output),
@@ -48,13 +49,13 @@ extension TFLiteGraphReader {
         let fullShape = shape(full)
         let begin = [0, crops[0][0], crops[1][0], 0]
         let end = [fullShape[0], fullShape[1] - crops[0][1], fullShape[2] - crops[1][1], fullShape[3]]
-        guard end[1] >= begin[1], end[2] >= begin[2] else { throw ConversionError("crops \(crops) exceed \(fullShape)") }
+        guard end[1] >= begin[1], end[2] >= begin[2] else { throw H5ToLiteError("crops \(crops) exceed \(fullShape)") }
         try emit(.stridedSlice(begin: begin, end: end, strides: [1, 1, 1, 1]), [full], output: output)
     }
 
     private func spatialPairs(_ tensor: IntTensor) throws -> [[Int]] {
         guard tensor.shape == [2, 2], tensor.values.allSatisfy({ $0 >= 0 && $0 <= maximumElementCount }) else {
-            throw ConversionError("paddings/crops of shape \(tensor.shape) with values \(tensor.values) are not supported")
+            throw H5ToLiteError("paddings/crops of shape \(tensor.shape) with values \(tensor.values) are not supported")
         }
         return [Array(tensor.values[0..<2]), Array(tensor.values[2..<4])]
     }
@@ -65,7 +66,7 @@ extension TFLiteGraphReader {
 private func dilate(_ kind: OpKind, by block: [Int]) throws -> OpKind {
     func dilated(_ window: Window) throws -> Window {
         guard window.stride == [1, 1], window.dilation == [1, 1], window.padding == .valid else {
-            throw ConversionError("a convolution between SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND must have stride 1, no dilation and VALID padding")
+            throw H5ToLiteError("a convolution between SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND must have stride 1, no dilation and VALID padding")
         }
         var result = window
         result.dilation = block
@@ -77,6 +78,6 @@ private func dilate(_ kind: OpKind, by block: [Int]) throws -> OpKind {
     case .depthwiseConv2d(let window, let multiplier, let activation):
         return .depthwiseConv2d(try dilated(window), multiplier: multiplier, activation)
     default:
-        throw ConversionError("expected a convolution, found \(kind.name)")
+        throw H5ToLiteError("expected a convolution, found \(kind.name)")
     }
 }

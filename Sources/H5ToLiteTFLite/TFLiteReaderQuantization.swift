@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// Quantized tensors: their parameters, their element types in the IR, and the
@@ -14,26 +15,26 @@ extension TFLiteGraphReader {
               scaleVector.count > 0 else { return nil }
         let label = "tensor \(index) ('\(name)')"
         guard try parameters.unionType(Slot.QuantizationParameters.details_type) == 0 else {
-            throw ConversionError("\(label) uses custom quantization, which is not supported")
+            throw H5ToLiteError("\(label) uses custom quantization, which is not supported")
         }
         let scales = try scaleVector.scalars(UInt32.self).map(Float.init(bitPattern:))
         let zeroPoints = try parameters.vector(Slot.QuantizationParameters.zero_point, elementSize: 8)?
             .scalars(Int64.self) ?? Array(repeating: 0, count: scales.count)
         let axis = Int(try parameters.scalar(Slot.QuantizationParameters.quantized_dimension, default: Int32(0)))
         guard scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-            throw ConversionError("\(label) has quantization scales \(scales); they must be positive")
+            throw H5ToLiteError("\(label) has quantization scales \(scales); they must be positive")
         }
         guard zeroPoints.count == scales.count else {
-            throw ConversionError("\(label) has \(scales.count) quantization scales but \(zeroPoints.count) zero points")
+            throw H5ToLiteError("\(label) has \(scales.count) quantization scales but \(zeroPoints.count) zero points")
         }
         if scales.count > 1 {
             guard shape.indices.contains(axis), shape[axis] == scales.count else {
-                throw ConversionError("\(label) of shape \(shape) has \(scales.count) scales along dimension \(axis)")
+                throw H5ToLiteError("\(label) of shape \(shape) has \(scales.count) scales along dimension \(axis)")
             }
         }
         let range = type.integerRange ?? Int64(Int32.min)...Int64(Int32.max)
         guard zeroPoints.allSatisfy(range.contains) else {
-            throw ConversionError("\(label) of type \(type) has zero points \(zeroPoints) outside its range")
+            throw H5ToLiteError("\(label) of type \(type) has zero points \(zeroPoints) outside its range")
         }
         return Quantization(scales: scales, zeroPoints: zeroPoints.map { Int($0) }, axis: scales.count > 1 ? axis : 0)
     }
@@ -46,11 +47,11 @@ extension TFLiteGraphReader {
         case .BOOL: return (.bool, nil)
         case .INT8, .UINT8:
             guard let quantization = tensor.quantization, quantization.scales.count == 1 else {
-                throw ConversionError("\(tensor.type) tensor '\(tensor.name)' needs one quantization scale and zero point")
+                throw H5ToLiteError("\(tensor.type) tensor '\(tensor.name)' needs one quantization scale and zero point")
             }
             return (tensor.type == .INT8 ? .int8 : .uint8, quantization)
         default:
-            throw ConversionError("tensor '\(tensor.name)' has type \(tensor.type), which is not supported as an activation")
+            throw H5ToLiteError("tensor '\(tensor.name)' has type \(tensor.type), which is not supported as an activation")
         }
     }
 
@@ -61,7 +62,7 @@ extension TFLiteGraphReader {
         case .INT8: return .int8(bytes.map { Int8(bitPattern: $0) })
         case .INT32: return .int32(int32Values(bytes))
         default:
-            throw ConversionError("constant '\(tensor.name)' of type \(tensor.type) is not supported as an operand")
+            throw H5ToLiteError("constant '\(tensor.name)' of type \(tensor.type) is not supported as an operand")
         }
     }
 
@@ -70,7 +71,7 @@ extension TFLiteGraphReader {
         let input = try value(try op.input(0))
         guard [.float32, .int8, .uint8].contains(graph[input].dtype),
               [.INT8, .UINT8].contains(tensors[try op.output].type) else {
-            throw ConversionError("QUANTIZE from \(graph[input].dtype) to \(tensors[try op.output].type) is not supported")
+            throw H5ToLiteError("QUANTIZE from \(graph[input].dtype) to \(tensors[try op.output].type) is not supported")
         }
         try emit(.quantize, [input], output: try op.output)
     }
@@ -83,14 +84,14 @@ extension TFLiteGraphReader {
         let target = tensors[try op.output]
         if source.type == .FLOAT16, values[source.index] == nil, let bytes = try constantBytes(source) {
             guard target.type == .FLOAT32, target.shape == source.shape, values[target.index] == nil else {
-                throw ConversionError("output '\(target.name)' must be a float32 tensor of shape \(source.shape), written once")
+                throw H5ToLiteError("output '\(target.name)' must be a float32 tensor of shape \(source.shape), written once")
             }
             values[target.index] = graph.addConstant(name: target.name, shape: target.shape, data: .float32(halfFloats(bytes)))
             return
         }
         let input = try value(source.index)
         guard [.int8, .uint8].contains(graph[input].dtype) else {
-            throw ConversionError("DEQUANTIZE of \(source.type) data is not supported")
+            throw H5ToLiteError("DEQUANTIZE of \(source.type) data is not supported")
         }
         try emit(.dequantize, [input], output: target.index)
     }

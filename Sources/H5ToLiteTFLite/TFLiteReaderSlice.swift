@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// A STRIDED_SLICE with its masks and negative indices resolved, as TFLite's
@@ -53,14 +54,14 @@ extension TFLiteGraphReader {
         func mask(_ slot: Int) throws -> Int { Int(try options?.scalar(slot, default: Int32(0)) ?? 0) }
         guard try mask(Slot.StridedSliceOptions.ellipsis_mask) == 0, try mask(Slot.StridedSliceOptions.new_axis_mask) == 0,
               try options?.bool(Slot.StridedSliceOptions.offset, default: false) != true else {
-            throw ConversionError("STRIDED_SLICE with an ellipsis, new-axis mask or offset is not supported")
+            throw H5ToLiteError("STRIDED_SLICE with an ellipsis, new-axis mask or offset is not supported")
         }
         let begin = try ints(try op.input(1)).values
         let end = try ints(try op.input(2)).values
         let strides = try ints(try op.input(3)).values
         let rank = inputShape.count
         guard begin.count == end.count, begin.count == strides.count, begin.count <= rank else {
-            throw ConversionError("STRIDED_SLICE has \(begin.count) begins, \(end.count) ends, \(strides.count) strides for rank \(rank)")
+            throw H5ToLiteError("STRIDED_SLICE has \(begin.count) begins, \(end.count) ends, \(strides.count) strides for rank \(rank)")
         }
         let beginMask = try mask(Slot.StridedSliceOptions.begin_mask)
         let endMask = try mask(Slot.StridedSliceOptions.end_mask)
@@ -73,13 +74,13 @@ extension TFLiteGraphReader {
                 continue
             }
             guard strides[axis] > 0 else {
-                throw ConversionError("STRIDED_SLICE stride \(strides[axis]) on axis \(axis) is not supported (only positive strides)")
+                throw H5ToLiteError("STRIDED_SLICE stride \(strides[axis]) on axis \(axis) is not supported (only positive strides)")
             }
             let start = beginMask & (1 << axis) != 0 ? 0 : clampIndex(begin[axis], size)
             if shrinkMask & (1 << axis) != 0 {
                 let index = begin[axis] < 0 ? begin[axis] + size : begin[axis]
                 guard index >= 0, index < size else {
-                    throw ConversionError("STRIDED_SLICE index \(begin[axis]) is out of range for axis \(axis) of size \(size)")
+                    throw H5ToLiteError("STRIDED_SLICE index \(begin[axis]) is out of range for axis \(axis) of size \(size)")
                 }
                 spec.append(begin: index, end: index + 1, stride: 1, shrunk: true)
                 continue

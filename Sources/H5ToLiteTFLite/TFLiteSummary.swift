@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// What `h5tolite inspect` shows of a .tflite file beyond its graph: the header fields,
@@ -16,7 +17,7 @@ public struct TFLiteSummary {
 
 public func summarizeTFLite(bytes: [UInt8]) throws -> TFLiteSummary {
     let buffer = FlatBuffer(bytes: bytes)
-    guard buffer.fileIdentifier == "TFL3" else { throw FlatBufferError("not a TFLite file (no TFL3 identifier)") }
+    guard buffer.fileIdentifier == "TFL3" else { throw H5ToLiteError("not a TFLite file (no TFL3 identifier)") }
     let model = try buffer.rootTable()
     let buffers = try model.vector(Slot.Model.buffers, elementSize: 4)
     var bufferData: [ArraySlice<UInt8>] = []

@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// Serializes a graph as a TFLite flatbuffer (schema version 3), laid out as
@@ -20,7 +21,7 @@ public func writeTFLite(_ graph: Graph, description: String = "h5tolite") throws
     }
     for id in graph.outputs {
         guard !graph.isConstant(id), !graph.inputs.contains(id) else {
-            throw ConversionError(location: "output '\(graph[id].name)'", "a model output must be computed by an op")
+            throw H5ToLiteError(location: "output '\(graph[id].name)'", "a model output must be computed by an op")
         }
     }
     return plan.serialize(graph: graph, description: description)

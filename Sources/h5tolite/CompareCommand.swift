@@ -44,7 +44,7 @@ struct Compare: ParsableCommand {
     func run() throws {
         let keras = try loadKerasFileIsolated(model)
         let original = try importKeras(keras)
-        let shape = sampleShape(original)
+        let shape = original.sampleShape
         let labelled = try LabelledData.load(data: data, labels: labels, preprocessing: preprocess, metric: metric, inputShape: shape)
         let chosen = try variants.split(separator: ",").map { try Variant(String($0)) }
         let calibrationSamples = try calibration.map {

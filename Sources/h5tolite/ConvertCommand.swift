@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
+import H5ToLiteCore
 import H5ToLiteData
 import H5ToLiteDriver
 import H5ToLiteEvaluation
-import H5ToLiteInterpreter
 import H5ToLiteIR
 import H5ToLitePasses
 
@@ -130,13 +130,13 @@ struct Convert: ParsableCommand {
         }
         // Verification comes before the file lands, so a failed check leaves no output behind.
         if verify {
-            let samples = try verifyData.map { try readNPY(path: $0) } ?? seededNormalSamples(shape: sampleShape(result.imported), count: 8)
+            let samples = try verifyData.map { try readNPY(path: $0) } ?? seededNormalSamples(shape: result.imported.sampleShape, count: 8)
             let verification: VerificationReport
             do {
                 verification = try verifyConversion(original: result.imported, optimized: result.optimized, written: bytes,
                                                     options: result.options, samples: samples)
             } catch {
-                throw CommandError("\(model): --verify: \(error)")
+                throw H5ToLiteError(file: model, "--verify: \(error)")
             }
             try report(verification, tolerance: tolerance ?? defaultTolerance(result.options))
         }
@@ -146,10 +146,7 @@ struct Convert: ParsableCommand {
         print("\(output): \(result.optimized.ops.count) ops, \(result.optimized.parameterCount) parameters, "
               + "\(bytes.count) bytes (\(keras.format.rawValue), Keras \(keras.kerasVersion)) in \(String(format: "%.2f", seconds)) s")
         if prune != nil {
-            let zeros = result.optimized.values.reduce(0) { total, value in
-                total + (value.constant?.floats?.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } ?? 0)
-            }
-            print("sparsity \(zeros)/\(result.optimized.parameterCount) parameters zero; gzip size \(try gzipSize(bytes)) bytes")
+            print("sparsity \(result.optimized.zeroParameterCount)/\(result.optimized.parameterCount) parameters zero; gzip size \(try gzipSize(bytes)) bytes")
         }
     }
 
@@ -170,7 +167,7 @@ struct Convert: ParsableCommand {
     private func report(_ verification: VerificationReport, tolerance: Double?) throws {
         print("verify: " + verification.conversion.summary)
         if let tolerance, verification.conversion.maxAbsoluteError > tolerance {
-            throw CommandError("\(output): --verify: max abs error \(verification.conversion.maxAbsoluteError) exceeds the tolerance \(tolerance)")
+            throw H5ToLiteError(file: output, "--verify: max abs error \(verification.conversion.maxAbsoluteError) exceeds the tolerance \(tolerance)")
         }
         if let unrecovered = verification.withoutRecovery {
             print("verify: without --prune-recovery \(pruneRecovery.rawValue): " + unrecovered.summary)

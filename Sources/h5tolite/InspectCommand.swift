@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import H5ToLiteCore
 import H5ToLiteDriver
 import H5ToLiteIR
-import H5ToLiteKeras
 import H5ToLiteTFLite
 
 struct Inspect: ParsableCommand {
@@ -19,38 +19,23 @@ struct Inspect: ParsableCommand {
     var json = false
 
     func run() throws {
-        let described: Graph
-        var header = FileHeader()
-        if file.hasSuffix(".tflite") {
-            let bytes: [UInt8]
-            do {
-                bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
-            } catch {
-                throw CommandError("\(file): cannot read (\(error.localizedDescription))")
+        let read = try ModelFile(path: file, readKeras: { try loadKerasFileIsolated($0) })
+        if !json {
+            if let summary = read.summary {
+                printSummary(summary)
+            } else {
+                print("\(file): \(read.header.format), Keras \(read.header.kerasVersion ?? "unknown"), model '\(read.header.model ?? "")'")
             }
-            do {
-                let summary = try summarizeTFLite(bytes: bytes)
-                described = try readTFLite(bytes: bytes, name: file)
-                header = FileHeader(summary)
-                if !json { printSummary(summary) }
-            } catch {
-                throw CommandError("\(file): \(error)")
-            }
-        } else {
-            let keras = try loadKerasFileIsolated(file)
-            described = try importKeras(keras)
-            header = FileHeader(format: keras.format.rawValue, kerasVersion: keras.kerasVersion, model: keras.name)
-            if !json { print("\(file): \(keras.format.rawValue), Keras \(keras.kerasVersion), model '\(keras.name)'") }
         }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let description = FileDescription(file: file, header: header, graph: described, includeText: graph)
+            let description = FileDescription(file: file, header: read.header, graph: read.graph, includeText: graph)
             print(String(decoding: try encoder.encode(description), as: UTF8.self))
             return
         }
-        printGraphSummary(described)
-        if graph { print(printGraph(described), terminator: "") }
+        printGraphSummary(read.graph)
+        if graph { print(printGraph(read.graph), terminator: "") }
     }
 
     private func printSummary(_ summary: TFLiteSummary) {

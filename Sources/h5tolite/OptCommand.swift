@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import H5ToLiteCore
 import H5ToLiteDriver
 import H5ToLiteIR
 import H5ToLitePasses
@@ -30,7 +31,7 @@ struct Opt: ParsableCommand {
         do {
             text = try String(contentsOfFile: input, encoding: .utf8)
         } catch {
-            throw CommandError("\(input): cannot read (\(error.localizedDescription))")
+            throw H5ToLiteError(file: input, "cannot read (\(error.localizedDescription))")
         }
         let result = try optimizeText(text, passes: passes.split(separator: ",").map(String.init), options: options, file: input)
         try writeAtomically(Array(result.utf8), to: output)

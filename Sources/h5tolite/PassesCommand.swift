@@ -1,5 +1,5 @@
 import ArgumentParser
-import H5ToLiteInterpreter
+import H5ToLiteCore
 import H5ToLitePasses
 
 struct Passes: ParsableCommand {

@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
+import H5ToLiteCore
 import H5ToLiteDriver
-import H5ToLiteIR
-import H5ToLiteInterpreter
-import H5ToLiteTFLite
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,68 +43,16 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let graph = try readTFLite(path: model)
-        guard graph.inputs.count == 1, graph.outputs.count == 1 else {
-            throw CommandError("\(model): the model has \(graph.inputs.count) inputs and \(graph.outputs.count) outputs; run supports one of each")
-        }
-        let interpreter: Interpreter
+        let samples = try readNPY(path: input)
+        let outputs: Tensor
         do {
-            interpreter = try Interpreter(graph: graph, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        } catch {
-            throw CommandError("\(model): \(error)")
-        }
-        var samples = try readNPY(path: input)
-        if samples.shape == Array(graph[graph.inputs[0]].shape.dropFirst()) {
-            samples.shape.insert(1, at: 0)
-        }
-        let results: [Tensor]
-        do {
-            if let dumpValues {
-                results = try runDumping(interpreter, samples, to: dumpValues)
-            } else {
-                results = try interpreter.run([samples], outputs: rawOutput ? .raw : .dequantized)
-            }
-        } catch let error as CommandError {
+            outputs = try runTFLite(model: model, samples: samples, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+                                    raw: rawOutput, dumpValues: dumpValues)
+        } catch let error as H5ToLiteError where error.file != nil {
             throw error
         } catch {
-            throw CommandError("\(input): \(error)")
+            throw H5ToLiteError(file: input, "\(error)")
         }
-        try writeNPY(results[0], path: output)
-    }
-
-    /// Runs with the interpreter's observation hook, then writes each observed
-    /// value with its samples stacked along the first axis.
-    private func runDumping(_ interpreter: Interpreter, _ samples: Tensor, to folder: String) throws -> [Tensor] {
-        var observed: [ValueID: Tensor] = [:]
-        var order: [ValueID] = []
-        let results = try interpreter.run([samples]) { id, tensor in
-            if var known = observed[id] {
-                known.data += tensor.data
-                known.shape[0] += tensor.shape.first ?? 1
-                observed[id] = known
-            } else {
-                observed[id] = tensor.shape.isEmpty ? Tensor(shape: [1], data: tensor.data) : tensor
-                order.append(id)
-            }
-        }
-        if rawOutput {
-            return try interpreter.run([samples], outputs: .raw)
-        }
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            throw CommandError("\(folder): cannot create the folder: \(error.localizedDescription)")
-        }
-        var index = ""
-        for id in order {
-            try writeNPY(observed[id]!, path: "\(folder)/\(id).npy")
-            index += "\(id)\t\(interpreter.graph[id].name)\n"
-        }
-        do {
-            try index.write(toFile: "\(folder)/values.tsv", atomically: true, encoding: .utf8)
-        } catch {
-            throw CommandError("\(folder)/values.tsv: cannot write the file: \(error.localizedDescription)")
-        }
-        return results
+        try writeNPY(outputs, path: output)
     }
 }

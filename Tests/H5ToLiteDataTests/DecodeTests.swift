@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import H5ToLiteInterpreter
+import H5ToLiteCore
 @testable import H5ToLiteData
 
 @Suite struct DecodeTests {
@@ -61,7 +61,7 @@ import H5ToLiteInterpreter
         builder.add(0x7FE0_0010, "OW", [7, 9])
         let image = try decodeImage(builder.body, path: "bare.dcm")
         #expect(image.pixels == [7, 9])
-        #expect(throws: ImageError.self) { try decodeImage(builder.body, path: "bare.bin") }
+        #expect(throws: H5ToLiteError.self) { try decodeImage(builder.body, path: "bare.bin") }
     }
 
     @Test func windowWidthBelowOneFallsBackToMinMax() throws {
@@ -88,6 +88,6 @@ import H5ToLiteInterpreter
         #expect(sigmoid.apply(50) == 127.5)
         let linear = try #require(try window("LINEAR"))
         #expect(linear.apply(39.5) == 0 && linear.apply(59) == 255)
-        #expect(throws: ImageError.self) { try window("CUBIC") }
+        #expect(throws: H5ToLiteError.self) { try window("CUBIC") }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+import H5ToLiteCore
 @testable import H5ToLiteData
-import H5ToLiteInterpreter
 
 /// Damaged and hostile files must give an error that names the file: never a crash,
 /// a hang or a huge allocation.

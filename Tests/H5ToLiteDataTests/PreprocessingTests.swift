@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import H5ToLiteInterpreter
+import H5ToLiteCore
 @testable import H5ToLiteData
 
 /// Checks against fixtures made by keras.applications' preprocess_input and tf.image.resize.
@@ -21,8 +21,8 @@ import H5ToLiteInterpreter
 
     @Test func perChannelModesNeedRGB() {
         var pixels: [Float] = [1, 2]
-        #expect(throws: ImageError.self) { try Preprocessing.torch.apply(to: &pixels, channels: 1) }
-        #expect(throws: ImageError.self) { try Preprocessing.caffe.apply(to: &pixels, channels: 1) }
+        #expect(throws: H5ToLiteError.self) { try Preprocessing.torch.apply(to: &pixels, channels: 1) }
+        #expect(throws: H5ToLiteError.self) { try Preprocessing.caffe.apply(to: &pixels, channels: 1) }
     }
 
     @Test(arguments: [(13, 17), (37, 29), (24, 9)])
@@ -61,7 +61,7 @@ import H5ToLiteInterpreter
         #expect { try loadImageBatch(paths: [missing], height: 4, width: 4, channels: 3, preprocessing: .none) } throws: {
             "\($0)".hasPrefix(missing)
         }
-        #expect(throws: ImageError.self) {
+        #expect(throws: H5ToLiteError.self) {
             try loadImageBatch(paths: [], height: 4, width: 4, channels: 2, preprocessing: .none)
         }
         // A preprocessing the input cannot take is refused before any file is read.
@@ -89,6 +89,6 @@ import H5ToLiteInterpreter
         try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("b/loop").path, withDestinationPath: folder.path)
         let found = try imageFiles(in: folder.path).map { String($0.dropFirst(folder.path.count + 1)) }
         #expect(found == ["0.dcm", "a/9.jpeg", "a/scan", "b/2.PNG", "b/link.jpg"])
-        #expect(throws: ImageError.self) { try imageFiles(in: folder.appendingPathComponent("missing").path) }
+        #expect(throws: H5ToLiteError.self) { try imageFiles(in: folder.appendingPathComponent("missing").path) }
     }
 }

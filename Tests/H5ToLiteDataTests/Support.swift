@@ -1,5 +1,5 @@
 import Foundation
-import H5ToLiteInterpreter
+import H5ToLiteCore
 @testable import H5ToLiteData
 
 /// golden/images, written by scripts/make_images.py.

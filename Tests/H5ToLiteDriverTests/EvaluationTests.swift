@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+import H5ToLiteCore
 import H5ToLiteData
-import H5ToLiteInterpreter
 import H5ToLiteIR
 import H5ToLitePasses
 @testable import H5ToLiteDriver
@@ -44,7 +44,7 @@ import H5ToLitePasses
     }
 
     @Test func labelRowsMustMatchTheSamples() throws {
-        #expect(throws: CommandError.self) {
+        #expect(throws: H5ToLiteError.self) {
             _ = try LabelledData.load(data: "\(Self.data)/test", labels: goldenPath("models/mini_densenet/input.npy"),
                                       preprocessing: .torch, metric: .auto, inputShape: [64, 64, 3])
         }
@@ -64,7 +64,7 @@ import H5ToLitePasses
     }
 
     @Test func imageFoldersNeedAPreprocessing() {
-        #expect(throws: CommandError.self) {
+        #expect(throws: H5ToLiteError.self) {
             try loadSamples(goldenPath("data/chexnet/test"), inputShape: [64, 64, 3], preprocessing: nil, label: "x")
         }
     }

@@ -1,5 +1,5 @@
 import Foundation
-import H5ToLiteInterpreter
+import H5ToLiteCore
 import H5ToLiteKeras
 
 let repository = URL(fileURLWithPath: #filePath)

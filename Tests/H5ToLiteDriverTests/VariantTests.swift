@@ -1,4 +1,5 @@
 import Testing
+import H5ToLiteCore
 @testable import H5ToLiteDriver
 import H5ToLitePasses
 
@@ -18,6 +19,6 @@ import H5ToLitePasses
 
     @Test(arguments: ["prune:1.0", "prune:0.5:", "prune:x", "int4", "prune:0.5:refit:x"])
     func malformedVariantsAreRefused(spec: String) {
-        #expect(throws: CommandError.self) { try Variant(spec) }
+        #expect(throws: H5ToLiteError.self) { try Variant(spec) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import H5ToLiteCore
 @testable import H5ToLiteEvaluation
 
 /// Expected values computed by scikit-learn (make_fixtures.py), ties included.
@@ -72,7 +73,7 @@ struct Fixtures: Decodable {
 
     @Test func badNumberNamesRowAndColumn() throws {
         let path = try write("image,Mass\na.png,yes\n")
-        #expect(throws: LabelError.self) { try readLabelCSV(path: path) }
+        #expect(throws: H5ToLiteError.self) { try readLabelCSV(path: path) }
         do { _ = try readLabelCSV(path: path) } catch { #expect("\(error)".contains("row 2, column 'Mass'")) }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import H5ToLiteIR
 import H5ToLiteTFLite
 import Testing
+import H5ToLiteCore
 @testable import H5ToLiteInterpreter
 
 /// TensorFlow-converted files read into the IR and run by the interpreter.

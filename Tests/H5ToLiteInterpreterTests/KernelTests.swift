@@ -1,6 +1,7 @@
 import Foundation
 import H5ToLiteIR
 import Testing
+import H5ToLiteCore
 @testable import H5ToLiteInterpreter
 
 /// Each kernel on inputs small enough to work out by hand.
@@ -202,8 +203,8 @@ import Testing
         let y = try interpreter.run([Tensor(shape: [3, 2], data: [1, 2, 3, 4, 5, 6])])[0]
         #expect(y.shape == [3, 2])
         #expect(y.data == [2, 4, 6, 8, 10, 12])
-        #expect(throws: InterpreterError.self) { try interpreter.run([Tensor(shape: [3, 3], data: Array(repeating: 0, count: 9))]) }
-        #expect(throws: InterpreterError.self) { try interpreter.run([]) }
+        #expect(throws: H5ToLiteError.self) { try interpreter.run([Tensor(shape: [3, 3], data: Array(repeating: 0, count: 9))]) }
+        #expect(throws: H5ToLiteError.self) { try interpreter.run([]) }
     }
 
     @Test func refusesGraphsItCannotRun() throws {
@@ -211,13 +212,13 @@ import Testing
         let x = graph.addInput(name: "x", shape: [1, 1, 1, 2])
         graph.outputs = [try graph.op(.conv2d(Window(padding: .valid), .none),
                                       [x, graph.constant([1, 1], [1, 1, 1, 2]), graph.constant([0, 0], [2])])]
-        #expect(throws: InterpreterError.self) { try Interpreter(graph: graph) }
+        #expect(throws: H5ToLiteError.self) { try Interpreter(graph: graph) }
 
         var integers = Graph(name: "integer data")
         let y = integers.addInput(name: "y", shape: [1, 2])
         let two = integers.addConstant(name: "two", shape: [2], data: .int32([2, 2]))
         integers.outputs = [try integers.op(.binary(.mul, .none), [y, two])]
-        #expect(throws: InterpreterError.self) { try Interpreter(graph: integers) }
+        #expect(throws: H5ToLiteError.self) { try Interpreter(graph: integers) }
     }
 
     @Test func arenaNeverOverlapsLiveBuffers() {

@@ -1,6 +1,7 @@
 import Foundation
 import H5ToLiteIR
 import Testing
+import H5ToLiteCore
 @testable import H5ToLiteInterpreter
 @testable import H5ToLiteTFLite
 
@@ -25,7 +26,7 @@ import Testing
         do {
             _ = try readTFLite(bytes: bytes)
             Issue.record("read without an error: \(comment)")
-        } catch let error as ConversionError {
+        } catch let error as H5ToLiteError {
             #expect(text.map(error.description.contains) ?? true, "\(comment): \(error)")
         } catch {
             Issue.record("\(comment): unexpected error type \(error)")
@@ -97,7 +98,7 @@ import Testing
             do {
                 _ = try readTFLite(path: folder.appendingPathComponent(file).path)
                 Issue.record("\(file) read without an error")
-            } catch let error as ConversionError {
+            } catch let error as H5ToLiteError {
                 #expect(error.description.hasPrefix(folder.appendingPathComponent(file).path), "\(error)")
             }
         }

@@ -2,6 +2,7 @@ import Foundation
 import H5ToLiteIR
 import H5ToLiteTFLite
 import Testing
+import H5ToLiteCore
 @testable import H5ToLiteInterpreter
 
 /// `run(_:observe:)`: every value the graph computes, as float32, per batch.

@@ -1,4 +1,5 @@
 import Testing
+import H5ToLiteCore
 @testable import H5ToLiteInterpreter
 
 /// TFLite's fixed-point helpers on values worked out by hand.
@@ -74,7 +75,7 @@ import Testing
         let centred = AffineParameters(scale: 0.02, zeroPoint: 3)
         #expect(try activationBounds(.relu, centred, .int8) == 3...127)
         #expect(try activationBounds(.reluN1To1, centred, .int8) == -47...53)
-        #expect(throws: InterpreterError.self) { try activationBounds(.tanh, centred, .int8) }
+        #expect(throws: H5ToLiteError.self) { try activationBounds(.tanh, centred, .int8) }
     }
 
     @Test func quantizeAndDequantizeValues() {

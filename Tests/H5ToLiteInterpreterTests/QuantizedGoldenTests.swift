@@ -2,6 +2,7 @@ import Foundation
 import H5ToLiteIR
 import H5ToLiteTFLite
 import Testing
+import H5ToLiteCore
 @testable import H5ToLiteInterpreter
 
 /// TensorFlow's quantized files of the golden models (tf_float16, tf_dynamic,

@@ -1,6 +1,7 @@
 import Foundation
 import H5ToLiteIR
 import Testing
+import H5ToLiteCore
 @testable import H5ToLiteInterpreter
 
 /// Each integer kernel on small inputs: exact values worked out by hand, and
@@ -205,19 +206,19 @@ import Testing
         var missing = Graph(name: "no parameters")
         let x = missing.addInput(name: "x", shape: [1, 2], dtype: .int8)
         missing.outputs = [try missing.addOp(.unary(.relu), inputs: [x], name: "y", origin: "test")]
-        #expect(throws: InterpreterError.self) { try Interpreter(graph: missing) }
+        #expect(throws: H5ToLiteError.self) { try Interpreter(graph: missing) }
 
         var elu = Graph(name: "int8 elu")
         let y = elu.addInput(name: "y", shape: [1, 2], dtype: .int8)
         elu[y].quantization = activation
         elu.outputs = [try elu.addOp(.unary(.elu), inputs: [y], name: "z", origin: "test", quantization: activation)]
-        #expect(throws: InterpreterError.self) { try Interpreter(graph: elu) }
+        #expect(throws: H5ToLiteError.self) { try Interpreter(graph: elu) }
 
         var mixed = Graph(name: "float conv with an int32 bias")
         let z = mixed.addInput(name: "z", shape: [1, 1, 1, 1])
         let filter = mixed.addConstant(name: "w", shape: [1, 1, 1, 1], data: .float32([1]))
         let bias = mixed.addConstant(name: "b", shape: [1], data: .int32([1]))
         mixed.outputs = [try mixed.addOp(.conv2d(Window(padding: .valid), .none), inputs: [z, filter, bias], name: "o", origin: "test")]
-        #expect(throws: InterpreterError.self) { try Interpreter(graph: mixed) }
+        #expect(throws: H5ToLiteError.self) { try Interpreter(graph: mixed) }
     }
 }

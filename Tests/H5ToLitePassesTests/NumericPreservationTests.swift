@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import H5ToLiteCore
 import H5ToLiteIR
 import H5ToLiteInterpreter
 import H5ToLiteKeras

@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 import H5ToLiteIR
-import H5ToLiteInterpreter
 import H5ToLiteKeras
 @testable import H5ToLitePasses
 

@@ -1,4 +1,5 @@
 import Testing
+import H5ToLiteCore
 import H5ToLiteIR
 import H5ToLiteTFLite
 
@@ -7,7 +8,7 @@ import H5ToLiteTFLite
         var graph = Graph(name: "g")
         let x = graph.addInput(name: "x", shape: [1, 4])
         graph.outputs = [try graph.addOp(.identity, inputs: [x], name: "y", origin: "dropout")]
-        let expected = ConversionError(location: "layer 'dropout'", "op identity has no TFLite form; a pass must lower it before writing")
+        let expected = H5ToLiteError(location: "layer 'dropout'", "op identity has no TFLite form; a pass must lower it before writing")
         #expect(throws: expected) { try writeTFLite(graph) }
     }
 }

@@ -1,5 +1,6 @@
 import Benchmark
 import Foundation
+import H5ToLiteCore
 import H5ToLiteInterpreter
 import H5ToLiteTFLite
 

@@ -1,5 +1,5 @@
 import FuzzSupport
-import H5ToLiteInterpreter
+import H5ToLiteCore
 
 /// A .npy array: header parsing, shape and size checks before allocation.
 

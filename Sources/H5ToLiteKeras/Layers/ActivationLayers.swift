@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 let activationLayers: [String: LayerImporter] = [
@@ -12,13 +13,13 @@ let activationLayers: [String: LayerImporter] = [
     },
     "PReLU": LayerImporter(weights: { _ in [WeightSpec(name: "alpha", trainable: true)] }, build: importPReLU),
     "ELU": LayerImporter { call in
-        guard try call.config.double("alpha", default: 1) == 1 else { throw ConversionError("ELU with alpha != 1 is not supported") }
+        guard try call.config.double("alpha", default: 1) == 1 else { throw H5ToLiteError("ELU with alpha != 1 is not supported") }
         return try call.emit(.unary(.elu), [call.input])
     },
     "Softmax": LayerImporter { call in
         let rank = call.shape(call.input).count
         let axis = call.config.json["axis"]?.int ?? call.config.json["axis"]?.array?.first?.int ?? -1
-        guard axis == -1 || axis == rank - 1 else { throw ConversionError("softmax over axis \(axis) is not supported (only the last)") }
+        guard axis == -1 || axis == rank - 1 else { throw H5ToLiteError("softmax over axis \(axis) is not supported (only the last)") }
         return try call.emit(.softmax(beta: 1), [call.input])
     },
 ]
@@ -44,7 +45,7 @@ func applyActivation(_ call: LayerCall, _ name: String, to value: ValueID, final
     case "hard_sigmoid":
         return try hardSigmoid(call, value)
     default:
-        throw ConversionError("activation '\(name)' is not supported")
+        throw H5ToLiteError("activation '\(name)' is not supported")
     }
 }
 

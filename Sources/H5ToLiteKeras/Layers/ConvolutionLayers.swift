@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 @Sendable private func kernelAndBias(_ config: LayerConfig) throws -> [WeightSpec] {
@@ -21,12 +22,12 @@ let convolutionLayers: [String: LayerImporter] = [
 /// Window settings shared by the convolution layers; only channels-last data is supported.
 private func window(_ config: LayerConfig) throws -> Window {
     let format = try config.string("data_format", default: "channels_last")
-    guard format == "channels_last" else { throw ConversionError("data_format '\(format)' is not supported (only channels_last)") }
+    guard format == "channels_last" else { throw H5ToLiteError("data_format '\(format)' is not supported (only channels_last)") }
     let padding = try config.string("padding", default: "valid")
-    guard let pad = Padding(rawValue: padding) else { throw ConversionError("padding '\(padding)' is not supported") }
+    guard let pad = Padding(rawValue: padding) else { throw H5ToLiteError("padding '\(padding)' is not supported") }
     let window = Window(stride: try config.ints("strides", count: 2), dilation: try config.ints("dilation_rate", count: 2), padding: pad)
     guard (window.stride + window.dilation).allSatisfy({ $0 > 0 }) else {
-        throw ConversionError("strides and dilation_rate must be positive")
+        throw H5ToLiteError("strides and dilation_rate must be positive")
     }
     return window
 }
@@ -58,7 +59,7 @@ func hwioToOhwi(_ kernel: [Float], _ shape: [Int]) -> [Float] {
 
 private func importConv2D(_ call: LayerCall) throws -> ValueID {
     let config = call.config
-    guard try config.int("groups", default: 1) == 1 else { throw ConversionError("grouped convolutions are not supported") }
+    guard try config.int("groups", default: 1) == 1 else { throw H5ToLiteError("grouped convolutions are not supported") }
     let size = try positive(try config.ints("kernel_size", count: 2), "kernel_size")
     let channels = try call.inputShape(rank: 4)[3]
     let filters = try config.int("filters")
@@ -127,6 +128,6 @@ private func activationSuffix(_ config: LayerConfig) -> String? {
 
 /// Sizes from a config, which must be positive for the arithmetic that follows.
 func positive(_ values: [Int], _ field: String) throws -> [Int] {
-    guard values.allSatisfy({ $0 > 0 && $0 < 1 << 20 }) else { throw ConversionError("field '\(field)' must hold positive sizes, got \(values)") }
+    guard values.allSatisfy({ $0 > 0 && $0 < 1 << 20 }) else { throw H5ToLiteError("field '\(field)' must hold positive sizes, got \(values)") }
     return values
 }

@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// How one Keras layer class converts: the variables it stores, and the ops one call becomes.
@@ -22,11 +23,11 @@ private let codeLayers: Set = ["Lambda", "TFOpLambda", "SlicingOpLambda"]
 
 func importer(for layer: LayerNode) throws -> LayerImporter {
     if codeLayers.contains(layer.className) {
-        throw ConversionError(location: "layer '\(layer.name)' (\(layer.className))",
+        throw H5ToLiteError(location: "layer '\(layer.name)' (\(layer.className))",
                               "holds serialized Python code, which h5tolite never executes; rebuild the model with built-in layers")
     }
     guard let importer = layerImporters[layer.className] else {
-        throw ConversionError(location: "layer '\(layer.name)'",
+        throw H5ToLiteError(location: "layer '\(layer.name)'",
                               "unknown layer class '\(layer.className)' (custom layers are not supported)")
     }
     return importer

@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 let mergingLayers: [String: LayerImporter] = [
@@ -16,7 +17,7 @@ let mergingLayers: [String: LayerImporter] = [
     "Concatenate": LayerImporter(inputs: 1...4096) { call in
         let rank = call.shape(call.input).count
         let axis = try call.config.int("axis", default: -1)
-        guard axis != 0, axis >= -rank, axis < rank else { throw ConversionError("cannot concatenate on axis \(axis)") }
+        guard axis != 0, axis >= -rank, axis < rank else { throw H5ToLiteError("cannot concatenate on axis \(axis)") }
         return try call.emit(.concat(axis: axis < 0 ? axis + rank : axis, .none), call.inputs)
     },
 ]
@@ -27,7 +28,7 @@ private func chain(_ kind: BinaryKind) -> LayerImporter {
 }
 
 private func reduce(_ call: LayerCall, _ kind: BinaryKind, suffix: String?) throws -> ValueID {
-    guard call.inputs.count >= 2 else { throw ConversionError("needs at least two inputs") }
+    guard call.inputs.count >= 2 else { throw H5ToLiteError("needs at least two inputs") }
     var value = call.inputs[0]
     for (index, next) in call.inputs.dropFirst().enumerated() {
         let last = index == call.inputs.count - 2

@@ -1,4 +1,5 @@
 import Foundation
+import H5ToLiteCore
 import H5ToLiteIR
 
 let normalizationLayers: [String: LayerImporter] = [
@@ -19,7 +20,7 @@ private func importBatchNormalization(_ call: LayerCall) throws -> ValueID {
     let axisJSON = config.json["axis"]
     let axis = axisJSON?.int ?? axisJSON?.array?.first?.int ?? -1
     guard axis == -1 || axis == shape.count - 1, axisJSON?.array.map({ $0.count == 1 }) ?? true else {
-        throw ConversionError("normalization over axis \(axisJSON.map { "\($0)" } ?? "?") is not supported (only the channel axis)")
+        throw H5ToLiteError("normalization over axis \(axisJSON.map { "\($0)" } ?? "?") is not supported (only the channel axis)")
     }
     let channels = shape.last!
     let epsilon = try config.double("epsilon", default: 1e-3)
@@ -38,7 +39,7 @@ private func importRescaling(_ call: LayerCall) throws -> ValueID {
         guard let value = call.config.json[key], !value.isNull else { return [fallback] }
         if let number = value.number { return [Float(number)] }
         guard let list = value.array?.compactMap(\.number), !list.isEmpty else {
-            throw ConversionError("field '\(key)' must be a number or a list of numbers")
+            throw H5ToLiteError("field '\(key)' must be a number or a list of numbers")
         }
         return list.map { Float($0) }
     }

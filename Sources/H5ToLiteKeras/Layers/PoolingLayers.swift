@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 let poolingLayers: [String: LayerImporter] = [
@@ -13,10 +14,10 @@ let poolingLayers: [String: LayerImporter] = [
 
 private func poolWindow(_ config: LayerConfig) throws -> Window {
     let format = try config.string("data_format", default: "channels_last")
-    guard format == "channels_last" else { throw ConversionError("data_format '\(format)' is not supported (only channels_last)") }
+    guard format == "channels_last" else { throw H5ToLiteError("data_format '\(format)' is not supported (only channels_last)") }
     let size = try positive(try config.ints("pool_size", count: 2), "pool_size")
     let strides = config.has("strides") ? try positive(try config.ints("strides", count: 2), "strides") : size
     let padding = try config.string("padding", default: "valid")
-    guard let pad = Padding(rawValue: padding) else { throw ConversionError("padding '\(padding)' is not supported") }
+    guard let pad = Padding(rawValue: padding) else { throw H5ToLiteError("padding '\(padding)' is not supported") }
     return Window(size: size, stride: strides, padding: pad)
 }

@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// tfmot's PruneLowMagnitude wrapper, as saved without `strip_pruning`: the wrapped layer's
@@ -14,14 +15,14 @@ private let prunedKernels: [String: [String]] = [
 
 private func wrappedLayer(_ config: LayerConfig) throws -> (className: String, name: String, config: LayerConfig) {
     guard let layer = config.json["layer"], let className = layer["class_name"]?.string, let inner = layer["config"] else {
-        throw ConversionError("PruneLowMagnitude without a wrapped 'layer'")
+        throw H5ToLiteError("PruneLowMagnitude without a wrapped 'layer'")
     }
     return (className, inner["name"]?.string ?? className, LayerConfig(json: inner))
 }
 
 private func wrappedImporter(_ className: String) throws -> LayerImporter {
     guard let importer = layerImporters[className], className != "PruneLowMagnitude" else {
-        throw ConversionError("PruneLowMagnitude wraps an unsupported layer class '\(className)'")
+        throw H5ToLiteError("PruneLowMagnitude wraps an unsupported layer class '\(className)'")
     }
     return importer
 }
@@ -44,10 +45,10 @@ private func wrappedImporter(_ className: String) throws -> LayerImporter {
     let masks = prunedKernels[inner.className] ?? []
     let byName = Dictionary(zip(call.specs.map(\.name), call.weights), uniquingKeysWith: { first, _ in first })
     let innerWeights = try innerSpecs.map { spec -> WeightArray in
-        guard var array = byName[spec.name] else { throw ConversionError("weight '\(spec.name)' is missing from the file") }
+        guard var array = byName[spec.name] else { throw H5ToLiteError("weight '\(spec.name)' is missing from the file") }
         if masks.contains(spec.name), let mask = byName["\(spec.name)/mask"] {
             guard mask.values.count == array.values.count else {
-                throw ConversionError("the pruning mask of '\(spec.name)' has shape \(mask.shape), the kernel \(array.shape)")
+                throw H5ToLiteError("the pruning mask of '\(spec.name)' has shape \(mask.shape), the kernel \(array.shape)")
             }
             array.values = zip(array.values, mask.values).map { $0 * $1 }
         }

@@ -1,3 +1,4 @@
+import H5ToLiteCore
 import H5ToLiteIR
 
 /// `--quantize int8`, second step: turns every op TFLite runs in int8 into an int8 op, from
@@ -108,7 +109,7 @@ private struct Int8Rewriter {
         var classFixed: [ValueID: Quantization] = [:]
         for id in touched {
             guard let range = graph[id].range else {
-                throw ShapeError("value '\(graph[id].name)' has no calibration range")
+                throw H5ToLiteError("value '\(graph[id].name)' has no calibration range")
             }
             let key = root(id)
             let old = classRange[key] ?? range

@@ -1,6 +1,7 @@
-/// An error that names where in the input it was found, printed as one line:
+/// The one error type of h5tolite: it names the file and the layer or field it is about,
+/// when known, and prints as one line:
 /// `FILE: layer 'conv1': kernel has shape [3,3,3,8], the config needs [3,3,3,16]`.
-public struct ConversionError: Error, CustomStringConvertible, Equatable {
+public struct H5ToLiteError: Error, CustomStringConvertible, Equatable {
     public var file: String?
     public var location: String?
     public var message: String
@@ -16,13 +17,13 @@ public struct ConversionError: Error, CustomStringConvertible, Equatable {
     }
 
     /// The same error with a location (a layer, a field) added if it had none.
-    public func at(_ location: String) -> ConversionError {
+    public func at(_ location: String) -> H5ToLiteError {
         var copy = self
         if copy.location == nil { copy.location = location }
         return copy
     }
 
-    public func inFile(_ file: String) -> ConversionError {
+    public func inFile(_ file: String) -> H5ToLiteError {
         var copy = self
         if copy.file == nil { copy.file = file }
         return copy

@@ -4,17 +4,17 @@ import Foundation
 /// '<f4' it reads '<f8', '<i4', '|u1' and '|i1', converting to float. Every size
 /// in the header is checked against the file before anything is allocated.
 public func readNPY(path: String) throws -> Tensor {
-    guard FileManager.default.fileExists(atPath: path) else { throw InterpreterError("\(path): no such file") }
+    guard FileManager.default.fileExists(atPath: path) else { throw H5ToLiteError(file: path, "no such file") }
     let bytes: Data
     do {
         bytes = try Data(contentsOf: URL(fileURLWithPath: path))
     } catch {
-        throw InterpreterError("\(path): cannot read the file: \(error.localizedDescription)")
+        throw H5ToLiteError(file: path, "cannot read the file: \(error.localizedDescription)")
     }
     do {
         return try decodeNPY([UInt8](bytes))
-    } catch let error as InterpreterError {
-        throw InterpreterError("\(path): \(error.description)")
+    } catch let error as H5ToLiteError {
+        throw error.inFile(path)
     }
 }
 
@@ -27,12 +27,12 @@ public func writeNPY(_ tensor: Tensor, path: String) throws {
     do {
         try Data(encodeNPY(tensor)).write(to: temporary)
         guard rename(temporary.path, target.path) == 0 else {
-            throw InterpreterError(String(cString: strerror(errno)))
+            throw H5ToLiteError(String(cString: strerror(errno)))
         }
     } catch {
         try? FileManager.default.removeItem(at: temporary)
-        let reason = (error as? InterpreterError)?.description ?? error.localizedDescription
-        throw InterpreterError("\(path): cannot write the file: \(reason)")
+        let reason = (error as? H5ToLiteError)?.description ?? error.localizedDescription
+        throw H5ToLiteError(file: path, "cannot write the file: \(reason)")
     }
 }
 
@@ -40,21 +40,21 @@ private let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
 
 public func decodeNPY(_ bytes: [UInt8]) throws -> Tensor {
     guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
-        throw InterpreterError("not a .npy file")
+        throw H5ToLiteError("not a .npy file")
     }
     let major = bytes[6]
-    guard (1...3).contains(major) else { throw InterpreterError("unsupported .npy format version \(major)") }
+    guard (1...3).contains(major) else { throw H5ToLiteError("unsupported .npy format version \(major)") }
     let lengthSize = major == 1 ? 2 : 4
-    guard bytes.count >= 8 + lengthSize else { throw InterpreterError("truncated header") }
+    guard bytes.count >= 8 + lengthSize else { throw H5ToLiteError("truncated header") }
     let headerLength = bytes[8..<(8 + lengthSize)].reversed().reduce(0) { $0 << 8 | Int($1) }
     let dataStart = 8 + lengthSize + headerLength
     guard headerLength <= bytes.count - 8 - lengthSize else {
-        throw InterpreterError("the header claims \(headerLength) bytes, more than the file holds")
+        throw H5ToLiteError("the header claims \(headerLength) bytes, more than the file holds")
     }
     let header = try NPYHeader(String(decoding: bytes[(8 + lengthSize)..<dataStart], as: UTF8.self))
     let size = try header.dataSize()
     guard bytes.count - dataStart == size else {
-        throw InterpreterError("shape \(header.shape) of '\(header.descr)' needs \(size) data bytes, the file holds \(bytes.count - dataStart)")
+        throw H5ToLiteError("shape \(header.shape) of '\(header.descr)' needs \(size) data bytes, the file holds \(bytes.count - dataStart)")
     }
     return Tensor(shape: header.shape, data: header.decode(bytes[dataStart...]))
 }
@@ -81,20 +81,20 @@ private struct NPYHeader {
 
     init(_ text: String) throws {
         guard let descr = NPYHeader.field("descr", in: text).flatMap({ NPYHeader.quoted($0) }) else {
-            throw InterpreterError("the header has no 'descr'")
+            throw H5ToLiteError("the header has no 'descr'")
         }
         guard let order = NPYHeader.field("fortran_order", in: text) else {
-            throw InterpreterError("the header has no 'fortran_order'")
+            throw H5ToLiteError("the header has no 'fortran_order'")
         }
-        guard order.hasPrefix("False") else { throw InterpreterError("Fortran-order arrays are not supported") }
+        guard order.hasPrefix("False") else { throw H5ToLiteError("Fortran-order arrays are not supported") }
         guard let shapeText = NPYHeader.field("shape", in: text), shapeText.hasPrefix("("),
               let close = shapeText.firstIndex(of: ")") else {
-            throw InterpreterError("the header has no 'shape'")
+            throw H5ToLiteError("the header has no 'shape'")
         }
         let parts = shapeText[shapeText.index(after: shapeText.startIndex)..<close]
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         shape = try parts.map { part in
-            guard let dimension = Int(part), dimension >= 0 else { throw InterpreterError("invalid shape dimension '\(part)'") }
+            guard let dimension = Int(part), dimension >= 0 else { throw H5ToLiteError("invalid shape dimension '\(part)'") }
             return dimension
         }
         self.descr = descr
@@ -125,12 +125,12 @@ private struct NPYHeader {
 
     func dataSize() throws -> Int {
         guard let itemSize else {
-            throw InterpreterError("data type '\(descr)' is not supported (use <f4, <f8, <i4, |u1 or |i1)")
+            throw H5ToLiteError("data type '\(descr)' is not supported (use <f4, <f8, <i4, |u1 or |i1)")
         }
         var size = itemSize
         for dimension in shape {
             let (product, overflow) = size.multipliedReportingOverflow(by: dimension)
-            guard !overflow else { throw InterpreterError("shape \(shape) is too large") }
+            guard !overflow else { throw H5ToLiteError("shape \(shape) is too large") }
             size = product
         }
         return size
