@@ -15,10 +15,16 @@ public struct Window: Sendable, Equatable {
 
 public enum BinaryKind: String, Sendable, Equatable {
     case add, sub, mul, div, maximum, minimum
+    /// (x - y)^2: how TensorFlow's converter writes a variance.
+    case squaredDifference = "squared_difference"
 }
 
 public enum UnaryKind: String, Sendable, Equatable {
     case relu, relu6, reluN1To1 = "relu_n1_to_1", logistic, tanh, elu, hardSwish = "hard_swish"
+    /// 1 / sqrt(x): LayerNormalization's scale.
+    case rsqrt
+    /// x * Phi(x) with the exact normal CDF, and its tanh approximation (TFLite GELU's `approximate`).
+    case gelu, approximateGelu = "gelu_approximate"
 }
 
 public enum ResizeMode: String, Sendable, Equatable {
@@ -56,6 +62,9 @@ public enum OpKind: Sendable, Equatable {
     /// inputs: condition (bool), x, y; picks x where the condition holds, else y (SELECT_V2).
     case select
     case resize(ResizeMode, size: [Int], alignCorners: Bool, halfPixelCenters: Bool)
+    /// inputs: x [..., M, K], y [..., K, N] (each transposed in its last two axes when its flag
+    /// is set); the batch axes in front are equal. Attention's query-key and weights-value products.
+    case batchMatMul(adjointX: Bool, adjointY: Bool)
     /// Passes its input through unchanged: Keras's inference no-ops import as this.
     case identity
     /// Inference-mode batch normalization over the last axis, as Keras defines it:
@@ -89,6 +98,7 @@ public enum OpKind: Sendable, Equatable {
         case .greater: return "greater"
         case .select: return "select"
         case .resize(let mode, _, _, _): return "resize_\(mode.rawValue)"
+        case .batchMatMul: return "batch_matmul"
         case .identity: return "identity"
         case .batchNormalization: return "batch_norm"
         case .quantize: return "quantize"

@@ -10,11 +10,14 @@ public struct OpFacts: Sendable, Equatable {
     /// Whether fuse-activations may fold a RELU, RELU6 or RELU_N1_TO_1 into it: TFLite's
     /// float kernel clamps its output (concatenation's does not).
     public var fusesActivation: Bool
+    /// How many inputs the op takes.
+    public var operands: ClosedRange<Int>
 
-    init(weights: WeightOperands? = nil, int8: Int8Form? = nil, fusesActivation: Bool = false) {
+    init(weights: WeightOperands? = nil, int8: Int8Form? = nil, fusesActivation: Bool = false, operands: ClosedRange<Int>? = nil) {
         self.weights = weights
         self.int8 = int8
         self.fusesActivation = fusesActivation
+        self.operands = operands ?? (weights == nil ? 1...1 : 2...3)
     }
 
     /// The output parameters TFLite fixes for the op's int8 form, if it fixes them.
@@ -51,22 +54,31 @@ extension OpKind {
             return OpFacts(weights: WeightOperands(channelAxis: 3), int8: .computes, fusesActivation: true)
         case .maxPool, .averagePool:
             return OpFacts(int8: .sharesInputParameters, fusesActivation: true)
-        case .concat, .pad, .reshape, .transpose, .stridedSlice, .resize:
+        case .concat:
+            return OpFacts(int8: .sharesInputParameters, operands: 1...Int.max)
+        case .pad, .reshape, .transpose, .stridedSlice, .resize:
             return OpFacts(int8: .sharesInputParameters)
         case .mean, .leakyRelu:
             return OpFacts(int8: .computes)
         case .binary(let kind, _):
             let int8 = kind == .add || kind == .sub || kind == .mul
-            return OpFacts(int8: int8 ? .computes : nil, fusesActivation: kind != .maximum && kind != .minimum)
+            let clamps = kind != .maximum && kind != .minimum && kind != .squaredDifference
+            return OpFacts(int8: int8 ? .computes : nil, fusesActivation: clamps, operands: 2...2)
         case .softmax, .unary(.logistic):
             return OpFacts(int8: .fixedOutput(Quantization(scale: 1.0 / 256, zeroPoint: -128)))
         case .unary(.tanh):
             return OpFacts(int8: .fixedOutput(Quantization(scale: 1.0 / 128, zeroPoint: 0)))
-        case .unary(.elu):
+        case .unary(.elu), .unary(.rsqrt), .unary(.gelu), .unary(.approximateGelu):
             return OpFacts()
         case .unary:
             return OpFacts(int8: .computes)
-        case .reduceMax, .prelu, .greater, .select, .identity, .batchNormalization, .quantize, .dequantize:
+        case .prelu, .greater, .batchMatMul:
+            return OpFacts(operands: 2...2)
+        case .select:
+            return OpFacts(operands: 3...3)
+        case .batchNormalization:
+            return OpFacts(operands: 5...5)
+        case .reduceMax, .identity, .quantize, .dequantize:
             return OpFacts()
         }
     }

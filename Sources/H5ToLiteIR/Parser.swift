@@ -186,6 +186,7 @@ private func makeKind(_ name: String, _ a: Attributes) throws -> OpKind {
     case "prelu": return .prelu
     case "greater": return .greater
     case "select": return .select
+    case "batch_matmul": return .batchMatMul(adjointX: try a.bool("adj_x"), adjointY: try a.bool("adj_y"))
     case "identity": return .identity
     case "quantize": return .quantize
     case "dequantize": return .dequantize

@@ -117,6 +117,8 @@ private func attributeText(_ kind: OpKind) -> String {
         return "alpha=\(formatFloat(alpha))"
     case .resize(_, let size, let align, let half):
         return "size=\(listText(size)) align_corners=\(align) half_pixel_centers=\(half)"
+    case .batchMatMul(let adjointX, let adjointY):
+        return "adj_x=\(adjointX) adj_y=\(adjointY)"
     case .unary, .prelu, .identity, .greater, .select, .quantize, .dequantize:
         return ""
     }

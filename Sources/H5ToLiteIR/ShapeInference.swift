@@ -67,6 +67,15 @@ public func inferShape(_ kind: OpKind, inputs: [[Int]]) throws -> [Int] {
     case .prelu:
         _ = try broadcast(x, inputs[1])
         return x
+    case .batchMatMul(let adjointX, let adjointY):
+        let y = inputs[1]
+        guard x.count >= 2, y.count == x.count, x.dropLast(2) == y.dropLast(2) else {
+            throw H5ToLiteError("batch_matmul needs operands of one rank with equal batch axes, got \(x) and \(y)")
+        }
+        let (m, k) = adjointX ? (x[x.count - 1], x[x.count - 2]) : (x[x.count - 2], x[x.count - 1])
+        let (inner, n) = adjointY ? (y[y.count - 1], y[y.count - 2]) : (y[y.count - 2], y[y.count - 1])
+        guard k == inner else { throw H5ToLiteError("batch_matmul: \(x) and \(y) do not share an inner axis") }
+        return Array(x.dropLast(2)) + [m, n]
     case .batchNormalization:
         guard let channels = x.last, inputs.count == 5, inputs.dropFirst().allSatisfy({ $0 == [channels] }) else {
             throw H5ToLiteError("batch_norm needs gamma, beta, mean and variance shaped [\(x.last ?? 0)]")

@@ -21,6 +21,9 @@ struct UnaryKernel: Kernel {
         case .unary(.tanh): apply(context, Tanh.self, 0)
         case .unary(.elu): apply(context, Elu.self, 0)
         case .unary(.hardSwish): apply(context, HardSwish.self, 0)
+        case .unary(.rsqrt): apply(context, Rsqrt.self, 0)
+        case .unary(.gelu): apply(context, Gelu.self, 0)
+        case .unary(.approximateGelu): apply(context, ApproximateGelu.self, 0)
         case .leakyRelu(let alpha): apply(context, LeakyRelu.self, alpha)
         }
     }
@@ -44,6 +47,7 @@ private enum ReluN1To1: UnaryFunction { static func apply(_ x: Float, _: Float) 
 private enum Tanh: UnaryFunction { static func apply(_ x: Float, _: Float) -> Float { tanh(x) } }
 private enum Elu: UnaryFunction { static func apply(_ x: Float, _: Float) -> Float { x < 0 ? expm1(x) : x } }
 private enum HardSwish: UnaryFunction { static func apply(_ x: Float, _: Float) -> Float { x * min(6, max(0, x + 3)) / 6 } }
+private enum Rsqrt: UnaryFunction { static func apply(_ x: Float, _: Float) -> Float { 1 / x.squareRoot() } }
 private enum LeakyRelu: UnaryFunction { static func apply(_ x: Float, _ alpha: Float) -> Float { x > 0 ? x : x * alpha } }
 
 /// TFLite's reference logistic: saturated where 1 + exp(-x) would round away
@@ -53,6 +57,18 @@ private enum Logistic: UnaryFunction {
         if x > 16.619047164916992188 { return 1 }
         if x < -9 { return exp(x) }
         return 1 / (1 + exp(-x))
+    }
+}
+
+/// GELU as TFLite computes it: x times the normal CDF of x, through erf.
+private enum Gelu: UnaryFunction {
+    static func apply(_ x: Float, _: Float) -> Float { 0.5 * x * (1 + erf(x * 0.70710678118654752440)) }
+}
+
+/// GELU's tanh approximation (TFLite GELU with `approximate`).
+private enum ApproximateGelu: UnaryFunction {
+    static func apply(_ x: Float, _: Float) -> Float {
+        0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
     }
 }
 

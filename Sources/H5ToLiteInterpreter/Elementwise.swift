@@ -33,6 +33,7 @@ struct BinaryKernel: Kernel {
         case .binary(.div): apply(context, Divide.self)
         case .binary(.maximum): apply(context, Maximum.self)
         case .binary(.minimum): apply(context, Minimum.self)
+        case .binary(.squaredDifference): apply(context, SquaredDifference.self)
         case .prelu: apply(context, PRelu.self)
         case .greater: apply(context, Greater.self)
         }
@@ -70,6 +71,9 @@ private enum Multiply: BinaryFunction { static func apply(_ x: Float, _ y: Float
 private enum Divide: BinaryFunction { static func apply(_ x: Float, _ y: Float) -> Float { x / y } }
 private enum Maximum: BinaryFunction { static func apply(_ x: Float, _ y: Float) -> Float { max(x, y) } }
 private enum Minimum: BinaryFunction { static func apply(_ x: Float, _ y: Float) -> Float { min(x, y) } }
+private enum SquaredDifference: BinaryFunction {
+    static func apply(_ x: Float, _ y: Float) -> Float { (x - y) * (x - y) }
+}
 /// TFLite's PRELU: x >= 0 ? x : x * alpha.
 private enum PRelu: BinaryFunction { static func apply(_ x: Float, _ y: Float) -> Float { x >= 0 ? x : x * y } }
 /// Bool tensors hold 1 and 0 as floats.

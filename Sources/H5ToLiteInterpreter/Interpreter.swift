@@ -104,15 +104,7 @@ public struct Interpreter: Sendable {
 /// windows and strides that move forward.
 private func checkOps(_ graph: Graph) throws {
     for op in graph.ops {
-        let allowed: ClosedRange<Int>
-        switch op.kind {
-        case .conv2d, .depthwiseConv2d, .fullyConnected: allowed = 2...3
-        case .binary, .prelu, .greater: allowed = 2...2
-        case .select: allowed = 3...3
-        case .concat: allowed = 1...Int.max
-        default: allowed = 1...1
-        }
-        guard allowed.contains(op.inputs.count), op.outputs.count == 1 else {
+        guard op.kind.facts.operands.contains(op.inputs.count), op.outputs.count == 1 else {
             throw H5ToLiteError("op \(op.kind.name) from \(op.origin) has \(op.inputs.count) inputs and \(op.outputs.count) outputs")
         }
         for id in op.inputs + op.outputs where id < 0 || id >= graph.values.count {

@@ -103,6 +103,8 @@ func makeKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
     case .resize(let mode, let size, let alignCorners, let halfPixelCenters):
         return ResizeKernel(mode: mode, input: shapes[0], size: size, alignCorners: alignCorners,
                             halfPixelCenters: halfPixelCenters, threads: threads)
+    case .batchMatMul(let adjointX, let adjointY):
+        return BatchMatMulKernel(x: shapes[0], output: output, adjointX: adjointX, adjointY: adjointY)
     case .quantize, .dequantize:
         preconditionFailure("quantize and dequantize run as integer kernels")
     case .batchNormalization:

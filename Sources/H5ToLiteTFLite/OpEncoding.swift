@@ -112,6 +112,8 @@ private func encodeKind(_ kind: OpKind, inputShape: [Int], hybrid: Bool) -> Enco
         case .div: return EncodedOp(code: .DIV, optionsType: .DivOptions, options: activationOnly(a))
         case .maximum: return EncodedOp(code: .MAXIMUM, optionsType: .MaximumMinimumOptions, options: table { _ in })
         case .minimum: return EncodedOp(code: .MINIMUM, optionsType: .MaximumMinimumOptions, options: table { _ in })
+        case .squaredDifference:
+            return EncodedOp(code: .SQUARED_DIFFERENCE, optionsType: .SquaredDifferenceOptions, options: table { _ in })
         }
     case .concat(let axis, let a):
         return EncodedOp(code: .CONCATENATION, optionsType: .ConcatenationOptions, options: table { b in
@@ -145,11 +147,20 @@ private func encodeKind(_ kind: OpKind, inputShape: [Int], hybrid: Bool) -> Enco
         case .tanh: return EncodedOp(code: .TANH)
         case .elu: return EncodedOp(code: .ELU)
         case .hardSwish: return EncodedOp(code: .HARD_SWISH, optionsType: .HardSwishOptions, options: table { _ in })
+        case .rsqrt: return EncodedOp(code: .RSQRT)
+        case .gelu, .approximateGelu:
+            return EncodedOp(code: .GELU, optionsType: .GeluOptions,
+                             options: table { $0.add(Slot.GeluOptions.approximate, op == .approximateGelu) })
         }
     case .leakyRelu(let alpha):
         return EncodedOp(code: .LEAKY_RELU, optionsType: .LeakyReluOptions, options: table { $0.add(Slot.LeakyReluOptions.alpha, alpha) })
     case .prelu:
         return EncodedOp(code: .PRELU)
+    case .batchMatMul(let adjointX, let adjointY):
+        return EncodedOp(code: .BATCH_MATMUL, optionsType: .BatchMatMulOptions, options: table { b in
+            b.add(Slot.BatchMatMulOptions.adj_x, adjointX)
+            b.add(Slot.BatchMatMulOptions.adj_y, adjointY)
+        })
     case .greater:
         return EncodedOp(code: .GREATER)
     case .select:
@@ -239,6 +250,10 @@ func minimumRuntime(_ code: BuiltinOperator, _ version: Int32) -> String {
     case (.MAXIMUM, 1), (.MINIMUM, 1), (.GREATER, 1), (.TANH, 1), (.LOGISTIC, 1), (.ELU, 1): return "1.14.0"
     case (.HARD_SWISH, 1): return "1.15.0"
     case (.SELECT_V2, 1): return "2.2.0"
+    case (.RSQRT, 1): return "1.10.0"
+    case (.SQUARED_DIFFERENCE, 1): return "1.13.1"
+    case (.BATCH_MATMUL, 1): return "2.3.0"
+    case (.GELU, 1): return "2.9.0"
     case (.FULLY_CONNECTED, 5): return "2.0.0"
     case (.RESIZE_BILINEAR, 3): return "2.2.0"
     case (.RESIZE_NEAREST_NEIGHBOR, 3): return "2.3.0"

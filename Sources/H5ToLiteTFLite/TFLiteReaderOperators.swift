@@ -12,7 +12,7 @@ extension TFLiteGraphReader {
         case .AVERAGE_POOL_2D, .MAX_POOL_2D: try readPool(op)
         case .MEAN, .REDUCE_MAX: try readReduction(op)
         case .CONCATENATION: try readConcatenation(op)
-        case .ADD, .SUB, .MUL, .DIV, .MAXIMUM, .MINIMUM: try readBinary(op)
+        case .ADD, .SUB, .MUL, .DIV, .MAXIMUM, .MINIMUM, .SQUARED_DIFFERENCE: try readBinary(op)
         case .PAD, .PADV2: try readPad(op)
         case .RESHAPE, .EXPAND_DIMS, .SQUEEZE: try readReshape(op)
         case .TRANSPOSE:
@@ -29,6 +29,16 @@ extension TFLiteGraphReader {
         case .RELU_N1_TO_1: try emitUnary(op, .unary(.reluN1To1))
         case .ELU: try emitUnary(op, .unary(.elu))
         case .HARD_SWISH: try emitUnary(op, .unary(.hardSwish))
+        case .RSQRT: try emitUnary(op, .unary(.rsqrt))
+        case .GELU:
+            let approximate = try op.options(.GeluOptions).bool(Slot.GeluOptions.approximate, default: false)
+            try emitUnary(op, .unary(approximate ? .approximateGelu : .gelu))
+        case .BATCH_MATMUL:
+            try op.expectInputs(2...2)
+            let options = try op.options(.BatchMatMulOptions)
+            let kind = OpKind.batchMatMul(adjointX: try options.bool(Slot.BatchMatMulOptions.adj_x, default: false),
+                                          adjointY: try options.bool(Slot.BatchMatMulOptions.adj_y, default: false))
+            try emit(kind, [try value(try op.input(0)), try value(try op.input(1))], output: try op.output)
         case .LEAKY_RELU:
             let alpha = try op.options(.LeakyReluOptions).float(Slot.LeakyReluOptions.alpha, default: 0)
             try emitUnary(op, .leakyRelu(alpha: alpha))
@@ -213,6 +223,7 @@ extension TFLiteGraphReader {
             kind = .div
             activation = try fusedActivation(try op.options(.DivOptions), Slot.DivOptions.fused_activation_function)
         case .MAXIMUM: kind = .maximum
+        case .SQUARED_DIFFERENCE: kind = .squaredDifference
         default: kind = .minimum
         }
         try emit(.binary(kind, activation), inputs, output: try op.output)

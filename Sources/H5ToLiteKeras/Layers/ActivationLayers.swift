@@ -38,6 +38,7 @@ func applyActivation(_ call: LayerCall, _ name: String, to value: ValueID, final
     case "elu": return try call.emit(.unary(.elu), x)
     case "softmax": return try call.emit(.softmax(beta: 1), x)
     case "hard_swish", "hard_silu": return try call.emit(.unary(.hardSwish), x)
+    case "gelu": return try call.emit(.unary(.gelu), x)
     case "leaky_relu": return try call.emit(.leakyRelu(alpha: 0.2), x)
     case "swish", "silu":
         let gate = try call.emit(.unary(.logistic), x, suffix: "sigmoid")
