@@ -454,6 +454,49 @@ def build_layers_merge(K):
     return K.Model(inp, y, name="layers_merge")
 
 
+def build_layers_transpose(K):
+    """Conv2DTranspose on its own: strides 2 same with a fused relu, (2,3) kernel with strides
+    (1,2) valid without bias, output_padding 0 with same padding (an odd output), stride 3
+    valid with output_padding 2, and one without bias followed by BatchNormalization + ReLU
+    (folded into the transposed convolution by TensorFlow)."""
+    L = K.layers
+    inp = K.Input(shape=(8, 8, 3), name="input")
+    a = L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu", name="up_same_relu")(inp)  # 16x16
+    b = L.Conv2DTranspose(3, (2, 3), strides=(1, 2), padding="valid", use_bias=False, name="up_valid_nobias")(inp)  # 9x17
+    c = L.Conv2DTranspose(4, 3, strides=2, padding="same", output_padding=0, name="up_output_padding0")(inp)  # 15x15
+    d = L.Conv2DTranspose(2, 4, strides=3, padding="valid", output_padding=2, name="up_stride3")(inp)  # 27x27
+    e = L.Conv2DTranspose(5, 2, strides=2, padding="same", use_bias=False, name="up_bn")(inp)  # 16x16
+    e = L.BatchNormalization(name="up_bn_bn")(e)
+    e = L.Activation("relu", name="up_bn_relu")(e)
+    y = L.Concatenate(name="concat")([L.Flatten(name=f"flatten_{i}")(t) for i, t in enumerate((a, b, c, d, e))])
+    return K.Model(inp, y, name="layers_transpose")
+
+
+def build_unet(K):
+    """A small U-Net for lung segmentation: two down levels (Conv-BN-ReLU, MaxPool), a
+    bottleneck, two up levels (Conv2DTranspose upsampling, skip Concatenate with the encoder
+    level, Conv-BN-ReLU) and a per-pixel sigmoid mask."""
+    L = K.layers
+
+    def conv_bn_relu(x, filters, name):
+        x = L.Conv2D(filters, 3, padding="same", use_bias=False, name=name + "_conv")(x)
+        x = L.BatchNormalization(name=name + "_bn")(x)
+        return L.Activation("relu", name=name + "_relu")(x)
+
+    inp = K.Input(shape=(32, 32, 1), name="image")
+    e1 = conv_bn_relu(inp, 8, "enc1")                                   # 32x32x8
+    e2 = conv_bn_relu(L.MaxPooling2D(2, name="pool1")(e1), 16, "enc2")  # 16x16x16
+    b = conv_bn_relu(L.MaxPooling2D(2, name="pool2")(e2), 32, "bottleneck")  # 8x8x32
+    u2 = L.Conv2DTranspose(16, 2, strides=2, padding="same", name="up2")(b)  # 16x16x16
+    d2 = conv_bn_relu(L.Concatenate(name="skip2")([u2, e2]), 16, "dec2")
+    u1 = L.Conv2DTranspose(8, 3, strides=2, padding="same", use_bias=False, name="up1")(d2)  # 32x32x8
+    u1 = L.BatchNormalization(name="up1_bn")(u1)
+    u1 = L.Activation("relu", name="up1_relu")(u1)
+    d1 = conv_bn_relu(L.Concatenate(name="skip1")([u1, e1]), 8, "dec1")
+    y = L.Conv2D(1, 1, activation="sigmoid", name="mask")(d1)
+    return K.Model(inp, y, name="unet")
+
+
 # --------------------------------------------------------------------------
 # pruned_tfmot: TensorFlow Model Optimization Toolkit pruning, tf_keras only
 # --------------------------------------------------------------------------
@@ -1598,6 +1641,16 @@ MODELS = [
               "with Adam, so the file also has training_config and optimizer_weights (iteration + Adam m/v "
               "for the inner trainable weights only, no mask). tf.tflite is converted from "
               "strip_pruning(model)."),
+    dict(name="layers_transpose", build=build_layers_transpose, input_shape=(8, 8, 3), quant=QUANT,
+         note="Conv2DTranspose: strides 2 same + activation relu (16x16), (2,3) kernel strides (1,2) valid no "
+              "bias (9x17), strides 2 same output_padding=0 (15x15), kernel 4 strides 3 valid output_padding=2 "
+              "(27x27), strides 2 same no bias -> BatchNormalization -> ReLU (16x16); each flattened, "
+              "concatenated."),
+    dict(name="unet", build=build_unet, input_shape=(32, 32, 1), quant=QUANT,
+         note="Lung-segmentation U-Net shape: enc1 (Conv3x3 no bias + BN + ReLU, 8) -> MaxPool -> enc2 (16) -> "
+              "MaxPool -> bottleneck (32) -> up2 Conv2DTranspose(16, 2, s2, same, bias) -> Concatenate with enc2 -> "
+              "dec2 (16) -> up1 Conv2DTranspose(8, 3, s2, same, no bias) + BN + ReLU -> Concatenate with enc1 -> "
+              "dec1 (8) -> Conv2D(1, 1, sigmoid) per-pixel mask 32x32x1."),
 ]
 
 

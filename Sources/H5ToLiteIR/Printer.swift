@@ -119,5 +119,7 @@ private func attributeText(_ kind: OpKind) -> String {
         return "size=\(listText(size)) align_corners=\(align) half_pixel_centers=\(half)"
     case .unary, .prelu, .identity, .greater, .select, .quantize, .dequantize:
         return ""
+    case .transposeConv2d(let w, let size, let a):
+        return windowText(w, withSize: false) + " output_size=\(listText(size))" + activationText(a)
     }
 }

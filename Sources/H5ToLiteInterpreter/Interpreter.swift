@@ -106,7 +106,7 @@ private func checkOps(_ graph: Graph) throws {
     for op in graph.ops {
         let allowed: ClosedRange<Int>
         switch op.kind {
-        case .conv2d, .depthwiseConv2d, .fullyConnected: allowed = 2...3
+        case _ where op.kind.facts.weights != nil: allowed = 2...3
         case .binary, .prelu, .greater: allowed = 2...2
         case .select: allowed = 3...3
         case .concat: allowed = 1...Int.max
@@ -136,6 +136,8 @@ private func stepsForward(_ kind: OpKind) -> Bool {
         return strides.allSatisfy { $0 > 0 }
     case .resize(_, let size, _, _):
         return size.count == 2
+    case .transposeConv2d(let window, let size, _):
+        return window.stride.count == 2 && window.stride.allSatisfy { $0 > 0 } && size.count == 2
     default:
         return true
     }

@@ -17,6 +17,7 @@ let layerImporters: [String: LayerImporter] = convolutionLayers
     .merging(reshapingLayers) { $1 }
     .merging(mergingLayers) { $1 }
     .merging(pruningWrapperLayers) { $1 }
+    .merging(transposeConvolutionLayers) { $1 }
 
 /// Layers that run Python stored in the file; refused rather than executed.
 private let codeLayers: Set = ["Lambda", "TFOpLambda", "SlicingOpLambda"]
