@@ -60,7 +60,8 @@ def test_run_rejects_a_wrong_input_shape(tmp_path):
 
 def quantized_files():
     return [(model.name, variant) for model in sorted(GOLDEN.iterdir())
-            for variant in ("float16", "dynamic", "int8") if (model / f"tf_{variant}.tflite").exists()]
+            for variant in ("float16", "dynamic", "int8")
+            if (model / f"tf_{variant}.tflite").exists() and (model / "input.npy").exists()]  # multi_io: test_multi_io.py
 
 
 def run_litert_reference(path, inputs):
