@@ -472,6 +472,153 @@ def build_layers_sequence(K):
     return K.Model(inp, y, name="layers_sequence")
 
 
+def build_layers_transpose(K):
+    """Conv2DTranspose on its own: strides 2 same with a fused relu, (2,3) kernel with strides
+    (1,2) valid without bias, output_padding 0 with same padding (an odd output), stride 3
+    valid with output_padding 2, and one without bias followed by BatchNormalization + ReLU
+    (folded into the transposed convolution by TensorFlow)."""
+    L = K.layers
+    inp = K.Input(shape=(8, 8, 3), name="input")
+    a = L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu", name="up_same_relu")(inp)  # 16x16
+    b = L.Conv2DTranspose(3, (2, 3), strides=(1, 2), padding="valid", use_bias=False, name="up_valid_nobias")(inp)  # 9x17
+    c = L.Conv2DTranspose(4, 3, strides=2, padding="same", output_padding=0, name="up_output_padding0")(inp)  # 15x15
+    d = L.Conv2DTranspose(2, 4, strides=3, padding="valid", output_padding=2, name="up_stride3")(inp)  # 27x27
+    e = L.Conv2DTranspose(5, 2, strides=2, padding="same", use_bias=False, name="up_bn")(inp)  # 16x16
+    e = L.BatchNormalization(name="up_bn_bn")(e)
+    e = L.Activation("relu", name="up_bn_relu")(e)
+    y = L.Concatenate(name="concat")([L.Flatten(name=f"flatten_{i}")(t) for i, t in enumerate((a, b, c, d, e))])
+    return K.Model(inp, y, name="layers_transpose")
+
+
+def build_unet(K):
+    """A small U-Net for lung segmentation: two down levels (Conv-BN-ReLU, MaxPool), a
+    bottleneck, two up levels (Conv2DTranspose upsampling, skip Concatenate with the encoder
+    level, Conv-BN-ReLU) and a per-pixel sigmoid mask."""
+    L = K.layers
+
+    def conv_bn_relu(x, filters, name):
+        x = L.Conv2D(filters, 3, padding="same", use_bias=False, name=name + "_conv")(x)
+        x = L.BatchNormalization(name=name + "_bn")(x)
+        return L.Activation("relu", name=name + "_relu")(x)
+
+    inp = K.Input(shape=(32, 32, 1), name="image")
+    e1 = conv_bn_relu(inp, 8, "enc1")                                   # 32x32x8
+    e2 = conv_bn_relu(L.MaxPooling2D(2, name="pool1")(e1), 16, "enc2")  # 16x16x16
+    b = conv_bn_relu(L.MaxPooling2D(2, name="pool2")(e2), 32, "bottleneck")  # 8x8x32
+    u2 = L.Conv2DTranspose(16, 2, strides=2, padding="same", name="up2")(b)  # 16x16x16
+    d2 = conv_bn_relu(L.Concatenate(name="skip2")([u2, e2]), 16, "dec2")
+    u1 = L.Conv2DTranspose(8, 3, strides=2, padding="same", use_bias=False, name="up1")(d2)  # 32x32x8
+    u1 = L.BatchNormalization(name="up1_bn")(u1)
+    u1 = L.Activation("relu", name="up1_relu")(u1)
+    d1 = conv_bn_relu(L.Concatenate(name="skip1")([u1, e1]), 8, "dec1")
+    y = L.Conv2D(1, 1, activation="sigmoid", name="mask")(d1)
+    return K.Model(inp, y, name="unet")
+
+
+def build_multi_io(K):
+    """Two inputs (a 32x32x1 radiograph and 4 clinical features) and three outputs in this order:
+    14 finding probabilities (sigmoid), a 4-number box (linear) and an 8x8 heat map (sigmoid)."""
+    L = K.layers
+    image = K.Input(shape=(32, 32, 1), name="image")
+    clinical = K.Input(shape=(4,), name="clinical")
+    x = L.Conv2D(8, 3, strides=2, padding="same", activation="relu", name="stem")(image)      # 16x16x8
+    x = L.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="features")(x)       # 8x8x16
+    x = L.BatchNormalization(name="features_bn")(x)
+    x = L.Activation("relu", name="features_relu")(x)
+    heatmap = L.Conv2D(1, 1, activation="sigmoid", name="heatmap")(x)
+    pooled = L.GlobalAveragePooling2D(name="pool")(x)
+    c = L.Dense(8, activation="relu", name="clinical_dense")(clinical)
+    joined = L.Concatenate(name="joined")([pooled, c])
+    findings = L.Dense(14, activation="sigmoid", name="findings")(joined)
+    box = L.Dense(4, name="box")(joined)
+    return K.Model([image, clinical], [findings, box, heatmap], name="multi_io")
+
+
+MULTI_IO_INPUTS = (("image", (32, 32, 1)), ("clinical", (4,)))
+
+
+def generate_multi_io(spec, out_root):
+    """Own writer: input_<name>.npy per input, output_<framework>_<name>.npy per output, the
+    three model files, TF's float32 file and its int8 file (calibration_<name>.npy), and LiteRT's
+    outputs of both, matched to the Keras outputs by name through the serving_default signature."""
+    name = spec["name"]
+    d = os.path.join(out_root, "models", name)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    xs = [make_input(shape, SEED + i) for i, (_, shape) in enumerate(MULTI_IO_INPUTS)]
+    cal = [make_calibration(shape) if i == 0 else
+           np.random.RandomState(CALIB_SEED + i).normal(0.0, 1.0, (CALIB_SAMPLES,) + shape).astype(np.float32)
+           for i, (_, shape) in enumerate(MULTI_IO_INPUTS)]
+    km, tm = build_pair(spec["build"], xs, None)
+    out_names = [n for n in km.output_names]
+    for (input_name, _), x, c in zip(MULTI_IO_INPUTS, xs, cal):
+        np.save(os.path.join(d, f"input_{input_name}.npy"), x)
+        np.save(os.path.join(d, f"calibration_{input_name}.npy"), c)
+    yk = [np.asarray(y, np.float32) for y in km.predict(xs, verbose=0)]
+    yt = [np.asarray(y, np.float32) for y in tm.predict(xs, verbose=0)]
+    for out_name, a, b in zip(out_names, yk, yt):
+        np.save(os.path.join(d, f"output_keras3_{out_name}.npy"), a)
+        np.save(os.path.join(d, f"output_tfkeras_{out_name}.npy"), b)
+    tm.save(os.path.join(d, "tfkeras.h5"))
+    save_keras3_h5(km, os.path.join(d, "keras3.h5"))
+    km.save(os.path.join(d, "model.keras"))
+    tfl = convert_tflite(km)
+    with open(os.path.join(d, "tf.tflite"), "wb") as f:
+        f.write(tfl)
+    conv = tf.lite.TFLiteConverter.from_keras_model(km)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ({n: c[i:i + 1] for (n, _), c in zip(MULTI_IO_INPUTS, cal)}
+                                           for i in range(CALIB_SAMPLES))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    tfq = conv.convert()
+    with open(os.path.join(d, "tf_int8.tflite"), "wb") as f:
+        f.write(tfq)
+    errors = {}
+    for variant, blob in (("float32", tfl), ("int8", tfq)):
+        runner = Interpreter(model_content=blob).get_signature_runner("serving_default")
+        outs = [runner(**{n: x[i:i + 1] for (n, _), x in zip(MULTI_IO_INPUTS, xs)}) for i in range(xs[0].shape[0])]
+        # TensorFlow names a Keras 3 model's signature outputs output_0, output_1, ... in Keras order.
+        for index, (out_name, expected) in enumerate(zip(out_names, yk)):
+            got = np.concatenate([o[f"output_{index}"] for o in outs]).astype(np.float32)
+            np.save(os.path.join(d, f"litert_{variant}_{out_name}.npy"), got)
+            errors[f"max_abs_diff_tf_{variant}_{out_name}_vs_keras3"] = float(np.max(np.abs(got - expected)))
+    it = Interpreter(model_content=tfl)
+    info = {
+        "name": name,
+        "inputs": {n: list(shape) for n, shape in MULTI_IO_INPUTS},
+        "outputs": {n: list(y.shape) for n, y in zip(out_names, yk)},
+        "keras_output_order": out_names,
+        "tf_signature": it.get_signature_list()["serving_default"],
+        "tf_subgraph_outputs": [o["name"] for o in it.get_output_details()],
+        "layers": sorted(class_names(km) | class_names(tm)),
+        "note": spec["note"],
+        "input_data": f"input_<name>.npy: RandomState({SEED} + input index).normal(0,1), 2 samples; "
+                      f"calibration_<name>.npy: RandomState({CALIB_SEED} + input index), {CALIB_SAMPLES} samples",
+        "max_abs_diff_tfkeras_vs_keras3": float(max(np.max(np.abs(a - b)) for a, b in zip(yk, yt))),
+        **errors,
+        "versions": {"tensorflow": tf.__version__, "tf_keras": tf_keras.__version__,
+                     "keras": keras.__version__, "h5py": h5py.__version__, "numpy": np.__version__},
+    }
+    assert info["max_abs_diff_tfkeras_vs_keras3"] < 1e-5
+    assert all(v < 1e-5 for k, v in errors.items() if "float32" in k), errors
+    with open(os.path.join(d, "info.json"), "w") as f:
+        json.dump(info, f, indent=2)
+        f.write("\n")
+    print(f"[gen] {name}: outputs {info['outputs']}, signature {info['tf_signature']}", flush=True)
+
+
+def check_multi_io(spec, out_root, check):
+    d = os.path.join(out_root, "models", spec["name"])
+    info = json.load(open(os.path.join(d, "info.json")))
+    m = keras.models.load_model(os.path.join(d, "model.keras"), compile=False)
+    xs = [np.load(os.path.join(d, f"input_{n}.npy")) for n, _ in MULTI_IO_INPUTS]
+    ys = m.predict(xs, verbose=0)
+    for n, y in zip(info["keras_output_order"], ys):
+        ref = np.load(os.path.join(d, f"output_keras3_{n}.npy"))
+        check(np.max(np.abs(y - ref)) < 1e-5, f"multi_io model.keras output {n} reproduced")
+
+
 # --------------------------------------------------------------------------
 # pruned_tfmot: TensorFlow Model Optimization Toolkit pruning, tf_keras only
 # --------------------------------------------------------------------------
@@ -1621,6 +1768,22 @@ MODELS = [
               "with Adam, so the file also has training_config and optimizer_weights (iteration + Adam m/v "
               "for the inner trainable weights only, no mask). tf.tflite is converted from "
               "strip_pruning(model)."),
+    dict(name="layers_transpose", build=build_layers_transpose, input_shape=(8, 8, 3), quant=QUANT,
+         note="Conv2DTranspose: strides 2 same + activation relu (16x16), (2,3) kernel strides (1,2) valid no "
+              "bias (9x17), strides 2 same output_padding=0 (15x15), kernel 4 strides 3 valid output_padding=2 "
+              "(27x27), strides 2 same no bias -> BatchNormalization -> ReLU (16x16); each flattened, "
+              "concatenated."),
+    dict(name="unet", build=build_unet, input_shape=(32, 32, 1), quant=QUANT,
+         note="Lung-segmentation U-Net shape: enc1 (Conv3x3 no bias + BN + ReLU, 8) -> MaxPool -> enc2 (16) -> "
+              "MaxPool -> bottleneck (32) -> up2 Conv2DTranspose(16, 2, s2, same, bias) -> Concatenate with enc2 -> "
+              "dec2 (16) -> up1 Conv2DTranspose(8, 3, s2, same, no bias) + BN + ReLU -> Concatenate with enc1 -> "
+              "dec1 (8) -> Conv2D(1, 1, sigmoid) per-pixel mask 32x32x1."),
+    dict(name="multi_io", build=build_multi_io, generate=generate_multi_io, check=check_multi_io,
+         note="Two inputs (image 32x32x1, clinical 4) and three outputs in Keras order: findings (Dense 14 "
+              "sigmoid), box (Dense 4 linear), heatmap (Conv2D 1x1 sigmoid, 8x8x1). Files per input/output "
+              "name: input_<input>.npy, calibration_<input>.npy, output_{keras3,tfkeras}_<output>.npy, "
+              "litert_{float32,int8}_<output>.npy (TF's tf.tflite / tf_int8.tflite run through the "
+              "serving_default signature)."),
 ]
 
 

@@ -39,6 +39,8 @@ public enum ResizeMode: String, Sendable, Equatable {
 /// - depthwiseConv2d: input NHWC, filter [1, H, W, C*multiplier], optional bias
 /// - fullyConnected: input [..., I], filter [O, I], optional bias [O]
 /// - prelu: input, alpha (broadcast against input without the batch axis)
+/// - transposeConv2d: input NHWC, filter OHWI, optional bias [O]; the output's height and
+///   width are an attribute, as the input does not fix them (Keras's output_padding)
 public enum OpKind: Sendable, Equatable {
     case conv2d(Window, FusedActivation)
     case depthwiseConv2d(Window, multiplier: Int, FusedActivation)
@@ -74,6 +76,9 @@ public enum OpKind: Sendable, Equatable {
     case quantize
     /// int8/uint8/float16 -> float32.
     case dequantize
+    /// The gradient of conv2d with respect to its input (Keras Conv2DTranspose, TFLite
+    /// TRANSPOSE_CONV): each input pixel scatters filter x value onto an output of `outputSize`.
+    case transposeConv2d(Window, outputSize: [Int], FusedActivation)
 
     /// Stable lower-case name used by the printer and in error messages.
     public var name: String {
@@ -103,6 +108,7 @@ public enum OpKind: Sendable, Equatable {
         case .batchNormalization: return "batch_norm"
         case .quantize: return "quantize"
         case .dequantize: return "dequantize"
+        case .transposeConv2d: return "transpose_conv2d"
         }
     }
 
@@ -110,7 +116,8 @@ public enum OpKind: Sendable, Equatable {
     public var fusedActivation: FusedActivation? {
         switch self {
         case .conv2d(_, let a), .depthwiseConv2d(_, _, let a), .fullyConnected(let a),
-             .maxPool(_, let a), .averagePool(_, let a), .binary(_, let a), .concat(_, let a):
+             .maxPool(_, let a), .averagePool(_, let a), .binary(_, let a), .concat(_, let a),
+             .transposeConv2d(_, _, let a):
             return a
         default:
             return nil
@@ -127,6 +134,7 @@ public enum OpKind: Sendable, Equatable {
         case .averagePool(let w, _): return .averagePool(w, activation)
         case .binary(let b, _): return .binary(b, activation)
         case .concat(let axis, _): return .concat(axis: axis, activation)
+        case .transposeConv2d(let w, let size, _): return .transposeConv2d(w, outputSize: size, activation)
         default: return nil
         }
     }

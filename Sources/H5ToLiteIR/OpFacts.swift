@@ -33,6 +33,10 @@ public struct WeightOperands: Sendable, Equatable {
     public let filter = 1
     public let bias = 2
     public let channelAxis: Int
+    /// Whether quantize-weights gives it int8 weights with float activations (a hybrid op).
+    /// TRANSPOSE_CONV stays float: LiteRT's hybrid kernel quantizes its input in a way the
+    /// bundled interpreter does not reproduce yet.
+    public var dynamicRange = true
 }
 
 /// How an op's int8 form takes its output's scale and zero point.
@@ -80,6 +84,8 @@ extension OpKind {
             return OpFacts(operands: 5...5)
         case .reduceMax, .identity, .quantize, .dequantize:
             return OpFacts()
+        case .transposeConv2d:
+            return OpFacts(weights: WeightOperands(channelAxis: 0, dynamicRange: false), int8: .computes, fusesActivation: true)
         }
     }
 

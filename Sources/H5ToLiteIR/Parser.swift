@@ -193,6 +193,8 @@ private func makeKind(_ name: String, _ a: Attributes) throws -> OpKind {
     case "resize_nearest", "resize_bilinear":
         return .resize(name == "resize_nearest" ? .nearest : .bilinear, size: try a.list("size"),
                        alignCorners: try a.bool("align_corners"), halfPixelCenters: try a.bool("half_pixel_centers"))
+    case "transpose_conv2d":
+        return .transposeConv2d(try a.window(withSize: false), outputSize: try a.list("output_size"), try a.activation)
     default: throw H5ToLiteError("unknown op '\(name)'")
     }
 }

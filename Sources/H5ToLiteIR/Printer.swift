@@ -121,5 +121,7 @@ private func attributeText(_ kind: OpKind) -> String {
         return "adj_x=\(adjointX) adj_y=\(adjointY)"
     case .unary, .prelu, .identity, .greater, .select, .quantize, .dequantize:
         return ""
+    case .transposeConv2d(let w, let size, let a):
+        return windowText(w, withSize: false) + " output_size=\(listText(size))" + activationText(a)
     }
 }

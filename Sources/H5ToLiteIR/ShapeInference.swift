@@ -87,6 +87,8 @@ public func inferShape(_ kind: OpKind, inputs: [[Int]]) throws -> [Int] {
         return try broadcast(try broadcast(x, inputs[1]), inputs[2])
     case .softmax, .unary, .leakyRelu, .identity, .quantize, .dequantize:
         return x
+    case .transposeConv2d(let window, let outputSize, _):
+        return try transposeConvOutput(x, filter: inputs[1], window, outputSize)
     }
 }
 
@@ -113,6 +115,22 @@ private func windowOutput(_ x: [Int], kernel: [Int], _ window: Window) throws ->
         }
         return out
     }
+}
+
+/// The output of a transposed convolution: NHWC with the attribute's height and width,
+/// which must be one the forward convolution maps back onto the input (TFLite's
+/// padding arithmetic then matches Keras's). Dilation is not supported by TRANSPOSE_CONV.
+private func transposeConvOutput(_ x: [Int], filter: [Int], _ window: Window, _ outputSize: [Int]) throws -> [Int] {
+    try expectRank(x, 4, .transposeConv2d(window, outputSize: outputSize, .none))
+    guard filter.count == 4, filter[3] == x[3] else {
+        throw H5ToLiteError("transpose_conv2d filter \(filter) does not match input channels \(x[3])")
+    }
+    guard window.dilation == [1, 1] else { throw H5ToLiteError("transpose_conv2d takes no dilation") }
+    guard outputSize.count == 2, outputSize.allSatisfy({ $0 > 0 }),
+          try windowOutput([x[0]] + outputSize + [filter[0]], kernel: [filter[1], filter[2]], window) == [x[1], x[2]] else {
+        throw H5ToLiteError("transpose_conv2d output size \(outputSize) does not map back onto input \(Array(x[1...2]))")
+    }
+    return [x[0]] + outputSize + [filter[0]]
 }
 
 /// NumPy broadcasting of two shapes.

@@ -128,6 +128,8 @@ private func stepsForward(_ kind: OpKind) -> Bool {
         return strides.allSatisfy { $0 > 0 }
     case .resize(_, let size, _, _):
         return size.count == 2
+    case .transposeConv2d(let window, let size, _):
+        return window.stride.count == 2 && window.stride.allSatisfy { $0 > 0 } && size.count == 2
     default:
         return true
     }

@@ -109,6 +109,9 @@ func makeKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
         preconditionFailure("quantize and dequantize run as integer kernels")
     case .batchNormalization:
         preconditionFailure("batch_norm is lowered before kernels are built")
+    case .transposeConv2d(let window, _, let activation):
+        return TransposeConvolutionKernel(geometry: TransposeGeometry(input: shapes[0], filter: shapes[1], output: output, window: window),
+                                          hasBias: hasBias, activation: activation)
     }
 }
 

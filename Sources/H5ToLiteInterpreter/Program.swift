@@ -260,11 +260,8 @@ private func dequantizedConstant(_ constant: ConstantData, _ value: Value) -> [F
 func checkQuantization(_ graph: Graph) throws {
     var weights = Set<ValueID>()
     for op in graph.ops {
-        switch op.kind {
-        case .conv2d, .depthwiseConv2d, .fullyConnected: weights.insert(op.inputs[1])
-        case .dequantize: weights.insert(op.inputs[0])
-        default: break
-        }
+        if let operands = op.kind.facts.weights, op.inputs.count > operands.filter { weights.insert(op.inputs[operands.filter]) }
+        if op.kind == .dequantize { weights.insert(op.inputs[0]) }
     }
     let used = Set(graph.inputs + graph.outputs + graph.ops.flatMap { $0.inputs + $0.outputs })
     for id in used.sorted() where graph[id].dtype == .int8 || graph[id].dtype == .uint8 {

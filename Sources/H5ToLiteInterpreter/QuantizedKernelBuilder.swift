@@ -85,7 +85,7 @@ private func makeInt8ArithmeticKernel(_ op: Op, in graph: Graph, threads: Int) t
     let inputParameters = AffineParameters(input.quantization!)
     let outputParameters = op.kind == .greater ? inputParameters : AffineParameters(output.quantization!)
     switch op.kind {
-    case .conv2d, .depthwiseConv2d, .fullyConnected:
+    case .conv2d, .depthwiseConv2d, .fullyConnected, .transposeConv2d:
         return try makeIntegerConvolution(op, in: graph, input: .int8(zeroPoint: inputParameters.zeroPoint), threads: threads)
     case .maxPool(let window, let activation), .averagePool(let window, let activation):
         guard inputParameters == outputParameters else { throw unsupported(op, "whose input and output quantization differ") }
@@ -174,6 +174,12 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
         return IntegerDepthwiseKernel(geometry: WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window),
                                       multiplier: multiplier, weights: weights,
                                       input: input, output: stage, hasBias: hasBias, threads: threads)
+    case .transposeConv2d(let window, _, _):
+        guard case .int8(let zeroPoint) = input, zeroPoints(filter).allSatisfy({ $0 == 0 }) else {
+            throw unsupported(op, "unless its activations are int8 and its weights symmetric (no hybrid TRANSPOSE_CONV yet)")
+        }
+        return IntegerTransposeConvolutionKernel(geometry: TransposeGeometry(input: shapes[0], filter: filter.shape, output: output.shape, window: window),
+                                                 inputZeroPoint: zeroPoint, weights: weights.map { Int32($0) }, output: stage, hasBias: hasBias)
     default:
         return IntegerFullyConnectedKernel(rows: elementCount(shapes[0]) / filter.shape[1], depth: filter.shape[1], units: channels,
                                            weights: weights, input: input, output: stage, hasBias: hasBias, threads: threads,

@@ -10,6 +10,15 @@ struct EncodedOp {
     var options: ((inout FlatBufferBuilder) -> FBOffset)?
     /// Operands TFLite takes as int32 constant tensors (shapes, axes, paddings), appended in order.
     var constantOperands: [(shape: [Int], values: [Int32])] = []
+    /// TRANSPOSE_CONV takes its constant (the output shape) first and the data input after
+    /// the weights: output_shape, weights, input, bias.
+    var constantsLead = false
+
+    /// The operator's inputs in TFLite's order, from the IR op's and the constant operands' tensors.
+    func operands(_ inputs: [Int32], _ constants: [Int32]) -> [Int32] {
+        guard constantsLead else { return inputs + constants }
+        return constants + [inputs[1], inputs[0]] + inputs.dropFirst(2)
+    }
 }
 
 private func activationCode(_ activation: FusedActivation) -> Int8 {
@@ -42,7 +51,8 @@ private func activationOnly(_ activation: FusedActivation) -> (inout FlatBufferB
 /// The TFLite form of `op`; its version depends on the operand types (float, hybrid, int8).
 func encode(_ op: Op, in graph: Graph) throws -> EncodedOp {
     let hybrid = isHybrid(op, in: graph)
-    guard var encoded = encodeKind(op.kind, inputShape: graph[op.inputs[0]].shape, hybrid: hybrid) else {
+    guard var encoded = encodeKind(op.kind, inputShape: graph[op.inputs[0]].shape, outputShape: graph[op.outputs[0]].shape,
+                                   hasBias: op.inputs.count > 2, hybrid: hybrid) else {
         throw H5ToLiteError(location: "layer '\(op.origin)'", "op \(op.kind.name) has no TFLite form; a pass must lower it before writing")
     }
     encoded.version = max(encoded.version, quantizedVersion(encoded.code, op, in: graph, hybrid: hybrid))
@@ -56,7 +66,7 @@ private func isHybrid(_ op: Op, in graph: Graph) -> Bool {
 }
 
 /// The TFLite form of an op kind, as a float32 op; nil for the IR's own ops, which TFLite lacks.
-private func encodeKind(_ kind: OpKind, inputShape: [Int], hybrid: Bool) -> EncodedOp? {
+private func encodeKind(_ kind: OpKind, inputShape: [Int], outputShape: [Int], hasBias: Bool, hybrid: Bool) -> EncodedOp? {
     let rank = inputShape.count
     switch kind {
     case .conv2d(let w, let a):
@@ -184,6 +194,15 @@ private func encodeKind(_ kind: OpKind, inputShape: [Int], hybrid: Bool) -> Enco
         return EncodedOp(code: .DEQUANTIZE)
     case .identity, .batchNormalization:
         return nil
+    case .transposeConv2d(let w, let size, let a):
+        // TFLite's versions: 4 with a fused activation, else 3 with a bias (2 for int8 weights).
+        let version: Int32 = a != .none ? 4 : hasBias ? 3 : 1
+        return EncodedOp(code: .TRANSPOSE_CONV, version: version, optionsType: .TransposeConvOptions, options: table { b in
+            b.add(Slot.TransposeConvOptions.padding, paddingCode(w.padding))
+            b.add(Slot.TransposeConvOptions.stride_w, Int32(w.stride[1]))
+            b.add(Slot.TransposeConvOptions.stride_h, Int32(w.stride[0]))
+            b.add(Slot.TransposeConvOptions.fused_activation_function, activationCode(a))
+        }, constantOperands: [([4], [1] + size.map { Int32($0) } + [Int32(outputShape.last ?? 0)])], constantsLead: true)
     }
 }
 
@@ -206,6 +225,7 @@ private func quantizedVersion(_ code: BuiltinOperator, _ op: Op, in graph: Graph
         case .CONV_2D: return 5
         case .DEPTHWISE_CONV_2D: return 6
         case .FULLY_CONNECTED: return 12
+        case .TRANSPOSE_CONV: return 2
         default: return 1
         }
     }
@@ -257,6 +277,10 @@ func minimumRuntime(_ code: BuiltinOperator, _ version: Int32) -> String {
     case (.FULLY_CONNECTED, 5): return "2.0.0"
     case (.RESIZE_BILINEAR, 3): return "2.2.0"
     case (.RESIZE_NEAREST_NEIGHBOR, 3): return "2.3.0"
+    case (.TRANSPOSE_CONV, 1): return "1.9.0"
+    case (.TRANSPOSE_CONV, 2): return "2.2.0"
+    case (.TRANSPOSE_CONV, 3): return "2.3.0"
+    case (.TRANSPOSE_CONV, 4): return "2.13.0"
     default: return "1.5.0"
     }
 }

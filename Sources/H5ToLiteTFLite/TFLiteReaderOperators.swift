@@ -64,6 +64,7 @@ extension TFLiteGraphReader {
         case .SELECT_V2:
             try op.expectInputs(3...3)
             try emit(.select, try op.inputs.map { try value($0) }, output: try op.output)
+        case .TRANSPOSE_CONV: try readTransposeConvolution(op)
         default: throw H5ToLiteError("this operator is not supported")
         }
     }
@@ -125,6 +126,31 @@ extension TFLiteGraphReader {
         let activation = try fusedActivation(options, S.fused_activation_function)
         let kind: OpKind = op.code == .MAX_POOL_2D ? .maxPool(window, activation) : .averagePool(window, activation)
         try emit(kind, [try value(try op.input(0))], output: try op.output)
+    }
+
+    /// TRANSPOSE_CONV: output_shape (constant, or TensorFlow's shape arithmetic, folded),
+    /// weights, input, optional bias; the IR takes input, weights, bias.
+    private mutating func readTransposeConvolution(_ op: OperatorEntry) throws {
+        try op.expectInputs(3...4)
+        let outputShape = try ints(try op.input(0)).values
+        let filter = try value(try op.input(1))
+        let input = try value(try op.input(2))
+        guard outputShape.count == 4, outputShape[3] == shape(filter).first else {
+            throw H5ToLiteError("output_shape \(outputShape) does not fit weights \(shape(filter))")
+        }
+        var inputs = [input, filter]
+        if let biasTensor = op.optionalInput(3) {
+            let bias = try value(biasTensor)
+            guard shape(bias) == [outputShape[3]] else {
+                throw H5ToLiteError("bias has shape \(shape(bias)), expected [\(outputShape[3])]")
+            }
+            inputs.append(bias)
+        }
+        let options = try op.options(.TransposeConvOptions)
+        typealias S = Slot.TransposeConvOptions
+        let window = try readWindow(options, padding: S.padding, strideW: S.stride_w, strideH: S.stride_h)
+        let activation = try fusedActivation(options, S.fused_activation_function)
+        try emit(.transposeConv2d(window, outputSize: Array(outputShape[1...2]), activation), inputs, output: try op.output)
     }
 
     private func readWindow(_ options: FlatTable?, padding: Int, strideW: Int, strideH: Int,

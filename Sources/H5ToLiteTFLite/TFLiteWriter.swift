@@ -10,11 +10,12 @@ public func writeTFLite(_ graph: Graph, description: String = "h5tolite") throws
     for id in graph.inputs { _ = plan.tensor(for: id, in: graph) }
     for op in graph.ops {
         let encoded = try encode(op, in: graph)
-        var inputs = op.inputs.map { plan.tensor(for: $0, in: graph) }
-        for (index, operand) in encoded.constantOperands.enumerated() {
-            inputs.append(plan.addConstant(name: "\(graph[op.outputs[0]].name)/operand\(index)", shape: operand.shape,
-                                           payload: .int32(operand.values)))
+        let tensors = op.inputs.map { plan.tensor(for: $0, in: graph) }
+        let constants = encoded.constantOperands.enumerated().map { index, operand in
+            plan.addConstant(name: "\(graph[op.outputs[0]].name)/operand\(index)", shape: operand.shape,
+                             payload: .int32(operand.values))
         }
+        let inputs = encoded.operands(tensors, constants)
         let outputs = op.outputs.map { plan.tensor(for: $0, in: graph) }
         plan.operators.append(PlannedOperator(opcode: plan.opcode(encoded.code, encoded.version), inputs: inputs,
                                               outputs: outputs, encoded: encoded))

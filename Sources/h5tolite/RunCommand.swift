@@ -8,7 +8,11 @@ struct Run: ParsableCommand {
         abstract: "Run a .tflite model on .npy inputs with the bundled interpreter.",
         discussion: """
         The first axis of the input array is the batch. An array shaped like one model input \
-        without its batch axis is run as a single sample.
+        without its batch axis is run as a single sample. A model with several inputs takes one \
+        array per input, comma-separated in the model's input order (`inspect` lists it): \
+        --input image.npy,clinical.npy. A model with one output writes it to --output Y.npy; \
+        with several, --output names a folder that receives one <output name>.npy per output \
+        ('/' in a name becomes '_').
 
         Quantized models run too: float16 weights, dynamic-range (hybrid) and full int8 files, \
         with TFLite's integer arithmetic. Inputs are always real numbers: where the model takes \
@@ -21,10 +25,10 @@ struct Run: ParsableCommand {
     @Argument(help: "The .tflite model.")
     var model: String
 
-    @Option(help: "Input samples (.npy; <f4, or <f8, <i4, |u1, |i1 converted to float32).")
+    @Option(help: "Input samples (.npy; <f4, or <f8, <i4, |u1, |i1 converted to float32); several inputs: A.npy,B.npy in the model's input order.")
     var input: String
 
-    @Option(help: "Where to write the outputs (.npy, float32).")
+    @Option(help: "Where to write the output (.npy, float32); with several outputs, a folder for <output name>.npy each.")
     var output: String
 
     @Option(help: "Worker threads (default: one per core).")
@@ -43,16 +47,28 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let samples = try readNPY(path: input)
-        let outputs: Tensor
+        let paths = input.split(separator: ",").map(String.init)
+        let samples = try paths.map { try readNPY(path: $0) }
+        let outputs: [(name: String, values: Tensor)]
         do {
-            outputs = try runTFLite(model: model, samples: samples, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+            outputs = try runTFLite(model: model, inputs: samples, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                                     raw: rawOutput, dumpValues: dumpValues)
         } catch let error as H5ToLiteError where error.file != nil {
             throw error
         } catch {
             throw H5ToLiteError(file: input, "\(error)")
         }
-        try writeNPY(outputs, path: output)
+        guard outputs.count > 1 else {
+            try writeNPY(outputs[0].values, path: output)
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        } catch {
+            throw H5ToLiteError(file: output, "cannot create the output folder: \(error.localizedDescription)")
+        }
+        for (name, values) in outputs {
+            try writeNPY(values, path: "\(output)/\(name.replacingOccurrences(of: "/", with: "_")).npy")
+        }
     }
 }

@@ -26,7 +26,9 @@ import H5ToLiteCore
 
     @Test func float16AndDynamicFilesMatchLiteRT() throws {
         for variant in ["float16", "dynamic"] {
-            for folder in try variants(variant) {
+            // TensorFlow's dynamic U-Net has a hybrid TRANSPOSE_CONV, which the interpreter refuses
+            // (README, Quantization); Tests/e2e/test_interpreter.py checks the refusal.
+            for folder in try variants(variant) where !(variant == "dynamic" && folder.lastPathComponent == "unet") {
                 let expected = try readNPY(path: folder.appendingPathComponent("litert_\(variant).npy").path)
                 let (_, output) = try run(folder, variant)
                 #expect(output.shape == expected.shape)

@@ -9,11 +9,13 @@ let repositoryRoot = URL(fileURLWithPath: #filePath)
 
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
-/// Every golden model folder that holds a TensorFlow-converted file.
+/// Every single-input golden model folder that holds a TensorFlow-converted file.
 func goldenModels() throws -> [URL] {
     let folder = repositoryRoot.appendingPathComponent("golden/models")
     return try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
-        .filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("tf.tflite").path) }
+        .filter { model in
+            ["tf.tflite", "input.npy"].allSatisfy { FileManager.default.fileExists(atPath: model.appendingPathComponent($0).path) }
+        }
         .sorted { $0.lastPathComponent < $1.lastPathComponent }
 }
 

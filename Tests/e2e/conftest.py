@@ -30,6 +30,13 @@ def h5tolite(*args, check=True):
     return result
 
 
+# Known gaps, named so they stay visible: TensorFlow's dynamic-range U-Net has a hybrid
+# TRANSPOSE_CONV (int8 weights, float input). LiteRT quantizes that op's input in a way the
+# bundled interpreter does not reproduce yet, so h5tolite keeps transposed convolutions float in
+# --quantize dynamic (a larger file than TensorFlow's) and refuses to run TensorFlow's by name.
+HYBRID_TRANSPOSE_CONV = {("unet", "dynamic")}
+
+
 def golden_models():
     return sorted(p.name for p in GOLDEN.iterdir() if (p / "input.npy").exists())
 

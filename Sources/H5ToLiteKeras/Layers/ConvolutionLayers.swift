@@ -20,7 +20,7 @@ let convolutionLayers: [String: LayerImporter] = [
 ]
 
 /// Window settings shared by the convolution layers; only channels-last data is supported.
-private func window(_ config: LayerConfig) throws -> Window {
+func window(_ config: LayerConfig) throws -> Window {
     let format = try config.string("data_format", default: "channels_last")
     guard format == "channels_last" else { throw H5ToLiteError("data_format '\(format)' is not supported (only channels_last)") }
     let padding = try config.string("padding", default: "valid")
@@ -121,7 +121,7 @@ private func importDense(_ call: LayerCall) throws -> ValueID {
 
 /// The op before a separate activation op gets a suffixed name, so the layer's own name
 /// stays on the layer's final output.
-private func activationSuffix(_ config: LayerConfig) -> String? {
+func activationSuffix(_ config: LayerConfig) -> String? {
     let activation = (try? config.string("activation", default: "linear")) ?? "linear"
     return activation == "linear" ? nil : "pre_activation"
 }

@@ -18,6 +18,7 @@ let layerImporters: [String: LayerImporter] = convolutionLayers
     .merging(mergingLayers) { $1 }
     .merging(pruningWrapperLayers) { $1 }
     .merging(transformerLayers) { $1 }
+    .merging(transposeConvolutionLayers) { $1 }
 
 /// Layers that run Python stored in the file; refused rather than executed.
 private let codeLayers: Set = ["Lambda", "TFOpLambda", "SlicingOpLambda"]

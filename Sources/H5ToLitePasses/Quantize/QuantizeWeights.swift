@@ -5,7 +5,7 @@ import H5ToLiteIR
 /// FULLY_CONNECTED axis 0, DEPTHWISE_CONV_2D axis 3), as TensorFlow writes them.
 /// Activations stay float32; TFLite quantizes them on the fly. Weights under 1024
 /// elements stay float, as TensorFlow leaves them: the saving is negligible and their
-/// error is not.
+/// error is not. Transposed convolutions stay float (see `WeightOperands.dynamicRange`).
 ///
 ///     const %1 "dense/kernel": f32[2,1024] {...}
 ///     %3 "dense": f32[1,2] = fully_connected(%0, %1, %2)
@@ -15,7 +15,7 @@ import H5ToLiteIR
 let quantizeWeights = Pass(name: "quantize-weights",
                            summary: "int8 weights with float activations (--quantize dynamic)") { graph, _ in
     for index in graph.ops.indices {
-        guard let operands = graph.ops[index].kind.facts.weights else { continue }
+        guard let operands = graph.ops[index].kind.facts.weights, operands.dynamicRange else { continue }
         let weights = graph[graph.ops[index].inputs[operands.filter]]
         guard let floats = weights.constant?.floats, floats.count >= 1024 else { continue }
         let (data, quantization) = symmetricInt8(floats, shape: weights.shape, axis: operands.channelAxis)
