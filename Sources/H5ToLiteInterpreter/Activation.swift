@@ -60,16 +60,18 @@ private enum Logistic: UnaryFunction {
     }
 }
 
-/// GELU as TFLite computes it: x times the normal CDF of x, through erf.
-private enum Gelu: UnaryFunction {
-    static func apply(_ x: Float, _: Float) -> Float { 0.5 * x * (1 + erf(x * 0.70710678118654752440)) }
+private enum Gelu: UnaryFunction { static func apply(_ x: Float, _: Float) -> Float { gelu(x) } }
+private enum ApproximateGelu: UnaryFunction { static func apply(_ x: Float, _: Float) -> Float { approximateGelu(x) } }
+
+/// GELU as TFLite computes it in float (and tabulates it for int8): x times the normal
+/// CDF of x, written with erfc.
+func gelu(_ x: Float) -> Float {
+    (0.5 * x) * erfc(x * -0.70710678118654752440)
 }
 
-/// GELU's tanh approximation (TFLite GELU with `approximate`).
-private enum ApproximateGelu: UnaryFunction {
-    static func apply(_ x: Float, _: Float) -> Float {
-        0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
-    }
+/// GELU's tanh approximation (TFLite GELU with `approximate`), in TFLite's order of operations.
+func approximateGelu(_ x: Float) -> Float {
+    (0.5 * x) * (1 + tanh(0.7978845608028654 * (x + ((0.044715 * x) * x) * x)))
 }
 
 /// SOFTMAX over the last axis: exp((x - max) * beta), normalised by its sum.

@@ -202,3 +202,69 @@ struct IntegerSoftmaxKernel: Kernel {
         }
     }
 }
+
+/// RSQRT on int8 as TFLite's elementwise kernel computes it, in fixed point: 1/sqrt of the
+/// centred input by Newton's method (GetInvSqrtQuantizedMultiplierExp), rescaled by
+/// 1 / (sqrt(s_in) * s_out). A 256-entry table, since the result depends on the value alone.
+/// TFLite stops with an error on a value below the zero point; the table gives it 127.
+struct IntegerRsqrtKernel: Kernel {
+    let table: [Int8]
+    let count: Int
+
+    init(count: Int, input: AffineParameters, output: AffineParameters) {
+        self.count = count
+        let multiplier = QuantizedMultiplier(1 / Double(input.scale.squareRoot() * output.scale))
+        let rescale = QuantizedMultiplier(significand: multiplier.significand, shift: multiplier.shift - 20)
+        table = (Int32(-128)...127).map { q in
+            let centred = q - input.zeroPoint
+            guard centred > 0 else { return 127 }
+            let (significand, shift) = inverseSquareRoot(centred)
+            let data = QuantizedMultiplier(significand: significand, shift: shift + 20).apply(1)
+            return Int8(clamping: rescale.apply(data) &+ output.zeroPoint)
+        }
+    }
+
+    func run(_ context: KernelContext) {
+        let input = context.input(0, as: Int8.self), output = context.output(as: Int8.self)
+        table.withUnsafeBufferPointer { table in
+            for i in 0..<count { output[i] = table[Int(input[i]) + 128] }
+        }
+    }
+}
+
+/// gemmlowp's 1 / sqrt(v) for v > 0 as a multiplier and a left shift: v normalised to
+/// [2^27, 2^29), five Newton steps x <- 1.5 x - v/2 x^3 in Q3 fixed point, times sqrt(2)/2.
+func inverseSquareRoot(_ value: Int32) -> (significand: Int32, shift: Int) {
+    guard value > 1 else { return (Int32.max, 0) }
+    var v = value
+    var shift = 11
+    while v >= 1 << 29 {
+        v /= 4
+        shift += 1
+    }
+    let pairs = (v.leadingZeroBitCount - 1) / 2 - 1
+    shift -= pairs
+    v <<= 2 * pairs
+    let halfInput = roundingDivideByPowerOfTwo(v >> 1, 1)
+    var x: Int32 = 1 << 28
+    for _ in 0..<5 {
+        let cube = saturatingShiftLeft(saturatingRoundingDoublingHighMul(saturatingRoundingDoublingHighMul(x, x), x), 6)
+        let next = saturatingRoundingDoublingHighMul(402_653_184, x) &- saturatingRoundingDoublingHighMul(halfInput, cube)
+        x = saturatingShiftLeft(next, 3)
+    }
+    x = saturatingRoundingDoublingHighMul(x, 1_518_500_250)
+    if shift < 0 {
+        x <<= Int32(-shift)
+        shift = 0
+    }
+    return (x, -shift)
+}
+
+/// gemmlowp's SaturatingRoundingMultiplyByPOT for a positive exponent: x * 2^exponent,
+/// saturated to the int32 range.
+private func saturatingShiftLeft(_ x: Int32, _ exponent: Int32) -> Int32 {
+    let threshold = (Int32(1) << (31 - exponent)) - 1
+    if x > threshold { return Int32.max }
+    if x < -threshold { return Int32.min }
+    return x << exponent
+}

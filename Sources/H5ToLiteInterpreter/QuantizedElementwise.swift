@@ -1,7 +1,7 @@
 import H5ToLiteCore
 import H5ToLiteIR
 
-/// ADD, SUB, MUL, MAXIMUM, MINIMUM and GREATER on int8 operands, broadcast as
+/// ADD, SUB, MUL, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE and GREATER on int8 operands, broadcast as
 /// the float kernels are, with TFLite's integer arithmetic.
 struct QuantizedBinaryKernel: Kernel {
     enum Operation {
@@ -15,6 +15,9 @@ struct QuantizedBinaryKernel: Kernel {
         /// GREATER compares both inputs rescaled to a shared scale 2^8 finer
         /// than their own; the bool result holds 1 and 0 as floats.
         case greater(QuantizedMultiplier, QuantizedMultiplier)
+        /// SQUARED_DIFFERENCE: both inputs rescaled to a shared scale 2^7 finer than twice
+        /// the larger input scale; the squared difference rescaled to the output.
+        case squaredDifference(QuantizedMultiplier, QuantizedMultiplier, output: QuantizedMultiplier)
     }
 
     let operation: Operation
@@ -37,6 +40,12 @@ struct QuantizedBinaryKernel: Kernel {
         case .binary(.mul, _):
             // TFLite forms s1 * s2 / s_out in float before widening it.
             operation = .mul(QuantizedMultiplier(Double(l.scale * r.scale / AffineParameters(output.quantization!).scale)))
+        case .binary(.squaredDifference, _):
+            let twiceLarger = 2 * Double(max(l.scale, r.scale))
+            operation = .squaredDifference(QuantizedMultiplier(Double(l.scale) / twiceLarger),
+                                           QuantizedMultiplier(Double(r.scale) / twiceLarger),
+                                           output: QuantizedMultiplier(twiceLarger * twiceLarger
+                                               / Double(Float(1 << 14) * AffineParameters(output.quantization!).scale)))
         case .binary(.maximum, _): operation = .maximum
         case .binary(.minimum, _): operation = .minimum
         case .greater: operation = .greater(QuantizedMultiplier(Double(l.scale)), QuantizedMultiplier(Double(r.scale)))
@@ -69,12 +78,21 @@ struct QuantizedBinaryKernel: Kernel {
         switch operation {
         case .add(let left, let right, let output, let subtract):
             // Each input's rescaling depends on its raw value alone: one table entry per value.
-            let leftTable = rescalingTable(left, zeroPoint: leftZeroPoint)
-            let rightTable = rescalingTable(right, zeroPoint: rightZeroPoint)
+            let leftTable = rescalingTable(left, zeroPoint: leftZeroPoint, shift: 20)
+            let rightTable = rescalingTable(right, zeroPoint: rightZeroPoint, shift: 20)
             leftTable.withUnsafeBufferPointer { leftTable in
                 rightTable.withUnsafeBufferPointer { rightTable in
                     visitor.visit(AddFunction(left: leftTable.baseAddress!, right: rightTable.baseAddress!, output: output,
                                               subtract: subtract, outputZeroPoint: outputZeroPoint))
+                }
+            }
+        case .squaredDifference(let left, let right, let output):
+            let leftTable = rescalingTable(left, zeroPoint: leftZeroPoint, shift: 7)
+            let rightTable = rescalingTable(right, zeroPoint: rightZeroPoint, shift: 7)
+            leftTable.withUnsafeBufferPointer { leftTable in
+                rightTable.withUnsafeBufferPointer { rightTable in
+                    visitor.visit(SquaredDifferenceFunction(left: leftTable.baseAddress!, right: rightTable.baseAddress!,
+                                                            output: output, outputZeroPoint: outputZeroPoint))
                 }
             }
         case .mul(let multiplier):
@@ -184,10 +202,23 @@ extension IntegerBinaryFunction {
     }
 }
 
-/// ADD and SUB rescale each centred input, shifted left by 20 bits, to the
-/// shared scale; for int8 values that is a 256-entry table.
-private func rescalingTable(_ multiplier: QuantizedMultiplier, zeroPoint: Int32) -> [Int32] {
-    (Int32(-128)...127).map { multiplier.apply(($0 &- zeroPoint) &<< 20) }
+/// ADD, SUB (by 20 bits) and SQUARED_DIFFERENCE (by 7) rescale each centred input,
+/// shifted left, to the shared scale; for int8 values that is a 256-entry table.
+private func rescalingTable(_ multiplier: QuantizedMultiplier, zeroPoint: Int32, shift: Int32) -> [Int32] {
+    (Int32(-128)...127).map { multiplier.apply(($0 &- zeroPoint) &<< shift) }
+}
+
+private struct SquaredDifferenceFunction: IntegerBinaryFunction {
+    /// Rescaled inputs indexed by raw value + 128.
+    let left, right: UnsafePointer<Int32>
+    let output: QuantizedMultiplier
+    let outputZeroPoint: Int32
+
+    @inline(__always)
+    func apply(_ x: Int32, _ y: Int32) -> Int32 {
+        let difference = left[Int(x &+ 128)] &- right[Int(y &+ 128)]
+        return output.apply(difference &* difference) &+ outputZeroPoint
+    }
 }
 
 private struct AddFunction: IntegerBinaryFunction {

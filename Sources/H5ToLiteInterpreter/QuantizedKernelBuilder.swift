@@ -116,6 +116,12 @@ private func makeInt8ArithmeticKernel(_ op: Op, in graph: Graph, threads: Int) t
         return IntegerReluKernel(count: count, lower: -1, upper: 1, input: inputParameters, output: outputParameters)
     case .unary(.hardSwish):
         return try IntegerHardSwishKernel(count: count, input: inputParameters, output: outputParameters)
+    case .unary(.rsqrt):
+        return IntegerRsqrtKernel(count: count, input: inputParameters, output: outputParameters)
+    case .unary(.gelu):
+        return LookupTableKernel(count: count, input: inputParameters, output: outputParameters, gelu)
+    case .unary(.approximateGelu):
+        return LookupTableKernel(count: count, input: inputParameters, output: outputParameters, approximateGelu)
     case .leakyRelu(let alpha):
         return IntegerLeakyReluKernel(count: count, alpha: alpha, input: inputParameters, output: outputParameters)
     default:
