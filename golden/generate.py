@@ -22,7 +22,7 @@ What it writes, for every model NAME, in golden/models/NAME/:
     output_keras3.npy    Keras 3 model.predict(input)
     tf.tflite            tf.lite.TFLiteConverter.from_keras_model(<Keras 3 model>), float32
     info.json            name, input shape, layer classes, notes, measured diffs
-and, for the models with a `quant` entry (chexnet_nested, mini_densenet,
+and, for the models with a `quant` entry (chexnet_nested, mini_densenet, mini_mobilenetv3, mini_efficientnet,
 mini_inception, mini_mobilenetv2, layers_conv), TensorFlow's post-training
 quantization of the same Keras 3 model (see QUANT_VARIANTS / convert_quantized):
     calibration.npy      float32 (32, H, W, C), RandomState(CALIB_SEED).normal (x data_scale)
