@@ -22,7 +22,7 @@ What it writes, for every model NAME, in golden/models/NAME/:
     output_keras3.npy    Keras 3 model.predict(input)
     tf.tflite            tf.lite.TFLiteConverter.from_keras_model(<Keras 3 model>), float32
     info.json            name, input shape, layer classes, notes, measured diffs
-and, for the models with a `quant` entry (chexnet_nested, mini_densenet,
+and, for the models with a `quant` entry (chexnet_nested, mini_densenet, mini_mobilenetv3, mini_efficientnet,
 mini_inception, mini_mobilenetv2, layers_conv), TensorFlow's post-training
 quantization of the same Keras 3 model (see QUANT_VARIANTS / convert_quantized):
     calibration.npy      float32 (32, H, W, C), RandomState(CALIB_SEED).normal (x data_scale)
@@ -160,6 +160,8 @@ def fill_weights(model, seed=SEED):
             rng = np.random.RandomState(zlib.crc32(key))
             vals.append(make_value(rng, kind, w.shape, type(layer).__name__).astype(np.float32))
         layer.set_weights(vals)
+        if type(layer).__name__ == "Normalization":
+            layer.finalize_state()  # it computes with a copy of mean and variance made when built
 
 
 def weights_by_key(model):
@@ -617,6 +619,189 @@ def check_multi_io(spec, out_root, check):
     for n, y in zip(info["keras_output_order"], ys):
         ref = np.load(os.path.join(d, f"output_keras3_{n}.npy"))
         check(np.max(np.abs(y - ref)) < 1e-5, f"multi_io model.keras output {n} reproduced")
+
+
+# --------------------------------------------------------------------------
+# keras.applications shapes with operation nodes and preprocessing layers
+# --------------------------------------------------------------------------
+# Keras 3 records Python arithmetic and ops.* calls on Keras tensors in a functional model as
+# operation nodes ("module": "keras.src.ops.numpy", "class_name": "Add", constant arguments
+# in "inbound_nodes" args); tf_keras records them as TFOpLambda / SlicingOpLambda layers
+# ("function": "__operators__.add", constants in the node's kwargs).  These op nodes get
+# automatic names (add, tf.__operators__.add, ...): they hold no weights.
+
+def build_mini_mobilenetv3(K):
+    """keras.applications.MobileNetV3 shrunk: hard_sigmoid = ReLU(6)(x + 3) * (1/6) (two op
+    nodes around a ReLU layer), hard_swish = Multiply([x, hard_sigmoid(x)]) (tf_keras's
+    spelling; Keras 3's applications use Activation('hard_swish')), squeeze-excite blocks."""
+    L = K.layers
+
+    def hard_sigmoid(x):
+        return L.ReLU(6.0)(x + 3.0) * (1.0 / 6.0)
+
+    def hard_swish(x):
+        return L.Multiply()([x, hard_sigmoid(x)])
+
+    def bn(name):
+        return L.BatchNormalization(axis=-1, epsilon=1e-3, momentum=0.999, name=name)
+
+    def se_block(inputs, filters, prefix):
+        x = L.GlobalAveragePooling2D(keepdims=True, name=prefix + "squeeze_excite_avg_pool")(inputs)
+        x = L.Conv2D(8, 1, padding="same", name=prefix + "squeeze_excite_conv")(x)
+        x = L.ReLU(name=prefix + "squeeze_excite_relu")(x)
+        x = L.Conv2D(filters, 1, padding="same", name=prefix + "squeeze_excite_conv_1")(x)
+        x = hard_sigmoid(x)
+        return L.Multiply(name=prefix + "squeeze_excite_mul")([inputs, x])
+
+    def block(x, expansion, filters, stride, activation, block_id):
+        shortcut = x
+        infilters = int(x.shape[-1])
+        prefix = f"expanded_conv_{block_id}_" if block_id else "expanded_conv_"
+        if block_id:
+            x = L.Conv2D(infilters * expansion, 1, padding="same", use_bias=False, name=prefix + "expand")(x)
+            x = bn(prefix + "expand_bn")(x)
+            x = activation(x)
+        if stride == 2:
+            x = L.ZeroPadding2D(padding=((0, 1), (0, 1)), name=prefix + "depthwise_pad")(x)
+        x = L.DepthwiseConv2D(3, strides=stride, padding="same" if stride == 1 else "valid",
+                              use_bias=False, name=prefix + "depthwise")(x)
+        x = bn(prefix + "depthwise_bn")(x)
+        x = activation(x)
+        x = se_block(x, int(x.shape[-1]), prefix)
+        x = L.Conv2D(filters, 1, padding="same", use_bias=False, name=prefix + "project")(x)
+        x = bn(prefix + "project_bn")(x)
+        if stride == 1 and infilters == filters:
+            x = L.Add(name=prefix + "add")([shortcut, x])
+        return x
+
+    inp = K.Input(shape=(32, 32, 3), name="input_1")
+    x = L.Rescaling(scale=1.0 / 127.5, offset=-1.0, name="rescaling")(inp)
+    x = L.Conv2D(8, 3, strides=2, padding="same", use_bias=False, name="conv")(x)
+    x = bn("conv_bn")(x)
+    x = hard_swish(x)
+    x = block(x, 1, 8, 2, lambda t: L.ReLU()(t), 0)     # 8x8x8, SE
+    x = block(x, 3, 12, 1, hard_swish, 1)                # 8x8x12
+    x = block(x, 3, 12, 1, hard_swish, 2)                # residual Add
+    x = L.Conv2D(24, 1, padding="same", use_bias=False, name="conv_1")(x)
+    x = bn("conv_1_bn")(x)
+    x = hard_swish(x)
+    x = L.GlobalAveragePooling2D(keepdims=True, name="global_average_pooling2d")(x)
+    x = L.Conv2D(16, 1, padding="same", use_bias=True, name="conv_2")(x)
+    x = hard_swish(x)
+    x = L.Dropout(0.2, name="dropout")(x)
+    x = L.Conv2D(4, 1, padding="same", name="logits")(x)
+    x = L.Flatten(name="flatten")(x)
+    x = L.Activation("softmax", name="predictions")(x)
+    return K.Model(inp, x, name="mini_mobilenetv3")
+
+
+def build_mini_efficientnet(K):
+    """keras.applications.EfficientNet shrunk: Rescaling(1/255) + Normalization (stored mean,
+    variance, count) + per-channel Rescaling(1/sqrt(stddev)) as with imagenet weights, stem
+    conv + swish, MBConv blocks (expand, depthwise, squeeze-excite with GAP + Reshape + two
+    1x1 convs + Multiply, project, Dropout + Add residual), top conv, GAP, Dense softmax."""
+    L = K.layers
+
+    def correct_pad(x, k):
+        h, w = int(x.shape[1]), int(x.shape[2])
+        adjust = (1 - h % 2, 1 - w % 2)
+        c = (k // 2, k // 2)
+        return ((c[0] - adjust[0], c[0]), (c[1] - adjust[1], c[1]))
+
+    def block(inputs, name, filters_in, filters_out, expand_ratio, strides, id_skip=True):
+        filters = filters_in * expand_ratio
+        x = inputs
+        if expand_ratio != 1:
+            x = L.Conv2D(filters, 1, padding="same", use_bias=False, name=name + "expand_conv")(x)
+            x = L.BatchNormalization(axis=3, name=name + "expand_bn")(x)
+            x = L.Activation("swish", name=name + "expand_activation")(x)
+        if strides == 2:
+            x = L.ZeroPadding2D(padding=correct_pad(x, 3), name=name + "dwconv_pad")(x)
+        x = L.DepthwiseConv2D(3, strides=strides, padding="valid" if strides == 2 else "same",
+                              use_bias=False, name=name + "dwconv")(x)
+        x = L.BatchNormalization(axis=3, name=name + "bn")(x)
+        x = L.Activation("swish", name=name + "activation")(x)
+        se = L.GlobalAveragePooling2D(name=name + "se_squeeze")(x)
+        se = L.Reshape((1, 1, filters), name=name + "se_reshape")(se)
+        se = L.Conv2D(max(1, filters_in // 4), 1, padding="same", activation="swish", name=name + "se_reduce")(se)
+        se = L.Conv2D(filters, 1, padding="same", activation="sigmoid", name=name + "se_expand")(se)
+        x = L.Multiply(name=name + "se_excite")([x, se])
+        x = L.Conv2D(filters_out, 1, padding="same", use_bias=False, name=name + "project_conv")(x)
+        x = L.BatchNormalization(axis=3, name=name + "project_bn")(x)
+        if id_skip and strides == 1 and filters_in == filters_out:
+            x = L.Dropout(0.2, noise_shape=(None, 1, 1, 1), name=name + "drop")(x)
+            x = L.Add(name=name + "add")([x, inputs])
+        return x
+
+    inp = K.Input(shape=(32, 32, 3), name="input_1")
+    x = L.Rescaling(1.0 / 255.0, name="rescaling")(inp)
+    x = L.Normalization(axis=-1, name="normalization")(x)
+    x = L.Rescaling([1.0 / np.sqrt(s) for s in (0.229, 0.224, 0.225)], name="rescaling_1")(x)
+    x = L.ZeroPadding2D(padding=correct_pad(x, 3), name="stem_conv_pad")(x)
+    x = L.Conv2D(8, 3, strides=2, padding="valid", use_bias=False, name="stem_conv")(x)
+    x = L.BatchNormalization(axis=3, name="stem_bn")(x)
+    x = L.Activation("swish", name="stem_activation")(x)
+    x = block(x, "block1a_", 8, 8, 1, 1)
+    x = block(x, "block2a_", 8, 12, 3, 2)
+    x = block(x, "block2b_", 12, 12, 3, 1)
+    x = L.Conv2D(32, 1, padding="same", use_bias=False, name="top_conv")(x)
+    x = L.BatchNormalization(axis=3, name="top_bn")(x)
+    x = L.Activation("swish", name="top_activation")(x)
+    x = L.GlobalAveragePooling2D(name="avg_pool")(x)
+    x = L.Dropout(0.2, name="top_dropout")(x)
+    x = L.Dense(3, activation="softmax", name="predictions")(x)
+    return K.Model(inp, x, name="mini_efficientnet")
+
+
+def build_layers_preprocessing(K):
+    """Normalization (mean/variance in the config, invert=True, and stored as weights),
+    Resizing bilinear (down and up) and nearest (non-integer factor), CenterCrop (odd
+    margins), Rescaling with per-channel scale and offset."""
+    L = K.layers
+    inp = K.Input(shape=(20, 24, 3), name="input")
+    x = L.Normalization(mean=[0.5, -0.2, 0.1], variance=[2.0, 0.5, 1.0], name="normalization")(inp)
+    x = L.Resizing(16, 18, interpolation="bilinear", name="resize_bilinear")(x)      # 16x18
+    a = L.CenterCrop(11, 14, name="center_crop")(x)                                  # 11x14
+    a = L.Rescaling([0.5, 1.25, -1.0], offset=[0.1, 0.0, -0.3], name="rescaling_channels")(a)
+    b = L.Resizing(11, 14, interpolation="nearest", name="resize_nearest")(x)       # 11x14
+    c = L.Normalization(mean=[0.5, 0.0, -0.5], variance=[2.0, 1.0, 0.25], invert=True,
+                        name="denormalization")(b)
+    y = L.Concatenate(axis=-1, name="concat")([a, b, c])                            # 11x14x9
+    y = L.Normalization(axis=-1, name="normalization_stored")(y)
+    y = L.Resizing(17, 25, interpolation="bilinear", name="resize_up")(y)           # 17x25x9
+    return K.Model(inp, y, name="layers_preprocessing")
+
+
+def build_layers_operations(K):
+    """Operation nodes from the fixed list, in both frameworks: arithmetic with constants on
+    either side, unary ops, maximum/minimum, mean, reshape, slicing (GetItem/getitem),
+    concatenate, softmax.  Keras 3 uses keras.ops, tf_keras the tf functions."""
+    L = K.layers
+    inp = K.Input(shape=(6, 6, 4), name="input")
+    x = L.Conv2D(4, 1, name="conv")(inp)
+    y = (2.0 - x) * x / 4.0
+    y = 1.0 / (L.ReLU(name="relu_layer")(y) + 1.5)
+    y = -y + x
+    if is_keras3(K):
+        ops = K.ops
+        a = ops.relu6(ops.maximum(x, 0.5) * 3.0)
+        b = ops.hard_silu(ops.minimum(y, x)) + ops.silu(x) + ops.sigmoid(y) + ops.tanh(y) + ops.relu(x) - ops.hard_sigmoid(x)
+        s = ops.concatenate([a, b], axis=-1)
+        t = s[:, 1:5, :, 0:6:2]
+        m = ops.mean(t, axis=[1, 2], keepdims=True)
+        r = ops.softmax(ops.reshape(m, (-1, 3)), axis=-1)
+        f = ops.reshape(t[..., 1], (-1, 24))
+        return K.Model(inp, L.Concatenate(name="out")([r, f]), name="layers_operations")
+    a = tf.nn.relu6(tf.maximum(x, 0.5) * 3.0)
+    hs = tf.minimum(y, x)
+    hs = hs * tf.nn.relu6(hs + 3.0) / 6.0
+    b = hs + tf.nn.silu(x) + tf.math.sigmoid(y) + tf.math.tanh(y) + tf.nn.relu(x) - tf.nn.relu6(x + 3.0) / 6.0
+    s = tf.concat([a, b], axis=-1)
+    t = s[:, 1:5, :, 0:6:2]
+    m = tf.reduce_mean(t, axis=[1, 2], keepdims=True)
+    r = tf.nn.softmax(tf.reshape(m, (-1, 3)), axis=-1)
+    f = tf.reshape(t[..., 1], (-1, 24))
+    return K.Model(inp, L.Concatenate(name="out")([r, f]), name="layers_operations")
 
 
 # --------------------------------------------------------------------------
@@ -1752,6 +1937,43 @@ MODELS = [
               "radiographs with 14 ChestX-ray14 findings (golden/data/chexnet). info.json holds per-finding AUROC "
               "for Keras and TensorFlow's float32/float16/dynamic/int8 files in LiteRT on test and test_noisy, and "
               "a pruning + BatchNorm re-estimation experiment."),
+    dict(name="mini_mobilenetv3", build=build_mini_mobilenetv3, input_shape=(32, 32, 3), quant=QUANT,
+         data_scale=64.0, keras3_h5_unloadable="Only input tensors may be passed as positional arguments",
+         note="keras.applications.MobileNetV3 shape shrunk: Rescaling(1/127.5, -1), stem conv s2 + BN + hard_swish, "
+              "3 inverted residual blocks (expand 1x1, ZeroPadding2D + DepthwiseConv2D s2 valid / s1 same, "
+              "squeeze-excite: GAP keepdims -> 1x1 conv -> ReLU -> 1x1 conv -> hard_sigmoid -> Multiply, project, "
+              "Add residual), conv_1 + hard_swish, GAP, conv_2 + hard_swish, Dropout, logits conv, Flatten, softmax. "
+              "hard_sigmoid is written as keras.applications writes it, ReLU(6.)(x + 3.) * (1/6): Keras 3 stores "
+              "'x + 3.' and '* (1/6)' as operation nodes (module keras.src.ops.numpy, class Add/Multiply, the "
+              "constant in inbound_nodes args), tf_keras as TFOpLambda layers (function __operators__.add / "
+              "math.multiply, the constant in the node's kwargs 'y'). hard_swish = Multiply([x, hard_sigmoid(x)]). "
+              "Keras 3.15 writes keras3.h5 but its legacy HDF5 loader cannot load it back (an operation node "
+              "with a constant argument); model.keras loads."),
+    dict(name="mini_efficientnet", build=build_mini_efficientnet, input_shape=(32, 32, 3), quant=QUANT,
+         data_scale=64.0,
+         note="keras.applications.EfficientNet shape shrunk: Rescaling(1/255), Normalization(axis=-1) whose mean, "
+              "variance and count are stored weights (set by fill_weights), per-channel Rescaling(1/sqrt(stddev)) "
+              "(as EfficientNet adds with imagenet weights), stem ZeroPadding2D + conv s2 + BN + swish, MBConv "
+              "blocks block1a (no expansion), block2a (expand 3, stride 2 with correct_pad), block2b (stride 1, "
+              "Dropout(noise_shape) + Add), each with squeeze-excite (GAP, Reshape, 1x1 conv swish, 1x1 conv "
+              "sigmoid, Multiply), top conv + BN + swish, GAP, Dropout, Dense(3, softmax). Input normal*64."),
+    dict(name="layers_preprocessing", build=build_layers_preprocessing, input_shape=(20, 24, 3), data_scale=0.5,
+         note="Normalization with mean/variance in the config, with invert=True, and with stored weights "
+              "(axis -1); Resizing bilinear 20x24->16x18 and 11x14->17x25, Resizing nearest 16x18->11x14 "
+              "(non-integer factors, half-pixel centres as tf.image.resize), CenterCrop(11, 14) of 16x18 "
+              "(offsets 2 and 2), Rescaling with per-channel scale and offset; Concatenate. Input normal*0.5: "
+              "LiteRT's bilinear resize differs from TensorFlow's by up to ~7e-6 relative here (TF's own "
+              "tf.tflite as much as ours), so values are kept small."),
+    dict(name="layers_operations", build=build_layers_operations, input_shape=(6, 6, 4), data_scale=2.0,
+         keras3_h5_unloadable="Unknown layer: 'TrueDivide'",
+         note="Operation nodes: Keras 3 keras.ops / Python operators (Add, Subtract, Multiply, TrueDivide with "
+              "the constant on either side, Negative, Maximum, Minimum, Relu, Relu6, Sigmoid, Tanh, Silu, "
+              "HardSilu, HardSigmoid, Concatenate, GetItem with slices, steps and an ellipsis + index, Mean, "
+              "Reshape, Softmax); tf_keras the same computation as TFOpLambda (__operators__.add, math.subtract, "
+              "math.multiply, math.truediv, math.negative, math.maximum, math.minimum, nn.relu, nn.relu6, "
+              "math.sigmoid, math.tanh, nn.silu, concat, math.reduce_mean, reshape, nn.softmax) and "
+              "SlicingOpLambda (__operators__.getitem). Keras 3.15 writes keras3.h5 but its legacy HDF5 loader "
+              "cannot load it back (it does not know the TrueDivide operation); model.keras loads."),
     # keep last: tf_keras only, own generate/check (needs tensorflow-model-optimization)
     dict(name="pruned_tfmot", input_shape=(16, 16, 3),
          generate=generate_pruned_tfmot, check=check_pruned_tfmot,
@@ -2208,13 +2430,21 @@ def self_check(out_root, names):
         for sfx in [""] + ["_" + v["suffix"] for v in spec.get("variants", [])]:
             r = predict(tf_keras.models.load_model(os.path.join(d, f"tfkeras{sfx}.h5"), compile=False), x)
             check(np.allclose(r, yt, atol=1e-6), f"tfkeras{sfx}.h5 reload max err {np.max(np.abs(r - yt)):.2g}")
-            r = predict(keras.models.load_model(os.path.join(d, f"keras3{sfx}.h5"), compile=False), x)
-            check(np.allclose(r, yk, atol=1e-6), f"keras3{sfx}.h5 reload max err {np.max(np.abs(r - yk)):.2g}")
+            if spec.get("keras3_h5_unloadable"):
+                try:
+                    keras.models.load_model(os.path.join(d, f"keras3{sfx}.h5"), compile=False)
+                    check(False, f"keras3{sfx}.h5 was expected not to load back")
+                except ValueError as e:
+                    check(spec["keras3_h5_unloadable"] in str(e), f"keras3{sfx}.h5 does not load back: {str(e)[:60]}")
+            else:
+                r = predict(keras.models.load_model(os.path.join(d, f"keras3{sfx}.h5"), compile=False), x)
+                check(np.allclose(r, yk, atol=1e-6), f"keras3{sfx}.h5 reload max err {np.max(np.abs(r - yk)):.2g}")
             r = predict(keras.models.load_model(os.path.join(d, f"model{sfx}.keras"), compile=False), x)
             check(np.allclose(r, yk, atol=1e-6), f"model{sfx}.keras reload max err {np.max(np.abs(r - yk)):.2g}")
         r = run_tflite(os.path.join(d, "tf.tflite"), x)
         err = float(np.max(np.abs(r - yk)))
-        check(err <= 1e-5, f"tf.tflite (LiteRT) vs keras3 max err {err:.2g}")
+        # relative above 1, as the end-to-end tests measure (layers_preprocessing reaches 6)
+        check(err <= 1e-5 * max(1.0, float(np.abs(yk).max())), f"tf.tflite (LiteRT) vs keras3 max err {err:.2g}")
         if spec.get("quant"):
             check_quantized(spec, d, x, yk, check)
         diff = float(np.max(np.abs(yk - yt)))

@@ -63,6 +63,11 @@ public struct GraphRewriter {
         readers[id].append(index)
     }
 
+    public mutating func removeInput(_ position: Int, of index: Int) {
+        unlink(graph.ops[index].inputs[position], reader: index)
+        graph.ops[index].inputs.remove(at: position)
+    }
+
     public mutating func appendInput(_ id: ValueID, to index: Int) {
         graph.ops[index].inputs.append(id)
         readers[id].append(index)

@@ -89,7 +89,8 @@ final class GraphBuilder {
             let weights = model.weights[weightKey(layerPath)] ?? []
             let call = LayerCall(builder: self, name: callIndex == 0 ? layer.name : "\(layer.name)_\(callIndex)",
                                  config: layer.config, inputs: inputs,
-                                 specs: try importer.weights(layer.config), weights: weights)
+                                 specs: try importer.weights(layer.config), weights: weights,
+                                 arguments: callIndex < layer.arguments.count ? layer.arguments[callIndex] : CallArguments())
             return [try importer.build(call)]
         } catch let error as H5ToLiteError {
             throw error.at("layer '\(layerPath.joined(separator: "/"))' (\(layer.className))")
@@ -106,6 +107,8 @@ struct LayerCall {
     let inputs: [ValueID]
     let specs: [WeightSpec]
     let weights: [WeightArray]
+    /// The call's arguments as the config records them (read by operation nodes).
+    var arguments = CallArguments()
 
     var input: ValueID { inputs[0] }
 

@@ -53,6 +53,12 @@ enum JSON: Equatable, Sendable {
     var isNull: Bool {
         self == .null
     }
+
+    /// An object's fields in key order, so that reading them is deterministic.
+    var sortedFields: [(key: String, value: JSON)]? {
+        if case .object(let fields) = self { return fields.sorted { $0.key < $1.key } }
+        return nil
+    }
 }
 
 /// A small recursive-descent JSON reader: faster than Codable on multi-megabyte configs,

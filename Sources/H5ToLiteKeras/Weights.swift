@@ -69,7 +69,8 @@ func readLegacyWeights(_ model: ModelSpec, root: HDF5Group) throws -> [String: [
 func readArchiveWeights(_ model: ModelSpec, group: HDF5Group, path: [String] = []) throws -> [String: [WeightArray]] {
     var table: [String: [WeightArray]] = [:]
     var used: [String: Int] = [:]
-    let layers = model.isSequential ? Array(model.layers.dropFirst()) : model.layers
+    // Operation nodes are no layers: Keras keeps no state for them and does not count them.
+    let layers = (model.isSequential ? Array(model.layers.dropFirst()) : model.layers).filter { !$0.isOperation }
     for layer in layers {
         var key = snakeCase(layer.className)
         if let count = used[key] {

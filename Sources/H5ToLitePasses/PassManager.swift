@@ -30,6 +30,7 @@ public let passRegistry: [Pass] = [
     foldBatchNorm,
     fuseActivations,
     foldPadding,
+    fuseHardSwish,
     quantizeFloat16,
     quantizeWeights,
     calibrate,

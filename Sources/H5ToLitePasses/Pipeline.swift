@@ -64,7 +64,7 @@ public struct Pipeline: Sendable {
 ///
 ///     cleanup:  remove-inference-noops, constant-folding
 ///     prune:    prune-weights, then refit-pruned or reestimate-batchnorm     (--prune; recovery with --calibration)
-///     lower:    lower-batchnorm, fold-batchnorm, fuse-activations, fold-padding
+///     lower:    lower-batchnorm, fold-batchnorm, fuse-activations, fold-padding, fuse-hard-swish
 ///     float16:  quantize-float16 | dynamic: quantize-weights
 ///     int8:     calibrate; quantize: quantize-int8 [, correct-int8-biases]
 ///     post:     dedup-constants, dead-code-elimination
@@ -77,7 +77,7 @@ public func pipeline(for options: PipelineOptions) -> Pipeline {
         stages.append(Stage(name: "prune", passes: [pruneWeights] + recoveryPasses(pruning.recovery, options)))
         name.append("prune")
     }
-    stages.append(Stage(name: "lower", passes: [lowerBatchNorm, foldBatchNorm, fuseActivations, foldPadding]))
+    stages.append(Stage(name: "lower", passes: [lowerBatchNorm, foldBatchNorm, fuseActivations, foldPadding, fuseHardSwish]))
     switch options.quantization {
     case .none:
         name.append("float32")

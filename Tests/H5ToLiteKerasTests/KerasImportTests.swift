@@ -13,7 +13,8 @@ func goldenModel(_ name: String, _ file: String) -> String {
 
 @Suite struct KerasImportTests {
     @Test(arguments: ["mini_densenet", "chexnet_nested", "chexnet_frozen", "mini_inception", "mini_mobilenetv2",
-                      "layers_conv", "layers_activation", "layers_shape", "layers_merge"])
+                      "layers_conv", "layers_activation", "layers_shape", "layers_merge",
+                      "mini_mobilenetv3", "mini_efficientnet", "layers_preprocessing", "layers_operations"])
     func threeFormatsGiveOneGraph(model: String) throws {
         // Weight order differs between the formats (legacy nested groups list trainable
         // weights first; .keras names layers by class): equal graphs mean every weight
@@ -73,8 +74,12 @@ func goldenModel(_ name: String, _ file: String) -> String {
         }
     }
 
-    @Test func unknownLayerNamesItself() {
-        #expect(message(golden.appendingPathComponent("bad/custom_layer.keras").path).contains("unknown layer class 'MyCustomScale'"))
+    @Test func customLayerNamesItselfAsCustom() {
+        for file in ["custom_layer.keras", "custom_layer_keras3.h5"] {
+            let text = message(golden.appendingPathComponent("bad/\(file)").path)
+            #expect(text.contains("custom layer class 'MyCustomScale' (registered as 'h5tolite>MyCustomScale')"), "\(text)")
+            #expect(!text.contains("\n"))
+        }
     }
 
     @Test func weightsOnlyFileIsExplained() {

@@ -108,3 +108,19 @@ def test_interpreter_runs_our_quantized_files(variant, tmp_path):
         assert np.abs(ours - run_litert_reference(out, inputs)).max() <= 1 / 256 + 1e-7
     else:
         assert relative_error(ours, run_litert(out, inputs)) <= 1e-4
+
+
+# Models whose int8 file runs operation nodes, preprocessing layers and HARD_SWISH.
+INT8_OPERATION_MODELS = ["mini_mobilenetv3", "mini_efficientnet", "layers_preprocessing", "layers_operations"]
+
+
+@pytest.mark.parametrize("model", INT8_OPERATION_MODELS)
+def test_interpreter_runs_our_int8_file_as_tflite_reference_kernels(model, tmp_path):
+    folder = GOLDEN / model
+    out = tmp_path / "int8.tflite"
+    calibration = folder / "calibration.npy" if (folder / "calibration.npy").exists() else folder / "input.npy"
+    h5tolite("convert", folder / "keras3.h5", "-o", out, "--quantize", "int8", "--calibration", calibration)
+    inputs = np.load(folder / "input.npy")
+    ours = run_ours(out, inputs, tmp_path)
+    # Integer arithmetic exactly as TFLite's reference kernels (a float softmax head may differ in the last bit).
+    assert np.abs(ours - run_litert_reference(out, inputs)).max() <= 1e-6

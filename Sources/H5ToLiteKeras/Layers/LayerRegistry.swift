@@ -19,19 +19,16 @@ let layerImporters: [String: LayerImporter] = convolutionLayers
     .merging(pruningWrapperLayers) { $1 }
     .merging(transformerLayers) { $1 }
     .merging(transposeConvolutionLayers) { $1 }
-
-/// Layers that run Python stored in the file; refused rather than executed.
-private let codeLayers: Set = ["Lambda", "TFOpLambda", "SlicingOpLambda"]
+    .merging(preprocessingLayers) { $1 }
 
 func importer(for layer: LayerNode) throws -> LayerImporter {
-    if codeLayers.contains(layer.className) {
+    if layer.isOperation { return try operationImporter(for: layer) }
+    // Lambda layers hold serialized Python: refused rather than executed.
+    if layer.className == "Lambda" {
         throw H5ToLiteError(location: "layer '\(layer.name)' (\(layer.className))",
                               "holds serialized Python code, which h5tolite never executes; rebuild the model with built-in layers")
     }
-    guard let importer = layerImporters[layer.className] else {
-        throw H5ToLiteError(location: "layer '\(layer.name)'",
-                              "unknown layer class '\(layer.className)' (custom layers are not supported)")
-    }
+    guard let importer = layerImporters[layer.className] else { throw unsupportedLayer(layer) }
     return importer
 }
 
