@@ -474,6 +474,37 @@ def build_layers_sequence(K):
     return K.Model(inp, y, name="layers_sequence")
 
 
+def build_mini_vit(K):
+    """A small vision transformer: 4x4 patches as 16 tokens, two pre-norm encoder blocks with
+    MultiHeadAttention (self-attention; the second with value_dim != key_dim, no bias, and a
+    separate key), GELU MLPs, residual Adds, LayerNormalization, GlobalAveragePooling1D and a
+    softmax head."""
+    L = K.layers
+    inp = K.Input(shape=(16, 16, 3), name="input")
+    x = L.Conv2D(16, 4, strides=4, name="patches")(inp)
+    x = L.Reshape((16, 16), name="tokens")(x)
+    h = L.LayerNormalization(epsilon=1e-6, name="block1_norm1")(x)
+    h = L.MultiHeadAttention(num_heads=2, key_dim=8, name="block1_attention")(h, h)
+    x = L.Add(name="block1_residual1")([x, h])
+    h = L.LayerNormalization(epsilon=1e-6, name="block1_norm2")(x)
+    h = L.Dense(32, activation="gelu", name="block1_mlp1")(h)
+    h = L.Dense(16, name="block1_mlp2")(h)
+    x = L.Add(name="block1_residual2")([x, h])
+    h = L.LayerNormalization(epsilon=1e-6, name="block2_norm1")(x)
+    k = L.Dense(16, name="block2_key_input")(h)
+    h = L.MultiHeadAttention(num_heads=4, key_dim=4, value_dim=6, use_bias=False, output_shape=16,
+                             name="block2_attention")(h, h, k)
+    x = L.Add(name="block2_residual1")([x, h])
+    h = L.LayerNormalization(epsilon=1e-6, name="block2_norm2")(x)
+    h = L.Dense(32, activation="gelu", name="block2_mlp1")(h)
+    h = L.Dense(16, name="block2_mlp2")(h)
+    x = L.Add(name="block2_residual2")([x, h])
+    x = L.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
+    x = L.GlobalAveragePooling1D(name="pool")(x)
+    y = L.Dense(3, activation="softmax", name="head")(x)
+    return K.Model(inp, y, name="mini_vit")
+
+
 def build_layers_transpose(K):
     """Conv2DTranspose on its own: strides 2 same with a fused relu, (2,3) kernel with strides
     (1,2) valid without bias, output_padding 0 with same padding (an odd output), stride 3
@@ -1927,6 +1958,12 @@ MODELS = [
     dict(name="layers_sequence", build=build_layers_sequence, input_shape=(16, 16, 3), quant=QUANT, tf_int8_float_tensors=4,
          note="Transformer encoder layers without attention: Conv2D 4x4/4 patches, Reshape to 16 tokens, "
               "LayerNormalization (epsilon 1e-6; center=False), Dense on rank-3 tokens with GELU, residual Add, "
+              "GlobalAveragePooling1D, Dense(3, softmax)."),
+    # TF's int8 file keeps each LayerNormalization's NEG in float (2 tensors each, 5 norms).
+    dict(name="mini_vit", build=build_mini_vit, input_shape=(16, 16, 3), quant=QUANT, tf_int8_float_tensors=10,
+         note="Small vision transformer: Conv2D 4x4/4 patches reshaped to 16 tokens, two pre-norm encoder blocks "
+              "(LayerNormalization, MultiHeadAttention self-attention 2 heads x 8; then 4 heads x 4 with value_dim 6, "
+              "no bias, output_shape 16 and a separate key tensor; GELU MLP; residual Adds), final LayerNormalization, "
               "GlobalAveragePooling1D, Dense(3, softmax)."),
     dict(name="chexnet_trained", input_shape=(64, 64, 3),
          generate=generate_chexnet_trained, check=check_chexnet_trained,

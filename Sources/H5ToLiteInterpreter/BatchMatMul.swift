@@ -27,3 +27,40 @@ struct BatchMatMulKernel: Kernel {
         }
     }
 }
+
+/// BATCH_MATMUL on int8 as TFLite's reference kernel computes it: per output element the
+/// product of the centred operands summed in int32, requantized by s_x * s_y / s_out with
+/// MultiplyByQuantizedMultiplier (two roundings, ties away from zero), clamped to int8.
+struct IntegerBatchMatMulKernel: Kernel {
+    let shape: BatchMatMulKernel
+    let xZeroPoint, yZeroPoint, outputZeroPoint: Int32
+    let multiplier: QuantizedMultiplier
+
+    init(x: Value, y: Value, output: Value, adjointX: Bool, adjointY: Bool) {
+        shape = BatchMatMulKernel(x: x.shape, output: output.shape, adjointX: adjointX, adjointY: adjointY)
+        let (l, r, o) = (AffineParameters(x.quantization!), AffineParameters(y.quantization!), AffineParameters(output.quantization!))
+        xZeroPoint = l.zeroPoint
+        yZeroPoint = r.zeroPoint
+        outputZeroPoint = o.zeroPoint
+        multiplier = QuantizedMultiplier(Double(l.scale * r.scale) / Double(o.scale))
+    }
+
+    func run(_ context: KernelContext) {
+        let x = context.input(0, as: Int8.self), y = context.input(1, as: Int8.self), output = context.output(as: Int8.self)
+        let (m, k, n) = (shape.m, shape.k, shape.n)
+        for batch in 0..<shape.batches {
+            let left = x + batch * m * k, right = y + batch * k * n, result = output + batch * m * n
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum: Int32 = 0
+                    for p in 0..<k {
+                        let a = Int32(left[shape.adjointX ? p * m + i : i * k + p]) - xZeroPoint
+                        let b = Int32(right[shape.adjointY ? j * k + p : p * n + j]) - yZeroPoint
+                        sum &+= a * b
+                    }
+                    result[i * n + j] = Int8(clamping: multiplier.apply(sum) &+ outputZeroPoint)
+                }
+            }
+        }
+    }
+}

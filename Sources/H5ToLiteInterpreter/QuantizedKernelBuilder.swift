@@ -116,6 +116,8 @@ private func makeInt8ArithmeticKernel(_ op: Op, in graph: Graph, threads: Int) t
         return IntegerReluKernel(count: count, lower: -1, upper: 1, input: inputParameters, output: outputParameters)
     case .unary(.hardSwish):
         return try IntegerHardSwishKernel(count: count, input: inputParameters, output: outputParameters)
+    case .batchMatMul(let adjointX, let adjointY):
+        return IntegerBatchMatMulKernel(x: input, y: graph[op.inputs[1]], output: output, adjointX: adjointX, adjointY: adjointY)
     case .unary(.rsqrt):
         return IntegerRsqrtKernel(count: count, input: inputParameters, output: outputParameters)
     case .unary(.gelu):

@@ -5,6 +5,9 @@ import H5ToLiteIR
 struct WeightSpec: Sendable {
     var name: String
     var trainable: Bool
+    /// Where a `.keras` archive keeps it below the layer's folder, when not `vars/<index>`
+    /// (a layer built of sublayers: MultiHeadAttention's `query_dense/vars/0`).
+    var archivePath: String? = nil
 }
 
 /// A leaf layer (not a model) with its path of names and whether an ancestor or itself is frozen.
@@ -88,9 +91,9 @@ func readArchiveWeights(_ model: ModelSpec, group: HDF5Group, path: [String] = [
         }
         let specs = try importer(for: layer).weights(layer.config)
         guard !specs.isEmpty else { continue }
-        let vars = try group.group("layers/\(key)/vars")
+        let folder = try group.group("layers/\(key)")
         table[weightKey(layerPath)] = try specs.indices.map { index in
-            let dataset = try vars.dataset(String(index))
+            let dataset = try folder.dataset(specs[index].archivePath ?? "vars/\(index)")
             return WeightArray(name: specs[index].name, shape: try dataset.shape(), values: try dataset.readFloats())
         }
     }

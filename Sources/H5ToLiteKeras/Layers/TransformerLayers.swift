@@ -6,6 +6,7 @@ let transformerLayers: [String: LayerImporter] = [
         (try config.bool("scale", default: true) ? [WeightSpec(name: "gamma", trainable: true)] : [])
             + (try config.bool("center", default: true) ? [WeightSpec(name: "beta", trainable: true)] : [])
     }, build: importLayerNormalization),
+    "MultiHeadAttention": LayerImporter(weights: attentionWeights, inputs: 1...3, build: importMultiHeadAttention),
     "GlobalAveragePooling1D": LayerImporter { call in
         _ = try call.inputShape(rank: 3)
         return try call.emit(.mean(axes: [1], keepDims: try call.config.bool("keepdims", default: false)), [call.input])
@@ -43,6 +44,117 @@ private func importLayerNormalization(_ call: LayerCall) throws -> ValueID {
     if center {
         let beta = call.constant("beta", shape: [channels], try call.weight("beta", shape: [channels]))
         result = try call.emit(.binary(.add, .none), [result, beta])
+    }
+    return result
+}
+
+/// Query, key, value and output projections, each a kernel and (with use_bias) a bias, in the
+/// order Keras lists them; a `.keras` archive keeps them in the sublayers' folders.
+private func attentionWeights(_ config: LayerConfig) throws -> [WeightSpec] {
+    let bias = try config.bool("use_bias", default: true)
+    return [("query", "query_dense"), ("key", "key_dense"), ("value", "value_dense"), ("attention_output", "output_dense")]
+        .flatMap { name, folder in
+            [WeightSpec(name: "\(name)/kernel", trainable: true, archivePath: "\(folder)/vars/0")]
+                + (bias ? [WeightSpec(name: "\(name)/bias", trainable: true, archivePath: "\(folder)/vars/1")] : [])
+        }
+}
+
+/// Self- or cross-attention over the token axis of rank-3 inputs, lowered to builtin ops as
+/// TensorFlow's converter lowers it: FULLY_CONNECTED projections, heads split by RESHAPE and
+/// TRANSPOSE, BATCH_MATMUL of query and key, MUL by 1/sqrt(key_dim), SOFTMAX, BATCH_MATMUL
+/// with the values, heads joined, FULLY_CONNECTED output projection. Masks are refused.
+private func importMultiHeadAttention(_ call: LayerCall) throws -> ValueID {
+    let (query, value, key) = try attentionOperands(call)
+    let config = call.config
+    let heads = try config.int("num_heads")
+    let keyDim = try config.int("key_dim")
+    let valueDim = config.json["value_dim"]?.int ?? keyDim
+    let queryShape = call.shape(query), valueShape = call.shape(value)
+    guard queryShape.count == 3, valueShape.count == 3, call.shape(key) == valueShape else {
+        throw H5ToLiteError("attention over inputs shaped \(queryShape) and \(valueShape) is not supported (rank-3 tokens only)")
+    }
+    let axes = config.json["attention_axes"]
+    guard axes == nil || axes!.isNull || axes!.array?.compactMap(\.int) == [1] || axes!.int == 1 else {
+        throw H5ToLiteError("attention_axes \(axes!) is not supported (only the token axis)")
+    }
+    let outputJSON = config.json["output_shape"]
+    let outputDim = outputJSON?.int ?? outputJSON?.array?.first?.int ?? queryShape[2]
+    guard outputJSON == nil || outputJSON!.isNull || outputJSON!.int != nil || outputJSON!.array?.count == 1 else {
+        throw H5ToLiteError("output_shape \(outputJSON!) is not supported")
+    }
+    let projected = try [("query", query, keyDim), ("key", key, keyDim), ("value", value, valueDim)].map { name, input, depth in
+        try splitHeads(call, name, try project(call, name, input, units: heads * depth), heads: heads, depth: depth)
+    }
+    let scores = try call.emit(.batchMatMul(adjointX: false, adjointY: true), [projected[0], projected[1]], suffix: "scores")
+    let scaled = try call.emit(.binary(.mul, .none), [scores, call.scalar("inverse_sqrt_key_dim", 1 / Float(keyDim).squareRoot())],
+                               suffix: "scaled_scores")
+    let weights = try call.emit(.softmax(beta: 1), [scaled], suffix: "attention_weights")
+    let context = try call.emit(.batchMatMul(adjointX: false, adjointY: false), [weights, projected[2]], suffix: "context")
+    let tokens = call.shape(context)[2]
+    let joined = try call.emit(.reshape([1, tokens, heads * valueDim]),
+                               [try call.emit(.transpose([0, 2, 1, 3]), [context], suffix: "context_tokens")], suffix: "joined_heads")
+    return try projectOutput(call, joined, heads: heads, valueDim: valueDim, units: outputDim)
+}
+
+/// The query, value and key tensors of the call (key defaults to value); refuses masks and
+/// attention scores as an output.
+private func attentionOperands(_ call: LayerCall) throws -> (ValueID, ValueID, ValueID) {
+    let arguments = call.arguments
+    func tensor(_ position: Int, _ keyword: String) -> ValueID? {
+        let argument = position < arguments.positional.count ? arguments.positional[position] : arguments.keyword[keyword]
+        if case .tensor(let index)? = argument { return call.inputs[index] }
+        return nil
+    }
+    for keyword in ["attention_mask", "query_mask", "value_mask", "key_mask"] {
+        if case .tensor? = arguments.keyword[keyword] { throw H5ToLiteError("attention with '\(keyword)' is not supported") }
+    }
+    for flag in ["use_causal_mask", "return_attention_scores"] {
+        if case .constant(let json)? = arguments.keyword[flag], json.bool == true {
+            throw H5ToLiteError("attention with \(flag)=True is not supported")
+        }
+    }
+    guard let query = tensor(0, "query") ?? call.inputs.first, let value = tensor(1, "value") ?? (call.inputs.count == 1 ? query : nil) else {
+        throw H5ToLiteError("attention needs a query and a value")
+    }
+    return (query, value, tensor(2, "key") ?? value)
+}
+
+/// input [1, T, d] -> [1, T, units] through the kernel [d, heads, depth] as a (units, d) filter.
+private func project(_ call: LayerCall, _ name: String, _ input: ValueID, units: Int) throws -> ValueID {
+    let inputDim = call.shape(input)[2]
+    let heads = try call.config.int("num_heads")
+    let kernel = try call.weight("\(name)/kernel", shape: [inputDim, heads, units / heads])
+    let filter = call.constant("\(name)/filter", shape: [units, inputDim], transposed(kernel, rows: inputDim, columns: units))
+    var operands = [input, filter]
+    if try call.config.bool("use_bias", default: true) {
+        operands.append(call.constant("\(name)/bias", shape: [units], try call.weight("\(name)/bias", shape: [heads, units / heads])))
+    }
+    return try call.emit(.fullyConnected(.none), operands, suffix: name)
+}
+
+/// [1, T, heads * depth] -> [1, heads, T, depth].
+private func splitHeads(_ call: LayerCall, _ name: String, _ x: ValueID, heads: Int, depth: Int) throws -> ValueID {
+    let tokens = call.shape(x)[1]
+    let split = try call.emit(.reshape([1, tokens, heads, depth]), [x], suffix: "\(name)_heads")
+    return try call.emit(.transpose([0, 2, 1, 3]), [split], suffix: "\(name)_by_head")
+}
+
+/// [1, T, heads * valueDim] -> [1, T, units] through the kernel [heads, valueDim, units].
+private func projectOutput(_ call: LayerCall, _ x: ValueID, heads: Int, valueDim: Int, units: Int) throws -> ValueID {
+    let depth = heads * valueDim
+    let kernel = try call.weight("attention_output/kernel", shape: [heads, valueDim, units])
+    var operands = [x, call.constant("attention_output/filter", shape: [units, depth], transposed(kernel, rows: depth, columns: units))]
+    if try call.config.bool("use_bias", default: true) {
+        operands.append(call.constant("attention_output/bias", shape: [units], try call.weight("attention_output/bias", shape: [units])))
+    }
+    return try call.emit(.fullyConnected(.none), operands)
+}
+
+/// A row-major rows x columns matrix transposed.
+private func transposed(_ values: [Float], rows: Int, columns: Int) -> [Float] {
+    var result = [Float](repeating: 0, count: values.count)
+    for r in 0..<rows {
+        for c in 0..<columns { result[c * rows + r] = values[r * columns + c] }
     }
     return result
 }
