@@ -136,3 +136,28 @@ func importError(_ model: KerasModel) -> String {
         #expect(!registered.contains("\n"))
     }
 }
+
+@Suite struct ApplicationLayerTests {
+    func customScale(className: String, module: String?, extra: String = "") throws -> KerasModel {
+        let moduleField = module.map { "\"module\": \"\($0)\", " } ?? ""
+        let pair = "[\(kerasTensor("x")), \(kerasTensor("x"))]"
+        let entry = #"{\#(moduleField)"class_name": "\#(className)", "config": {"name": "l", "trainable": true, "dtype": "float32", "scale": 0.17\#(extra)}, "name": "l", "inbound_nodes": \#(kerasNode([pair]))}"#
+        return try configModel([entry], output: "l")
+    }
+
+    /// InceptionResNetV2's CustomScaleLayer: inputs[0] + inputs[1] * scale.
+    @Test func inceptionResNetScaleLayerConverts() throws {
+        for (className, module) in [("CustomScaleLayer", "keras.src.applications.inception_resnet_v2"),
+                                    ("Custom>CustomScaleLayer", nil), ("CustomScaleLayer", nil)] {
+            let graph = try importKeras(try customScale(className: className, module: module))
+            #expect(graph.ops.map(\.kind) == [.binary(.mul, .none), .binary(.add, .none)])
+            #expect(constantValues(graph, graph.ops[0]) == [[0.17]])
+        }
+    }
+
+    @Test func sameNamedUserLayerStaysCustom() throws {
+        #expect(importError(try customScale(className: "CustomScaleLayer", module: "my_project.layers")).contains("custom layer class 'CustomScaleLayer'"))
+        #expect(importError(try customScale(className: "Custom>CustomScaleLayer", module: nil, extra: #", "bias": 1.0"#))
+            .contains("custom layer class 'CustomScaleLayer' (registered as 'Custom>CustomScaleLayer')"))
+    }
+}

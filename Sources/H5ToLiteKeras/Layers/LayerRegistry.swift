@@ -28,7 +28,7 @@ func importer(for layer: LayerNode) throws -> LayerImporter {
         throw H5ToLiteError(location: "layer '\(layer.name)' (\(layer.className))",
                               "holds serialized Python code, which h5tolite never executes; rebuild the model with built-in layers")
     }
-    guard let importer = layerImporters[layer.className] else { throw unsupportedLayer(layer) }
+    guard let importer = layerImporters[layer.className] ?? applicationLayer(for: layer) else { throw unsupportedLayer(layer) }
     return importer
 }
 

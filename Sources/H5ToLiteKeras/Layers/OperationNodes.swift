@@ -45,7 +45,7 @@ func operationImporter(for layer: LayerNode) throws -> LayerImporter {
     guard let build = (isTFOp ? tfOperations : kerasOperations)[name] else {
         let known = (isTFOp ? tfOperations : kerasOperations).keys.sorted().joined(separator: ", ")
         throw H5ToLiteError(location: "layer '\(layer.name)'",
-                              "operation '\(isTFOp ? "tf." : "")\(name)' (\(layer.module ?? layer.className)) is not one h5tolite converts; it converts \(known)")
+                              "operation '\(isTFOp ? "tf." : "")\(name)'\(layer.module.map { " (\($0))" } ?? "") is not one h5tolite converts; it converts \(known)")
     }
     return LayerImporter(inputs: 1...4096) { call in try build(OperationCall(layer: call, arguments: call.arguments)) }
 }
