@@ -113,6 +113,9 @@ def weight_kind(w, layer=None):
     # Keras 3 calls the DepthwiseConv2D kernel "kernel", tf_keras "depthwise_kernel"
     if kind == "kernel" and type(layer).__name__ == "DepthwiseConv2D":
         kind = "depthwise_kernel"
+    # ConvNeXt's LayerScale: Keras 3 calls its one weight "variable", tf_keras "gamma"
+    if type(layer).__name__ == "LayerScale":
+        kind = "gamma"
     return kind
 
 
@@ -472,6 +475,39 @@ def build_layers_sequence(K):
     x = L.GlobalAveragePooling1D(name="pool")(x)
     y = L.Dense(3, activation="softmax", name="head")(x)
     return K.Model(inp, y, name="layers_sequence")
+
+
+def build_mini_convnext(K):
+    """keras.applications ConvNeXt shrunk: Normalization inside, a 4x4/4 patchify stem with
+    LayerNormalization, blocks of a 7x7 Conv2D with one group per channel, LayerNormalization,
+    Dense 4C on rank-4 features, GELU, Dense C and keras.applications' own LayerScale, with a
+    residual Add; a LayerNormalization + 2x2/2 downsampling conv between stages; global
+    average pooling, LayerNormalization and a softmax head."""
+    L = K.layers
+    LayerScale = (keras.src if is_keras3(K) else tf_keras.src).applications.convnext.LayerScale
+
+    def block(x, channels, name):
+        h = L.Conv2D(channels, 7, padding="same", groups=channels, name=name + "_depthwise_conv")(x)
+        h = L.LayerNormalization(epsilon=1e-6, name=name + "_layernorm")(h)
+        h = L.Dense(4 * channels, name=name + "_pointwise_conv_1")(h)
+        h = L.Activation("gelu", name=name + "_gelu")(h)
+        h = L.Dense(channels, name=name + "_pointwise_conv_2")(h)
+        h = LayerScale(1e-6, channels, name=name + "_layer_scale")(h)
+        return L.Add(name=name + "_add")([x, h])
+
+    inp = K.Input(shape=(32, 32, 3), name="input")
+    x = L.Normalization(mean=[0.485 * 255, 0.456 * 255, 0.406 * 255],
+                        variance=[(0.229 * 255) ** 2, (0.224 * 255) ** 2, (0.225 * 255) ** 2], name="prestem_normalization")(inp)
+    x = L.Conv2D(8, 4, strides=4, name="stem_conv")(x)                       # 8x8x8
+    x = L.LayerNormalization(epsilon=1e-6, name="stem_layernorm")(x)
+    x = block(x, 8, "stage_0_block_0")
+    x = L.LayerNormalization(epsilon=1e-6, name="downsampling_layernorm_1")(x)
+    x = L.Conv2D(16, 2, strides=2, name="downsampling_conv_1")(x)            # 4x4x16
+    x = block(x, 16, "stage_1_block_0")
+    x = L.GlobalAveragePooling2D(name="head_gap")(x)
+    x = L.LayerNormalization(epsilon=1e-6, name="head_layernorm")(x)
+    y = L.Dense(3, activation="softmax", name="predictions")(x)
+    return K.Model(inp, y, name="mini_convnext")
 
 
 def build_mini_vit(K):
@@ -1965,6 +2001,12 @@ MODELS = [
               "(LayerNormalization, MultiHeadAttention self-attention 2 heads x 8; then 4 heads x 4 with value_dim 6, "
               "no bias, output_shape 16 and a separate key tensor; GELU MLP; residual Adds), final LayerNormalization, "
               "GlobalAveragePooling1D, Dense(3, softmax)."),
+    dict(name="mini_convnext", build=build_mini_convnext, input_shape=(32, 32, 3), data_scale=64.0, quant=QUANT,
+         tf_int8_float_tensors=2 * 5,
+         note="keras.applications ConvNeXt shrunk: Normalization with ImageNet mean/variance, Conv2D 4x4/4 stem + "
+              "LayerNormalization, two stages of one block (Conv2D 7x7 with groups = channels, LayerNormalization, "
+              "Dense 4C on rank-4 features, GELU, Dense C, keras.applications' LayerScale, residual Add) joined by "
+              "LayerNormalization + Conv2D 2x2/2, GlobalAveragePooling2D, LayerNormalization, Dense(3, softmax)."),
     dict(name="chexnet_trained", input_shape=(64, 64, 3),
          generate=generate_chexnet_trained, check=check_chexnet_trained,
          note="TRAINED CheXNet shape on synthetic data: Sequential([functional 'densenet_tiny' (keras.applications "
@@ -2465,7 +2507,10 @@ def self_check(out_root, names):
         yt = np.load(os.path.join(d, "output_tfkeras.npy"))
         check(x.dtype == np.float32 and x.shape[0] == 2, f"input {x.shape} {x.dtype}")
         for sfx in [""] + ["_" + v["suffix"] for v in spec.get("variants", [])]:
-            r = predict(tf_keras.models.load_model(os.path.join(d, f"tfkeras{sfx}.h5"), compile=False), x)
+            # keras.applications' own layers (ConvNeXt's LayerScale) are not registered for loading.
+            objects = {"LayerScale": tf_keras.src.applications.convnext.LayerScale}
+            r = predict(tf_keras.models.load_model(os.path.join(d, f"tfkeras{sfx}.h5"), compile=False,
+                                                   custom_objects=objects), x)
             check(np.allclose(r, yt, atol=1e-6), f"tfkeras{sfx}.h5 reload max err {np.max(np.abs(r - yt)):.2g}")
             if spec.get("keras3_h5_unloadable"):
                 try:
@@ -2474,7 +2519,8 @@ def self_check(out_root, names):
                 except ValueError as e:
                     check(spec["keras3_h5_unloadable"] in str(e), f"keras3{sfx}.h5 does not load back: {str(e)[:60]}")
             else:
-                r = predict(keras.models.load_model(os.path.join(d, f"keras3{sfx}.h5"), compile=False), x)
+                r = predict(keras.models.load_model(os.path.join(d, f"keras3{sfx}.h5"), compile=False,
+                                                    custom_objects={"LayerScale": keras.src.applications.convnext.LayerScale}), x)
                 check(np.allclose(r, yk, atol=1e-6), f"keras3{sfx}.h5 reload max err {np.max(np.abs(r - yk)):.2g}")
             r = predict(keras.models.load_model(os.path.join(d, f"model{sfx}.keras"), compile=False), x)
             check(np.allclose(r, yk, atol=1e-6), f"model{sfx}.keras reload max err {np.max(np.abs(r - yk)):.2g}")

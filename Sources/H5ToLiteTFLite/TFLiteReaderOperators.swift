@@ -101,7 +101,16 @@ extension TFLiteGraphReader {
             typealias S = Slot.Conv2DOptions
             let window = try readWindow(options, padding: S.padding, strideW: S.stride_w, strideH: S.stride_h,
                                         dilationW: S.dilation_w_factor, dilationH: S.dilation_h_factor)
-            return (.conv2d(window, try fusedActivation(options, S.fused_activation_function)), weights)
+            let activation = try fusedActivation(options, S.fused_activation_function)
+            let (channels, filterShape) = (inputShape.last ?? 0, shape(filter))
+            guard filterShape.count == 4, filterShape[3] != channels, channels > 0 else { return (.conv2d(window, activation), weights) }
+            // A grouped CONV_2D (TensorFlow's Conv2D with groups): one group per input channel
+            // is a depthwise convolution; other groupings are not supported.
+            guard filterShape[3] == 1, filterShape[0] % channels == 0 else {
+                throw H5ToLiteError("CONV_2D with \(channels / max(filterShape[3], 1)) groups of \(filterShape[3]) channels is not supported")
+            }
+            weights[0] = try depthwiseFilter(filter)
+            return (.depthwiseConv2d(window, multiplier: filterShape[0] / channels, activation), weights)
         }
         let options = try op.options(.DepthwiseConv2DOptions)
         typealias S = Slot.DepthwiseConv2DOptions
@@ -115,6 +124,37 @@ extension TFLiteGraphReader {
         }
         let activation = try fusedActivation(options, S.fused_activation_function)
         return (.depthwiseConv2d(window, multiplier: filterChannels / channels, activation), weights)
+    }
+
+    /// A grouped CONV_2D's [O, h, w, 1] filter as a depthwise [1, h, w, O] one: the constant
+    /// (per-channel scales move from axis 0 to 3) or, in a float16 file, the constant behind
+    /// its DEQUANTIZE.
+    private mutating func depthwiseFilter(_ filter: ValueID) throws -> ValueID {
+        if graph.isConstant(filter) { return transposedFilter(filter) }
+        guard let producer = graph.ops.lastIndex(where: { $0.outputs == [filter] }), graph.ops[producer].kind == .dequantize,
+              graph.isConstant(graph.ops[producer].inputs[0]) else {
+            throw H5ToLiteError("a grouped CONV_2D needs a constant filter")
+        }
+        let restored = transposedFilter(graph.ops[producer].inputs[0])
+        return try graph.addOp(.dequantize, inputs: [restored], name: "\(graph[filter].name)/depthwise", origin: graph.ops[producer].origin,
+                               dtype: .float32)
+    }
+
+    private mutating func transposedFilter(_ id: ValueID) -> ValueID {
+        let value = graph[id]
+        let (outputs, taps) = (value.shape[0], value.shape[1] * value.shape[2])
+        func transposed<T>(_ data: [T]) -> [T] { (0..<data.count).map { data[($0 % outputs) * taps + $0 / outputs] } }
+        let data: ConstantData
+        switch value.constant! {
+        case .float32(let v): data = .float32(transposed(v))
+        case .float16(let v): data = .float16(transposed(v))
+        case .int8(let v): data = .int8(transposed(v))
+        case .int32(let v): data = .int32(transposed(v))
+        }
+        var quantization = value.quantization
+        if quantization?.scales.count ?? 0 > 1 { quantization?.axis = 3 }
+        return graph.addConstant(name: value.name, shape: [1, value.shape[1], value.shape[2], outputs], data: data,
+                                 quantization: quantization)
     }
 
     private mutating func readPool(_ op: OperatorEntry) throws {

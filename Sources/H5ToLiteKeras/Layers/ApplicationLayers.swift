@@ -12,6 +12,14 @@ let applicationLayers: [String: (configKeys: Set<String>, importer: LayerImporte
         let scaled = try call.emit(.binary(.mul, .none), [call.inputs[1], call.scalar("scale", Float(scale))], suffix: "scaled")
         return try call.emit(.binary(.add, .none), [call.inputs[0], scaled])
     }),
+    // ConvNeXt's per-channel scale of each block's output: x * gamma.
+    "LayerScale": (["name", "trainable", "dtype", "init_values", "projection_dim"], LayerImporter(weights: { _ in
+        [WeightSpec(name: "gamma", trainable: true)]
+    }) { call in
+        let channels = try call.config.int("projection_dim")
+        let gamma = call.constant("gamma", shape: [channels], try call.weight("gamma", shape: [channels]))
+        return try call.emit(.binary(.mul, .none), [call.input, gamma])
+    }),
 ]
 
 func applicationLayer(for layer: LayerNode) -> LayerImporter? {

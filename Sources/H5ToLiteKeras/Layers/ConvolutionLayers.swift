@@ -59,15 +59,30 @@ func hwioToOhwi(_ kernel: [Float], _ shape: [Int]) -> [Float] {
 
 private func importConv2D(_ call: LayerCall) throws -> ValueID {
     let config = call.config
-    guard try config.int("groups", default: 1) == 1 else { throw H5ToLiteError("grouped convolutions are not supported") }
     let size = try positive(try config.ints("kernel_size", count: 2), "kernel_size")
     let channels = try call.inputShape(rank: 4)[3]
     let filters = try config.int("filters")
+    let groups = try config.int("groups", default: 1)
+    if groups == channels && groups > 1 && filters % channels == 0 {
+        return try importGroupPerChannel(call, size: size, channels: channels, multiplier: filters / channels)
+    }
+    guard groups == 1 else { throw H5ToLiteError("grouped convolutions are not supported (except one group per input channel)") }
     let kernelShape = [size[0], size[1], channels, filters]
     let filter = call.constant("kernel", shape: [filters, size[0], size[1], channels],
                                hwioToOhwi(try call.weight("kernel", shape: kernelShape), kernelShape))
     let conv = try call.emit(.conv2d(try window(config), .none), [call.input, filter] + optionalBias(call, count: filters),
                              suffix: activationSuffix(config))
+    return try applyActivation(call, try config.string("activation", default: "linear"), to: conv)
+}
+
+/// Conv2D with one group per input channel (ConvNeXt's 7x7) is a depthwise convolution: its
+/// kernel [h, w, 1, channels * multiplier] has the depthwise filter's memory order.
+private func importGroupPerChannel(_ call: LayerCall, size: [Int], channels: Int, multiplier: Int) throws -> ValueID {
+    let config = call.config
+    let kernel = try call.weight("kernel", shape: [size[0], size[1], 1, channels * multiplier])
+    let filter = call.constant("kernel", shape: [1, size[0], size[1], channels * multiplier], kernel)
+    let conv = try call.emit(.depthwiseConv2d(try window(config), multiplier: multiplier, .none),
+                             [call.input, filter] + optionalBias(call, count: channels * multiplier), suffix: activationSuffix(config))
     return try applyActivation(call, try config.string("activation", default: "linear"), to: conv)
 }
 
