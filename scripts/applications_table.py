@@ -4,8 +4,8 @@
     /tmp/tfvenv/bin/python scripts/applications_table.py [--h5tolite .build/release/h5tolite]
         [--models ResNet50,ConvNeXtTiny,...] [--out /work/applications]
 
-For each model (random weights, weights=None: nothing is downloaded; include_top with 10
-classes and a linear head, so errors are on logits), it saves Keras 3 `.h5` and `.keras`
+For each model (random He-scaled kernels, weights=None: nothing is downloaded; include_top
+with 10 classes and a linear head, so errors are on logits), it saves Keras 3 `.h5` and `.keras`
 files, converts the `.h5` with h5tolite (wall time of the CLI, the Keras reader included)
 and with tf.lite.TFLiteConverter.from_keras_model, runs both files in LiteRT on one seeded
 sample and prints a Markdown row: converts?, both file sizes, max abs error against Keras
@@ -54,8 +54,9 @@ def row(name, h5tolite, out):
     os.makedirs(folder, exist_ok=True)
     model = getattr(keras.applications, name)(weights=None, classes=10, classifier_activation=None)
     rng = np.random.RandomState(0)
-    for w in model.weights:  # small weights keep 100+ layers of random activations finite
-        w.assign((rng.normal(0, 1, w.shape) * 0.05).astype(np.float32) if len(w.shape) > 1 else w.numpy())
+    for w in model.weights:  # He-scaled kernels; biases and BatchNorm statistics as Keras initialises them
+        if len(w.shape) > 1:
+            w.assign(rng.normal(0, np.sqrt(2 / np.prod(w.shape[:-1])), w.shape).astype(np.float32))
     shape = model.input_shape[1:]
     x = rng.uniform(0, 255, (1,) + shape).astype(np.float32)
     expected = model.predict(x, verbose=0)
