@@ -2447,6 +2447,17 @@ def build_tiny(K, name="tiny", extra=None):
     return K.Model(inp, x, name=name)
 
 
+def save_masked_attention(d):
+    """Self-attention with an attention mask passed as a tensor: h5tolite refuses the mask by
+    name rather than converting the attention without it."""
+    tokens = keras.Input(shape=(4, 8), name="tokens")
+    mask = keras.Input(shape=(4, 4), name="mask")
+    y = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4, name="attention")(tokens, tokens, attention_mask=mask)
+    m = keras.Model([tokens, mask], y, name="masked_attention")
+    fill_weights(m)
+    m.save(os.path.join(d, "masked_attention.keras"))
+
+
 def generate_bad(out_root):
     keras.backend.clear_session()
     tf_keras.backend.clear_session()
@@ -2459,6 +2470,7 @@ def generate_bad(out_root):
                        extra=lambda t, K=K: K.layers.Lambda(lambda v: v * 2.0 + 1.0, name="lambda")(t))
         fill_weights(m)
         m.save(os.path.join(d, fn))
+    save_masked_attention(d)
     for fn in ("custom_layer_keras3.h5", "custom_layer.keras"):
         m = build_tiny(keras, "custom_model", extra=lambda t: MyCustomScale(name="my_custom_scale")(t))
         fill_weights(m)

@@ -14,6 +14,7 @@ CASES = {
     "weights_only.weights.h5": "model_config",
     "weights_only_tfkeras.h5": "model_config",
     "shape_mismatch_tfkeras.h5": "layer 'conv'",
+    "masked_attention.keras": "attention with 'attention_mask' is not supported",
 }
 
 
