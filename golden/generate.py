@@ -477,6 +477,22 @@ def build_layers_sequence(K):
     return K.Model(inp, y, name="layers_sequence")
 
 
+def build_layers_group_norm(K):
+    """GroupNormalization on feature maps (2 groups of 4 channels; and 8 groups of 1, as
+    InstanceNormalization, without center) and on rank-3 tokens (4 groups, without scale)."""
+    L = K.layers
+    inp = K.Input(shape=(8, 8, 3), name="input")
+    x = L.Conv2D(8, 3, padding="same", name="conv")(inp)
+    x = L.GroupNormalization(groups=2, name="group_norm")(x)
+    x = L.Activation("relu", name="relu")(x)
+    x = L.GroupNormalization(groups=8, center=False, epsilon=1e-5, name="instance_norm")(x)
+    x = L.Reshape((64, 8), name="tokens")(x)
+    x = L.GroupNormalization(groups=4, scale=False, name="token_group_norm")(x)
+    x = L.GlobalAveragePooling1D(name="pool")(x)
+    y = L.Dense(3, activation="softmax", name="head")(x)
+    return K.Model(inp, y, name="layers_group_norm")
+
+
 def build_mini_convnext(K):
     """keras.applications ConvNeXt shrunk: Normalization inside, a 4x4/4 patchify stem with
     LayerNormalization, blocks of a 7x7 Conv2D with one group per channel, LayerNormalization,
@@ -2001,6 +2017,11 @@ MODELS = [
               "(LayerNormalization, MultiHeadAttention self-attention 2 heads x 8; then 4 heads x 4 with value_dim 6, "
               "no bias, output_shape 16 and a separate key tensor; GELU MLP; residual Adds), final LayerNormalization, "
               "GlobalAveragePooling1D, Dense(3, softmax)."),
+    # TF's int8 file keeps 10 tensors of the group statistics in float (NEG and its neighbours).
+    dict(name="layers_group_norm", build=build_layers_group_norm, input_shape=(8, 8, 3), quant=QUANT,
+         tf_int8_float_tensors=10,
+         note="GroupNormalization: 2 groups of 4 channels on 8x8x8 feature maps; 8 groups of 1 (instance norm) "
+              "without center, epsilon 1e-5; 4 groups without scale on 64 rank-3 tokens; GAP1D, softmax."),
     dict(name="mini_convnext", build=build_mini_convnext, input_shape=(32, 32, 3), data_scale=64.0, quant=QUANT,
          tf_int8_float_tensors=2 * 5,
          note="keras.applications ConvNeXt shrunk: Normalization with ImageNet mean/variance, Conv2D 4x4/4 stem + "

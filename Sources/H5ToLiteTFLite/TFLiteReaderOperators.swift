@@ -30,6 +30,11 @@ extension TFLiteGraphReader {
         case .ELU: try emitUnary(op, .unary(.elu))
         case .HARD_SWISH: try emitUnary(op, .unary(.hardSwish))
         case .RSQRT: try emitUnary(op, .unary(.rsqrt))
+        case .SQUARE:
+            // x^2 is exactly x * x, and TFLite's int8 SQUARE rescales as its int8 MUL does.
+            try op.expectInputs(1...1)
+            let input = try value(try op.input(0))
+            try emit(.binary(.mul, .none), [input, input], output: try op.output)
         case .GELU:
             let approximate = try op.options(.GeluOptions).bool(Slot.GeluOptions.approximate, default: false)
             try emitUnary(op, .unary(approximate ? .approximateGelu : .gelu))

@@ -6,6 +6,10 @@ let transformerLayers: [String: LayerImporter] = [
         (try config.bool("scale", default: true) ? [WeightSpec(name: "gamma", trainable: true)] : [])
             + (try config.bool("center", default: true) ? [WeightSpec(name: "beta", trainable: true)] : [])
     }, build: importLayerNormalization),
+    "GroupNormalization": LayerImporter(weights: { config in
+        (try config.bool("scale", default: true) ? [WeightSpec(name: "gamma", trainable: true)] : [])
+            + (try config.bool("center", default: true) ? [WeightSpec(name: "beta", trainable: true)] : [])
+    }, build: importGroupNormalization),
     "MultiHeadAttention": LayerImporter(weights: attentionWeights, inputs: 1...3, build: importMultiHeadAttention),
     "GlobalAveragePooling1D": LayerImporter { call in
         _ = try call.inputShape(rank: 3)
@@ -26,17 +30,43 @@ private func importLayerNormalization(_ call: LayerCall) throws -> ValueID {
     guard try !config.bool("rms_scaling", default: false) else {
         throw H5ToLiteError("rms_scaling is not supported")
     }
-    let last = shape.count - 1
-    let channels = shape[last]
-    let mean = try call.emit(.mean(axes: [last], keepDims: true), [call.input], suffix: "mean")
-    let centred = try call.emit(.binary(.sub, .none), [call.input, mean], suffix: "centred")
+    let normalized = try standardize(call, call.input, axes: [shape.count - 1], epsilon: try config.double("epsilon", default: 1e-3))
+    return try scaleAndShift(call, normalized, channels: shape[shape.count - 1])
+}
+
+/// Normalization over the channels of each of `groups` groups and all positions of a sample:
+/// the channel axis split into (groups, channels / groups), standardized over every axis but
+/// the batch and the group, put back, then scaled and shifted per channel (as TensorFlow's
+/// converter writes it, with rank-5 MEAN, SUB, MUL, RSQRT).
+private func importGroupNormalization(_ call: LayerCall) throws -> ValueID {
+    let config = call.config
+    let shape = try call.inputShape(minimumRank: 3)
+    let axis = config.json["axis"]?.int ?? config.json["axis"]?.array?.first?.int ?? -1
+    let channels = shape[shape.count - 1], groups = try config.int("groups", default: 32)
+    guard axis == -1 || axis == shape.count - 1 else { throw H5ToLiteError("group normalization over axis \(axis) is not supported (only the last)") }
+    guard groups > 0, channels % groups == 0 else { throw H5ToLiteError("\(channels) channels do not split into \(groups) groups") }
+    let split = try call.emit(.reshape(Array(shape.dropLast()) + [groups, channels / groups]), [call.input], suffix: "groups")
+    let axes = Array(1..<shape.count - 1) + [shape.count]
+    let normalized = try standardize(call, split, axes: axes, epsilon: try config.double("epsilon", default: 1e-3))
+    let joined = try call.emit(.reshape(shape), [normalized], suffix: "joined")
+    return try scaleAndShift(call, joined, channels: channels)
+}
+
+/// (x - mean) * rsqrt(variance + epsilon), mean and variance over `axes`.
+private func standardize(_ call: LayerCall, _ x: ValueID, axes: [Int], epsilon: Double) throws -> ValueID {
+    let mean = try call.emit(.mean(axes: axes, keepDims: true), [x], suffix: "mean")
+    let centred = try call.emit(.binary(.sub, .none), [x, mean], suffix: "centred")
     let square = try call.emit(.binary(.mul, .none), [centred, centred], suffix: "square")
-    let variance = try call.emit(.mean(axes: [last], keepDims: true), [square], suffix: "variance")
-    let epsilon = call.scalar("epsilon", Float(try config.double("epsilon", default: 1e-3)))
-    let shifted = try call.emit(.binary(.add, .none), [variance, epsilon], suffix: "variance_epsilon")
+    let variance = try call.emit(.mean(axes: axes, keepDims: true), [square], suffix: "variance")
+    let shifted = try call.emit(.binary(.add, .none), [variance, call.scalar("epsilon", Float(epsilon))], suffix: "variance_epsilon")
     let inverse = try call.emit(.unary(.rsqrt), [shifted], suffix: "rsqrt")
-    let scale = try config.bool("scale", default: true), center = try config.bool("center", default: true)
-    var result = try call.emit(.binary(.mul, .none), [centred, inverse], suffix: scale || center ? "normalized" : nil)
+    return try call.emit(.binary(.mul, .none), [centred, inverse], suffix: "normalized")
+}
+
+/// x * gamma + beta per channel, each where the config has it; the layer's name goes on the last op.
+private func scaleAndShift(_ call: LayerCall, _ x: ValueID, channels: Int) throws -> ValueID {
+    let scale = try call.config.bool("scale", default: true), center = try call.config.bool("center", default: true)
+    var result = x
     if scale {
         let gamma = call.constant("gamma", shape: [channels], try call.weight("gamma", shape: [channels]))
         result = try call.emit(.binary(.mul, .none), [result, gamma], suffix: center ? "scaled" : nil)
@@ -45,7 +75,7 @@ private func importLayerNormalization(_ call: LayerCall) throws -> ValueID {
         let beta = call.constant("beta", shape: [channels], try call.weight("beta", shape: [channels]))
         result = try call.emit(.binary(.add, .none), [result, beta])
     }
-    return result
+    return scale || center ? result : try call.emit(.identity, [result])
 }
 
 /// Query, key, value and output projections, each a kernel and (with use_bias) a bias, in the
