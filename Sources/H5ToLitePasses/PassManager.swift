@@ -9,11 +9,16 @@ import H5ToLiteInterpreter
 public struct Pass: Sendable {
     public let name: String
     public let summary: String
+    /// The earlier pass whose starting graph this one measures against (`PassContext.graphBefore(for:)`);
+    /// the pass manager keeps only graphs some pass of the run reads.
+    public let readsGraphBefore: String?
     public let run: @Sendable (inout Graph, PassContext) throws -> Void
 
-    public init(name: String, summary: String, run: @escaping @Sendable (inout Graph, PassContext) throws -> Void) {
+    public init(name: String, summary: String, readsGraphBefore: String? = nil,
+                run: @escaping @Sendable (inout Graph, PassContext) throws -> Void) {
         self.name = name
         self.summary = summary
+        self.readsGraphBefore = readsGraphBefore
         self.run = run
     }
 }
@@ -51,9 +56,9 @@ public final class PassContext {
     public private(set) var report: [String] = []
     /// Told (what, done, total) as a long pass goes, for a progress bar.
     let progress: (String, Int, Int) -> Void
-    /// The graph as each pass of this run found it. A pass that measures against an earlier
+    /// The graph as passes of this run found it, for the passes that measure against an earlier
     /// form of the model (the refit against the dense weights, bias correction against the
-    /// float graph) reads it here instead of redoing the earlier pass's work.
+    /// float graph) instead of redoing the earlier pass's work.
     private var graphsBefore: [String: Graph] = [:]
 
     public init(options: PipelineOptions = PipelineOptions(), progress: @escaping (String, Int, Int) -> Void = { _, _, _ in }) {
@@ -77,10 +82,10 @@ public final class PassContext {
         graphsBefore[pass] = graph
     }
 
-    /// The graph `pass` started from in this run; `reader` names the pass that needs it.
-    func graph(before pass: String, for reader: String) throws -> Graph {
-        guard let graph = graphsBefore[pass] else {
-            throw H5ToLiteError("\(reader) needs \(pass) to run before it in the same pipeline")
+    /// The graph `reader.readsGraphBefore` started from in this run.
+    func graphBefore(for reader: Pass) throws -> Graph {
+        guard let pass = reader.readsGraphBefore, let graph = graphsBefore[pass] else {
+            throw H5ToLiteError("\(reader.name) needs \(reader.readsGraphBefore ?? "?") to run before it in the same pipeline")
         }
         return graph
     }
@@ -103,10 +108,12 @@ public struct PassEvent {
 /// Runs passes in order, verifying the graph after each; `observe` sees every pass's result.
 public func runPipeline(_ graph: Graph, passes: [Pass], context: PassContext = PassContext(),
                         observe: (PassEvent) throws -> Void = { _ in }) throws -> Graph {
+    // Each kept graph holds on to the constants the passes after it replace.
+    let read = Set(passes.compactMap(\.readsGraphBefore))
     var current = graph
     for (index, pass) in passes.enumerated() {
         var next = current
-        context.record(current, before: pass.name)
+        if read.contains(pass.name) { context.record(current, before: pass.name) }
         do {
             try pass.run(&next, context)
             try verify(next)

@@ -18,15 +18,16 @@ import H5ToLiteInterpreter
 ///   ->
 ///     const %5 "dense/kernel": f32[2,2] [0.0, -1.93, 0.0, 3.12]
 let refitPruned = Pass(name: "refit-pruned",
-                       summary: "refit the weights pruning kept by least squares on calibration data (--prune-recovery refit)") { graph, context in
+                       summary: "refit the weights pruning kept by least squares on calibration data (--prune-recovery refit)",
+                       readsGraphBefore: "prune-weights") { graph, context in
     let samples = try context.calibrationSamples(for: "refit-pruned")
-    let dense = try context.graph(before: "prune-weights", for: "refit-pruned")
+    let dense = try context.graphBefore(for: refitPruned)
     guard dense.ops.count == graph.ops.count else {
         throw H5ToLiteError("refit-pruned: the graph has \(graph.ops.count) ops, the dense graph before prune-weights \(dense.ops.count)")
     }
     // The layers prune-weights gave new weights.
     let targets = graph.ops.indices.filter { index in
-        graph.ops[index].inputs.count > 1 && graph.ops[index].inputs[1] != dense.ops[index].inputs[1]
+        graph.ops[index].kind.facts.weights != nil && filterOperand(of: graph.ops[index]) != filterOperand(of: dense.ops[index])
     }
     let problems = try refitPrunedWeights(&graph, dense: dense, targets: targets, samples: samples) { done in
         context.progress("refit-pruned: refitting \(targets.count) layers", done, targets.count)

@@ -12,9 +12,10 @@ import H5ToLiteInterpreter
 ///   ->
 ///     const %6 "conv/bias": i32[4] quant(...) [118, -35, 5, 1]
 let correctInt8Biases = Pass(name: "correct-int8-biases",
-                             summary: "fold each int8 channel's mean shift against float into its bias (--bias-correction)") { graph, context in
+                             summary: "fold each int8 channel's mean shift against float into its bias (--bias-correction)",
+                             readsGraphBefore: "quantize-int8") { graph, context in
     let samples = try context.calibrationSamples(for: "correct-int8-biases")
-    let float = try context.graph(before: "quantize-int8", for: "correct-int8-biases")
+    let float = try context.graphBefore(for: correctInt8Biases)
     let corrected = try correctBiases(float: float, quantized: &graph, samples: samples)
     context.note("correct-int8-biases: bias correction on \(corrected) layers")
 }
