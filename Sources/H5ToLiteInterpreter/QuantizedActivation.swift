@@ -2,11 +2,16 @@ import Foundation
 import H5ToLiteCore
 import H5ToLiteIR
 
-/// LOGISTIC and TANH on int8: a 256-entry table built as TFLite's default
-/// (generic optimized) kernels build theirs, in float.
+/// LOGISTIC, TANH and GELU on int8: a 256-entry table built as TFLite's default
+/// (generic optimized) kernels build theirs, in float; or a table given (RSQRT's).
 struct LookupTableKernel: Kernel {
     let table: [Int8]
     let count: Int
+
+    init(count: Int, table: [Int8]) {
+        self.count = count
+        self.table = table
+    }
 
     init(count: Int, input: AffineParameters, output: AffineParameters, _ function: (Float) -> Float) {
         self.count = count
@@ -205,30 +210,17 @@ struct IntegerSoftmaxKernel: Kernel {
 
 /// RSQRT on int8 as TFLite's elementwise kernel computes it, in fixed point: 1/sqrt of the
 /// centred input by Newton's method (GetInvSqrtQuantizedMultiplierExp), rescaled by
-/// 1 / (sqrt(s_in) * s_out). A 256-entry table, since the result depends on the value alone.
+/// 1 / (sqrt(s_in) * s_out); tabulated per int8 value, since the result depends on it alone.
 /// TFLite stops with an error on a value below the zero point; the table gives it 127.
-struct IntegerRsqrtKernel: Kernel {
-    let table: [Int8]
-    let count: Int
-
-    init(count: Int, input: AffineParameters, output: AffineParameters) {
-        self.count = count
-        let multiplier = QuantizedMultiplier(1 / Double(input.scale.squareRoot() * output.scale))
-        let rescale = QuantizedMultiplier(significand: multiplier.significand, shift: multiplier.shift - 20)
-        table = (Int32(-128)...127).map { q in
-            let centred = q - input.zeroPoint
-            guard centred > 0 else { return 127 }
-            let (significand, shift) = inverseSquareRoot(centred)
-            let data = QuantizedMultiplier(significand: significand, shift: shift + 20).apply(1)
-            return Int8(clamping: rescale.apply(data) &+ output.zeroPoint)
-        }
-    }
-
-    func run(_ context: KernelContext) {
-        let input = context.input(0, as: Int8.self), output = context.output(as: Int8.self)
-        table.withUnsafeBufferPointer { table in
-            for i in 0..<count { output[i] = table[Int(input[i]) + 128] }
-        }
+func rsqrtTable(input: AffineParameters, output: AffineParameters) -> [Int8] {
+    let multiplier = QuantizedMultiplier(1 / Double(input.scale.squareRoot() * output.scale))
+    let rescale = QuantizedMultiplier(significand: multiplier.significand, shift: multiplier.shift - 20)
+    return (Int32(-128)...127).map { q in
+        let centred = q - input.zeroPoint
+        guard centred > 0 else { return 127 }
+        let (significand, shift) = inverseSquareRoot(centred)
+        let data = QuantizedMultiplier(significand: significand, shift: shift + 20).apply(1)
+        return Int8(clamping: rescale.apply(data) &+ output.zeroPoint)
     }
 }
 

@@ -119,7 +119,7 @@ private func makeInt8ArithmeticKernel(_ op: Op, in graph: Graph, threads: Int) t
     case .batchMatMul(let adjointX, let adjointY):
         return IntegerBatchMatMulKernel(x: input, y: graph[op.inputs[1]], output: output, adjointX: adjointX, adjointY: adjointY)
     case .unary(.rsqrt):
-        return IntegerRsqrtKernel(count: count, input: inputParameters, output: outputParameters)
+        return LookupTableKernel(count: count, table: rsqrtTable(input: inputParameters, output: outputParameters))
     case .unary(.gelu):
         return LookupTableKernel(count: count, input: inputParameters, output: outputParameters, gelu)
     case .unary(.approximateGelu):

@@ -39,17 +39,14 @@ extension TFLiteGraphReader {
             let approximate = try op.options(.GeluOptions).bool(Slot.GeluOptions.approximate, default: false)
             try emitUnary(op, .unary(approximate ? .approximateGelu : .gelu))
         case .BATCH_MATMUL:
-            try op.expectInputs(2...2)
             let options = try op.options(.BatchMatMulOptions)
-            let kind = OpKind.batchMatMul(adjointX: try options.bool(Slot.BatchMatMulOptions.adj_x, default: false),
-                                          adjointY: try options.bool(Slot.BatchMatMulOptions.adj_y, default: false))
-            try emit(kind, [try value(try op.input(0)), try value(try op.input(1))], output: try op.output)
+            try emitBinary(op, .batchMatMul(adjointX: try options.bool(Slot.BatchMatMulOptions.adj_x, default: false),
+                                            adjointY: try options.bool(Slot.BatchMatMulOptions.adj_y, default: false)))
         case .LEAKY_RELU:
             let alpha = try op.options(.LeakyReluOptions).float(Slot.LeakyReluOptions.alpha, default: 0)
             try emitUnary(op, .leakyRelu(alpha: alpha))
         case .PRELU:
-            try op.expectInputs(2...2)
-            try emit(.prelu, [try value(try op.input(0)), try value(try op.input(1))], output: try op.output)
+            try emitBinary(op, .prelu)
         case .NEG:
             // -x is exactly x * -1.
             try op.expectInputs(1...1)
@@ -64,8 +61,7 @@ extension TFLiteGraphReader {
         case .QUANTIZE: try readQuantize(op)
         case .SPACE_TO_BATCH_ND: try readDilatedConvolution(op)
         case .GREATER:
-            try op.expectInputs(2...2)
-            try emit(.greater, [try value(try op.input(0)), try value(try op.input(1))], output: try op.output)
+            try emitBinary(op, .greater)
         case .SELECT_V2:
             try op.expectInputs(3...3)
             try emit(.select, try op.inputs.map { try value($0) }, output: try op.output)
@@ -77,6 +73,11 @@ extension TFLiteGraphReader {
     private mutating func emitUnary(_ op: OperatorEntry, _ kind: OpKind) throws {
         try op.expectInputs(1...1)
         try emit(kind, [try value(try op.input(0))], output: try op.output)
+    }
+
+    private mutating func emitBinary(_ op: OperatorEntry, _ kind: OpKind) throws {
+        try op.expectInputs(2...2)
+        try emit(kind, [try value(try op.input(0)), try value(try op.input(1))], output: try op.output)
     }
 
     // MARK: convolutions and pools

@@ -78,25 +78,26 @@ private func importConv2D(_ call: LayerCall) throws -> ValueID {
 /// Conv2D with one group per input channel (ConvNeXt's 7x7) is a depthwise convolution: its
 /// kernel [h, w, 1, channels * multiplier] has the depthwise filter's memory order.
 private func importGroupPerChannel(_ call: LayerCall, size: [Int], channels: Int, multiplier: Int) throws -> ValueID {
-    let config = call.config
-    let kernel = try call.weight("kernel", shape: [size[0], size[1], 1, channels * multiplier])
-    let filter = call.constant("kernel", shape: [1, size[0], size[1], channels * multiplier], kernel)
-    let conv = try call.emit(.depthwiseConv2d(try window(config), multiplier: multiplier, .none),
-                             [call.input, filter] + optionalBias(call, count: channels * multiplier), suffix: activationSuffix(config))
-    return try applyActivation(call, try config.string("activation", default: "linear"), to: conv)
+    try emitDepthwise(call, weight: "kernel", kernelShape: [size[0], size[1], 1, channels * multiplier], multiplier: multiplier)
 }
 
 private func importDepthwiseConv2D(_ call: LayerCall) throws -> ValueID {
-    let config = call.config
-    let size = try positive(try config.ints("kernel_size", count: 2), "kernel_size")
+    let size = try positive(try call.config.ints("kernel_size", count: 2), "kernel_size")
     let channels = try call.inputShape(rank: 4)[3]
-    let multiplier = try positive([try config.int("depth_multiplier", default: 1)], "depth_multiplier")[0]
+    let multiplier = try positive([try call.config.int("depth_multiplier", default: 1)], "depth_multiplier")[0]
     // Keras [h, w, in, multiplier] and TFLite [1, h, w, in * multiplier] share one memory order.
-    let kernel = try call.weight("depthwise_kernel", shape: [size[0], size[1], channels, multiplier])
-    let filter = call.constant("depthwise_kernel", shape: [1, size[0], size[1], channels * multiplier], kernel)
+    return try emitDepthwise(call, weight: "depthwise_kernel", kernelShape: [size[0], size[1], channels, multiplier],
+                             multiplier: multiplier)
+}
+
+/// A depthwise convolution with its bias and activation, from the stored kernel `weight`
+/// (shaped `kernelShape` in the file), whose memory order is the TFLite filter's.
+private func emitDepthwise(_ call: LayerCall, weight: String, kernelShape: [Int], multiplier: Int) throws -> ValueID {
+    let config = call.config
+    let outputs = kernelShape[2] * kernelShape[3]
+    let filter = call.constant(weight, shape: [1, kernelShape[0], kernelShape[1], outputs], try call.weight(weight, shape: kernelShape))
     let conv = try call.emit(.depthwiseConv2d(try window(config), multiplier: multiplier, .none),
-                             [call.input, filter] + optionalBias(call, count: channels * multiplier),
-                             suffix: activationSuffix(config))
+                             [call.input, filter] + optionalBias(call, count: outputs), suffix: activationSuffix(config))
     return try applyActivation(call, try config.string("activation", default: "linear"), to: conv)
 }
 

@@ -4,12 +4,17 @@ import H5ToLiteIR
 
 let normalizationLayers: [String: LayerImporter] = [
     "BatchNormalization": LayerImporter(weights: { config in
-        (try config.bool("scale", default: true) ? [WeightSpec(name: "gamma", trainable: true)] : [])
-            + (try config.bool("center", default: true) ? [WeightSpec(name: "beta", trainable: true)] : [])
+        try scaleAndCenterWeights(config)
             + [WeightSpec(name: "moving_mean", trainable: false), WeightSpec(name: "moving_variance", trainable: false)]
     }, build: importBatchNormalization),
     "Rescaling": LayerImporter(build: importRescaling),
 ]
+
+/// A normalization's gamma (with `scale`) and beta (with `center`), as Keras creates them.
+func scaleAndCenterWeights(_ config: LayerConfig) throws -> [WeightSpec] {
+    (try config.bool("scale", default: true) ? [WeightSpec(name: "gamma", trainable: true)] : [])
+        + (try config.bool("center", default: true) ? [WeightSpec(name: "beta", trainable: true)] : [])
+}
 
 /// Inference-mode batch normalization. Without scale or center the missing gamma or beta
 /// become ones or zeros, so the op always has its five operands; lower-batchnorm turns it

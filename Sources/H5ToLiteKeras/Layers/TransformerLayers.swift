@@ -2,14 +2,8 @@ import H5ToLiteCore
 import H5ToLiteIR
 
 let transformerLayers: [String: LayerImporter] = [
-    "LayerNormalization": LayerImporter(weights: { config in
-        (try config.bool("scale", default: true) ? [WeightSpec(name: "gamma", trainable: true)] : [])
-            + (try config.bool("center", default: true) ? [WeightSpec(name: "beta", trainable: true)] : [])
-    }, build: importLayerNormalization),
-    "GroupNormalization": LayerImporter(weights: { config in
-        (try config.bool("scale", default: true) ? [WeightSpec(name: "gamma", trainable: true)] : [])
-            + (try config.bool("center", default: true) ? [WeightSpec(name: "beta", trainable: true)] : [])
-    }, build: importGroupNormalization),
+    "LayerNormalization": LayerImporter(weights: scaleAndCenterWeights, build: importLayerNormalization),
+    "GroupNormalization": LayerImporter(weights: scaleAndCenterWeights, build: importGroupNormalization),
     "MultiHeadAttention": LayerImporter(weights: attentionWeights, inputs: 1...3, build: importMultiHeadAttention),
     "GlobalAveragePooling1D": LayerImporter { call in
         _ = try call.inputShape(rank: 3)
