@@ -1,3 +1,4 @@
+import CKernels
 import H5ToLiteCore
 import H5ToLiteIR
 
@@ -184,6 +185,69 @@ struct ConstantOperandKernel: Kernel {
                     for k in 0..<width {
                         output[start + k] = table[k * 256 + Int(input[start + k]) + 128]
                     }
+                }
+            }
+        }
+    }
+}
+
+/// An int8 MUL, ADD or SUB (of the constant) by a constant along the last axis, with the
+/// arithmetic of `QuantizedBinaryKernel` computed on vectors (h5t_qs8_channel_op).
+struct ChannelOperationKernel: Kernel {
+    /// Per channel: the constant less its zero point (MUL), or rescaled as ADD rescales it.
+    let constants: [Int32]
+    let rescale: Bool
+    let inputZeroPoint: Int32
+    let inputMultiplier: QuantizedMultiplier
+    let multiplier: QuantizedMultiplier
+    let outputZeroPoint: Int32
+    let bounds: ClosedRange<Int32>
+    let count: Int
+    let variable: Int
+    let threads: Int
+
+    /// Nil for the ops and operand orders it does not compute.
+    init?(_ kernel: QuantizedBinaryKernel, constants values: [Int8], constantIsLeft: Bool, count: Int, threads: Int) {
+        let constantZeroPoint = constantIsLeft ? kernel.leftZeroPoint : kernel.rightZeroPoint
+        inputZeroPoint = constantIsLeft ? kernel.rightZeroPoint : kernel.leftZeroPoint
+        switch kernel.operation {
+        case .mul(let multiplier):
+            constants = values.map { Int32($0) - constantZeroPoint }
+            rescale = false
+            inputMultiplier = QuantizedMultiplier(significand: 0, shift: 0)
+            self.multiplier = multiplier
+        case .add(let left, let right, let output, let subtract):
+            guard !(subtract && constantIsLeft) else { return nil }
+            let constantMultiplier = constantIsLeft ? left : right
+            constants = values.map { value in
+                let rescaled = constantMultiplier.apply((Int32(value) &- constantZeroPoint) &<< 20)
+                return subtract ? 0 &- rescaled : rescaled
+            }
+            rescale = true
+            inputMultiplier = constantIsLeft ? right : left
+            multiplier = output
+        default:
+            return nil
+        }
+        outputZeroPoint = kernel.outputZeroPoint
+        bounds = kernel.bounds
+        self.count = count
+        variable = constantIsLeft ? 1 : 0
+        self.threads = threads
+    }
+
+    func run(_ context: KernelContext) {
+        let width = constants.count
+        let input = context.input(variable, as: Int8.self), output = context.output(as: Int8.self)
+        constants.withUnsafeBufferPointer { constants in
+            let operation = h5t_channel_op(width: Int32(width), rescale: rescale ? 1 : 0, constants: constants.baseAddress,
+                                           input_zero_point: inputZeroPoint, input_multiplier: inputMultiplier.significand,
+                                           input_shift: Int32(inputMultiplier.shift), multiplier: multiplier.significand,
+                                           shift: Int32(multiplier.shift), output_zero_point: outputZeroPoint,
+                                           lo: bounds.lowerBound, hi: bounds.upperBound)
+            withUnsafePointer(to: operation) { operation in
+                parallelFor(count / width, threads: threads, grain: max(1, (1 << 14) / width)) { _, rows in
+                    h5t_qs8_channel_op(operation, rows.count, input + rows.lowerBound * width, output + rows.lowerBound * width)
                 }
             }
         }

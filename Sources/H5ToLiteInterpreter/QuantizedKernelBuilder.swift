@@ -131,10 +131,10 @@ private func makeInt8ArithmeticKernel(_ op: Op, in graph: Graph, threads: Int) t
     }
 }
 
-/// A table in place of a binary op whose second operand is an int8 constant
-/// along the last axis. It is built once with the interpreter, so it pays off
-/// over the runs (images) it serves even where one run reads each row fewer
-/// than 256 times (DenseNet121's 7x7 and 14x14 BatchNorms).
+/// A binary op whose other operand is an int8 constant along the last axis: ADD, SUB (of the
+/// constant) and MUL run as vectorized integer arithmetic; any other op as a table built once
+/// with the interpreter, which pays off over the runs (images) it serves even where one run
+/// reads each row fewer than 256 times.
 private func constantOperandKernel(_ op: Op, _ graph: Graph, _ kernel: QuantizedBinaryKernel, threads: Int) -> (any Kernel)? {
     let output = graph[op.outputs[0]]
     guard let constantIndex = op.inputs.firstIndex(where: graph.isConstant), !graph.isConstant(op.inputs[1 - constantIndex]),
@@ -144,6 +144,9 @@ private func constantOperandKernel(_ op: Op, _ graph: Graph, _ kernel: Quantized
     let width = values.count
     let count = elementCount(output.shape)
     guard shape.isEmpty || shape == [output.shape.last ?? 0] else { return nil }
+    if let channels = ChannelOperationKernel(kernel, constants: values, constantIsLeft: constantIndex == 0, count: count, threads: threads) {
+        return channels
+    }
     let table = kernel.table(against: values.map(Int32.init), constantIsLeft: constantIndex == 0)
     return ConstantOperandKernel(table: table, width: width, count: count, variable: 1 - constantIndex, threads: threads)
 }
@@ -172,6 +175,17 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
     try checkIntegerWeights(op, graph, operands)
     let stage = try outputStage(op, graph, filter: filter, channels: channels)
     let weights = try centredWeights(graph, op.inputs[operands.filter])
+    if case .int8(let zeroPoint) = input, case .int8(let multipliers, let outputZeroPoint, let bounds) = stage,
+       let rows = productRows(op, input: shapes[0], output: output.shape, filter: filter.shape) {
+        let bias = hasBias ? graph[op.inputs[operands.bias]].constant : nil
+        guard !hasBias || bias?.dtype == .int32 else { throw unsupported(op, "unless its bias is an int32 constant") }
+        let pixels = elementCount(shapes[0]) / rows.channels
+        var biasValues: [Int32]?
+        if case .int32(let values) = bias { biasValues = values }
+        return IntegerProductKernel(rows: rows, units: channels, pixels: pixels, weights: weights.map { Int16($0) }, bias: biasValues,
+                                    inputZeroPoint: zeroPoint, multipliers: multipliers, outputZeroPoint: outputZeroPoint,
+                                    bounds: bounds, threads: threads)
+    }
     switch op.kind {
     case .conv2d(let window, _):
         return IntegerConvolutionKernel(geometry: WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window),
@@ -192,6 +206,19 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
         return IntegerFullyConnectedKernel(rows: elementCount(shapes[0]) / filter.shape[1], depth: filter.shape[1], units: channels,
                                            weights: weights, input: input, output: stage, hasBias: hasBias, threads: threads,
                                            terms: exactTerms(weights))
+    }
+}
+
+/// The rows an int8 CONV_2D or FULLY_CONNECTED multiplies, in the staged layout; nil for other ops.
+private func productRows(_ op: Op, input: [Int], output: [Int], filter: [Int]) -> ProductRows? {
+    switch op.kind {
+    case .conv2d(let window, _):
+        let geometry = WindowGeometry(input: input, output: output, kernel: [filter[1], filter[2]], window: window)
+        return ProductRows(geometry, pixelStride: IntegerProductKernel.pixelStride(channels: geometry.inputChannels))
+    case .fullyConnected:
+        return ProductRows(count: elementCount(input) / filter[1], depth: filter[1])
+    default:
+        return nil
     }
 }
 

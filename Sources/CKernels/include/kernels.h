@@ -1,0 +1,89 @@
+/* The interpreter's matrix-product kernels: convolutions and dense layers as products of input
+   rows with weights packed once, when a program is built.
+
+   Swift compiles for the baseline instruction set and cannot select one per function, so the
+   inner loops live here, compiled for AVX-512, AVX2+FMA and plain C, and the best the processor
+   has is chosen once at run time. Every variant computes the same numbers up to the order of
+   float additions; the integer ones are exact.
+
+   An indirect product (XNNPACK's "igemm") reads, for output row r and filter tap t, the input
+   channels at `input + offsets[r * taps + t]`, or at `padding` where the offset is negative (a
+   row of zeros for floats, of the input zero point for integers): a convolution without copying
+   patches. With `offsets == NULL`, row r is at `input + r * row_stride` and there is one tap. */
+#ifndef H5TOLITE_KERNELS_H
+#define H5TOLITE_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Output channels per packed panel. */
+#define H5T_PANEL 16
+
+/* Which vector instructions the kernels use: "avx512vnni", "avx512", "avx2" or "portable": the
+   best this processor has, or a lesser one named by the environment variable H5TOLITE_KERNELS. */
+const char *h5t_kernel_isa(void);
+
+/* Floats a packed float matrix of n output channels and k inputs takes. */
+size_t h5t_f32_packed_count(int n, int k);
+
+/* Packs row-major weights (n rows of k) and n biases (or NULL) into panels of H5T_PANEL output
+   channels: each panel's biases, then for every input one value per channel, zeros past n. */
+void h5t_f32_pack(int n, int k, const float *weights, const float *bias, float *packed);
+
+/* output[r * output_stride + j] = clamp(bias[j] + sum of input row r times weight row j, lo, hi)
+   for r < m, j < n; each row has `taps` taps of `channels` inputs (k = taps * channels). */
+void h5t_f32_igemm(int m, int n, int taps, int channels, const float *input, const int32_t *offsets,
+                   ptrdiff_t row_stride, const float *padding, const float *packed, float *output,
+                   ptrdiff_t output_stride, float lo, float hi);
+
+/* TFLite's requantization, per output channel: a 31-bit fixed-point multiplier and a shift,
+   the output zero point and the activation's bounds. */
+typedef struct {
+    const int32_t *multiplier;
+    const int32_t *shift;
+    int32_t output_zero_point;
+    int32_t lo, hi;
+} h5t_requantization;
+
+/* Bytes the packed int8 matrix takes (n channels, `taps` taps of `channels` inputs). */
+size_t h5t_qs8_packed_bytes(int n, int taps, int channels);
+
+/* Packs weights less their zero point (n rows of taps * channels, each in [-255, 255]), int32
+   biases (or NULL) and the input zero point, whose products the biases absorb:
+   sum (x - zx) w = sum x w - zx sum w. */
+void h5t_qs8_pack(int n, int taps, int channels, const int16_t *weights, const int32_t *bias,
+                  int32_t input_zero_point, void *packed);
+
+/* Bytes one staged pixel takes. */
+size_t h5t_qs8_staged_pixel_bytes(int channels);
+
+/* Copies `pixels` pixels of `channels` int8 values into the layout the kernels read, each
+   pixel's extra inputs set to the zero point (their weights are zero). */
+void h5t_qs8_stage(int pixels, int channels, const int8_t *input, int32_t zero_point, void *staged);
+
+/* The int8 counterpart of h5t_f32_igemm on staged input: offsets and row_stride count staged
+   pixels (not bytes), `padding` is one staged pixel of the zero point. Sums are exact int32,
+   requantized to int8 as TFLite's reference kernels do. */
+void h5t_qs8_igemm(int m, int n, int taps, int channels, const void *staged, const int32_t *offsets,
+                   ptrdiff_t row_stride, const void *padding, const void *packed,
+                   const h5t_requantization *requantization, int8_t *output, ptrdiff_t output_stride);
+
+/* An int8 MUL or ADD whose other operand is a constant varying along the last axis, over rows
+   of `width` values: with `rescale` 0 (MUL), out = M((x - zx) * constants[k]); with `rescale` 1
+   (ADD), out = M(M_in((x - zx) * 2^20) + constants[k]), the constants already rescaled the same
+   way (negated for SUB); M is requantization by multiplier and shift, and each result gets the
+   output zero point and is clamped to [lo, hi]. */
+typedef struct {
+    int width;
+    int rescale;
+    const int32_t *constants;
+    int32_t input_zero_point;
+    int32_t input_multiplier, input_shift;
+    int32_t multiplier, shift;
+    int32_t output_zero_point;
+    int32_t lo, hi;
+} h5t_channel_op;
+
+void h5t_qs8_channel_op(const h5t_channel_op *op, size_t rows, const int8_t *input, int8_t *output);
+
+#endif
