@@ -112,48 +112,6 @@ struct ConvolutionKernel: Kernel {
     }
 }
 
-/// DEPTHWISE_CONV_2D, computed directly: each output channel c*m+j sums input
-/// channel c under the window, times its own filter tap.
-struct DepthwiseKernel: Kernel {
-    let geometry: WindowGeometry
-    let multiplier: Int
-    let hasBias: Bool
-    let activation: FusedActivation
-    let threads: Int
-
-    init(input: [Int], filter: [Int], output: [Int], window: Window, multiplier: Int, hasBias: Bool,
-         activation: FusedActivation, threads: Int) {
-        geometry = WindowGeometry(input: input, output: output, kernel: [filter[1], filter[2]], window: window)
-        self.multiplier = multiplier
-        self.hasBias = hasBias
-        self.activation = activation
-        self.threads = threads
-    }
-
-    func run(_ context: KernelContext) {
-        let g = geometry
-        let rowLength = g.outputWidth * g.inputChannels * multiplier
-        parallelFor(g.outputHeight, threads: threads) { _, range in
-            for y in range {
-                let row = context.output + y * rowLength
-                for x in 0..<g.outputWidth {
-                    accumulate(context, y: y, x: x, into: row + x * g.inputChannels * multiplier)
-                }
-                applyActivation(activation, row, count: rowLength)
-            }
-        }
-    }
-
-    /// One output pixel; the bias goes last, as in TFLite's kernel.
-    private func accumulate(_ context: KernelContext, y: Int, x: Int, into pixel: UnsafeMutablePointer<Float>) {
-        depthwiseWindowSums(geometry, multiplier: multiplier, image: context.inputs[0], filter: context.inputs[1],
-                            y: y, x: x, into: pixel)
-        if hasBias {
-            for c in 0..<geometry.inputChannels * multiplier { pixel[c] += context.inputs[2][c] }
-        }
-    }
-}
-
 /// DEPTHWISE_CONV_2D's sums at output pixel (y, x): output channel c*m+j adds input channel c
 /// under the window times its own tap, for the float kernel and (on centred values) the
 /// integer one.

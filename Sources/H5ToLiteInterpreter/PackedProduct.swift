@@ -40,7 +40,7 @@ struct ProductRows {
 }
 
 /// Per output pixel and tap, where the tap's input pixel starts, or -1 in the padding.
-private func windowOffsets(_ g: WindowGeometry, pixelStride: Int) -> [Int32] {
+func windowOffsets(_ g: WindowGeometry, pixelStride: Int) -> [Int32] {
     var offsets: [Int32] = []
     offsets.reserveCapacity(g.outputHeight * g.outputWidth * g.kernelHeight * g.kernelWidth)
     for y in 0..<g.outputHeight {
@@ -261,5 +261,97 @@ private func stagedInts(count: Int, channels: Int, _ values: [Int8], zeroPoint: 
     [Int16](unsafeUninitializedCapacity: count * IntegerProductKernel.pixelStride(channels: channels)) { buffer, initialized in
         h5t_qs8_stage(Int32(count), Int32(channels), values, zeroPoint, buffer.baseAddress!)
         initialized = buffer.count
+    }
+}
+
+/// DEPTHWISE_CONV_2D in float32: each output channel sums its input channel under the window,
+/// vectorized across channels (h5t_f32_depthwise), the window read through per-pixel offsets.
+struct DepthwiseKernel: Kernel {
+    let pixels: Int
+    let taps: Int
+    let channels: Int
+    let multiplier: Int
+    let offsets: [Int32]
+    let hasBias: Bool
+    let activation: FusedActivation
+    let threads: Int
+
+    init(geometry g: WindowGeometry, multiplier: Int, hasBias: Bool, activation: FusedActivation, threads: Int) {
+        pixels = g.outputHeight * g.outputWidth
+        taps = g.kernelHeight * g.kernelWidth
+        channels = g.inputChannels
+        self.multiplier = multiplier
+        offsets = windowOffsets(g, pixelStride: g.inputChannels)
+        self.hasBias = hasBias
+        self.activation = activation
+        self.threads = threads
+    }
+
+    func run(_ context: KernelContext) {
+        let width = channels * multiplier
+        let (lo, hi) = clampBounds(activation)
+        offsets.withUnsafeBufferPointer { offsets in
+            var shape = h5t_depthwise(taps: Int32(taps), channels: Int32(channels), multiplier: Int32(multiplier), offsets: offsets.baseAddress)
+            parallelFor(pixels, threads: threads, grain: max(1, (1 << 12) / max(width * taps, 1))) { _, range in
+                h5t_f32_depthwise(&shape, Int32(range.lowerBound), Int32(range.count), context.inputs[0], context.inputs[1],
+                                  hasBias ? context.inputs[2] : nil, context.output + range.lowerBound * width, lo, hi)
+                if activation == .tanh {
+                    let start = context.output + range.lowerBound * width
+                    for i in 0..<(range.count * width) { start[i] = tanh(start[i]) }
+                }
+            }
+        }
+    }
+}
+
+/// DEPTHWISE_CONV_2D on int8 activations, with TFLite's reference arithmetic (h5t_qs8_depthwise):
+/// exact int32 sums of the centred input times the weights less their zero point, plus the bias,
+/// requantized per output channel.
+struct Int8DepthwiseKernel: Kernel {
+    let shape: DepthwiseKernel
+    let weights: [Int32]
+    let bias: [Int32]?
+    let inputZeroPoint: Int32
+    let multipliers: [Int32]
+    let shifts: [Int32]
+    let outputZeroPoint: Int32
+    let bounds: ClosedRange<Int32>
+
+    init(geometry: WindowGeometry, multiplier: Int, weights: [Int32], bias: [Int32]?, inputZeroPoint: Int32,
+         multipliers: [QuantizedMultiplier], outputZeroPoint: Int32, bounds: ClosedRange<Int32>, threads: Int) {
+        shape = DepthwiseKernel(geometry: geometry, multiplier: multiplier, hasBias: bias != nil, activation: .none, threads: threads)
+        self.weights = weights
+        self.bias = bias
+        self.inputZeroPoint = inputZeroPoint
+        self.multipliers = multipliers.map(\.significand)
+        shifts = multipliers.map { Int32($0.shift) }
+        self.outputZeroPoint = outputZeroPoint
+        self.bounds = bounds
+    }
+
+    func run(_ context: KernelContext) {
+        let width = shape.channels * shape.multiplier
+        let input = context.input(0, as: Int8.self), output = context.output(as: Int8.self)
+        shape.offsets.withUnsafeBufferPointer { offsets in
+        weights.withUnsafeBufferPointer { weights in
+        multipliers.withUnsafeBufferPointer { multipliers in
+        shifts.withUnsafeBufferPointer { shifts in
+            var d = h5t_depthwise(taps: Int32(shape.taps), channels: Int32(shape.channels), multiplier: Int32(shape.multiplier),
+                                  offsets: offsets.baseAddress)
+            var requantization = h5t_requantization(multiplier: multipliers.baseAddress, shift: shifts.baseAddress,
+                                                    output_zero_point: outputZeroPoint, lo: bounds.lowerBound, hi: bounds.upperBound)
+            parallelFor(shape.pixels, threads: shape.threads, grain: max(1, (1 << 12) / max(width * shape.taps, 1))) { _, range in
+                if let bias {
+                    h5t_qs8_depthwise(&d, Int32(range.lowerBound), Int32(range.count), input, weights.baseAddress, bias,
+                                      inputZeroPoint, &requantization, output + range.lowerBound * width)
+                } else {
+                    h5t_qs8_depthwise(&d, Int32(range.lowerBound), Int32(range.count), input, weights.baseAddress, nil,
+                                      inputZeroPoint, &requantization, output + range.lowerBound * width)
+                }
+            }
+        }
+        }
+        }
+        }
     }
 }

@@ -27,6 +27,8 @@ struct QuantizedBinaryKernel: Kernel {
     /// Operands: output, left, right.
     let rows: StridedRows
     let threads: Int
+    /// ADD and SUB of two tensors of the output's shape run vectorized (h5t_qs8_add).
+    private var sameShapeAdd: h5t_add?
 
     init(_ kind: OpKind, left: Value, right: Value, output: Value, threads: Int) throws {
         let l = AffineParameters(left.quantization!), r = AffineParameters(right.quantization!)
@@ -67,10 +69,23 @@ struct QuantizedBinaryKernel: Kernel {
             rowMajorStrides(shape), broadcastStrides(left.shape, to: shape), broadcastStrides(right.shape, to: shape),
         ]).collapsed()
         self.threads = threads
+        if case .add(let l, let r, let o, let subtract) = operation, left.shape == output.shape, right.shape == output.shape {
+            sameShapeAdd = h5t_add(left_zero_point: leftZeroPoint, left_multiplier: l.significand, left_shift: Int32(l.shift),
+                                   right_zero_point: rightZeroPoint, right_multiplier: r.significand, right_shift: Int32(r.shift),
+                                   multiplier: o.significand, shift: Int32(o.shift), output_zero_point: outputZeroPoint,
+                                   lo: bounds.lowerBound, hi: bounds.upperBound, subtract: subtract ? 1 : 0)
+        }
     }
 
     func run(_ context: KernelContext) {
-        dispatch(Runner(kernel: self, context: context))
+        guard let sameShapeAdd else { return dispatch(Runner(kernel: self, context: context)) }
+        let count = rows.rowCount * rows.rowLength
+        let left = context.input(0, as: Int8.self), right = context.input(1, as: Int8.self), output = context.output(as: Int8.self)
+        withUnsafePointer(to: sameShapeAdd) { add in
+            parallelFor(count, threads: threads, grain: 1 << 14) { _, range in
+                h5t_qs8_add(add, range.count, left + range.lowerBound, right + range.lowerBound, output + range.lowerBound)
+            }
+        }
     }
 
     /// Calls `visitor` with the function computing this op's values, built
@@ -355,6 +370,12 @@ struct QuantizeKernel: Kernel {
 
     func run(_ context: KernelContext) {
         let range = integerRange(outputType)
+        if inputType == .float32, outputType == .int8 {
+            // The common case (a model's float input), without the per-element type switches.
+            h5t_quantize_int8(count, context.inputs[0], Double(output.scale), output.zeroPoint, range.lowerBound, range.upperBound,
+                              context.output(as: Int8.self))
+            return
+        }
         for i in 0..<count {
             let value: Int32
             switch inputType {

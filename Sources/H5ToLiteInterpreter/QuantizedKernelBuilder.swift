@@ -186,6 +186,17 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
                                     inputZeroPoint: zeroPoint, multipliers: multipliers, outputZeroPoint: outputZeroPoint,
                                     bounds: bounds, threads: threads)
     }
+    if case .int8(let zeroPoint) = input, case .int8(let multipliers, let outputZeroPoint, let bounds) = stage,
+       case .depthwiseConv2d(let window, let multiplier, _) = op.kind {
+        var biasValues: [Int32]?
+        if hasBias {
+            guard case .int32(let values) = graph[op.inputs[operands.bias]].constant else { throw unsupported(op, "unless its bias is an int32 constant") }
+            biasValues = values
+        }
+        return Int8DepthwiseKernel(geometry: WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window),
+                                   multiplier: multiplier, weights: weights.map { Int32($0) }, bias: biasValues, inputZeroPoint: zeroPoint,
+                                   multipliers: multipliers, outputZeroPoint: outputZeroPoint, bounds: bounds, threads: threads)
+    }
     switch op.kind {
     case .conv2d(let window, _):
         return IntegerConvolutionKernel(geometry: WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window),

@@ -86,4 +86,57 @@ typedef struct {
 
 void h5t_qs8_channel_op(const h5t_channel_op *op, size_t rows, const int8_t *input, int8_t *output);
 
+/* DEPTHWISE_CONV_2D: `taps` window positions per output pixel at `offsets` (pixel * taps of them,
+   negative in the padding; they count input elements), `channels` input channels, each giving
+   `multiplier` output channels. Weights are [taps][channels * multiplier]. */
+typedef struct {
+    int taps, channels, multiplier;
+    const int32_t *offsets;
+} h5t_depthwise;
+
+/* Output pixels first..first+count (output points at pixel `first`): the float sums, in tap order
+   with fused multiply-adds, plus the bias, clamped to [lo, hi]. */
+void h5t_f32_depthwise(const h5t_depthwise *d, int first, int count, const float *input, const float *weights,
+                       const float *bias, float *output, float lo, float hi);
+
+/* The int8 form: exact int32 sums of (x - input_zero_point) * w (weights less their zero point,
+   widened), plus the bias, requantized per output channel. */
+void h5t_qs8_depthwise(const h5t_depthwise *d, int first, int count, const int8_t *input, const int32_t *weights,
+                       const int32_t *bias, int32_t input_zero_point, const h5t_requantization *requantization,
+                       int8_t *output);
+
+/* Int8 ADD (or SUB) of two tensors of one shape: each input centred, shifted left by 20 and
+   requantized to the shared scale, summed, requantized to the output, plus its zero point and
+   clamped to [lo, hi]. */
+typedef struct {
+    int32_t left_zero_point, left_multiplier, left_shift;
+    int32_t right_zero_point, right_multiplier, right_shift;
+    int32_t multiplier, shift;
+    int32_t output_zero_point, lo, hi;
+    int subtract;
+} h5t_add;
+
+void h5t_qs8_add(const h5t_add *op, size_t count, const int8_t *x, const int8_t *y, int8_t *out);
+
+/* QUANTIZE from float32 to int8: round(x / scale) in doubles, halves away from zero, plus the
+   zero point, clamped to [lo, hi]. */
+void h5t_quantize_int8(size_t count, const float *x, double scale, int32_t zero_point, int32_t lo, int32_t hi, int8_t *out);
+
+/* A pooling window over one NHWC image. */
+typedef struct {
+    int input_height, input_width, channels;
+    int output_width;
+    int window_height, window_width;
+    int stride_height, stride_width;
+    int pad_top, pad_left;
+    int is_max;
+} h5t_pool;
+
+/* Output rows first..first+count (output points at row `first`), clamped to [lo, hi]. */
+void h5t_f32_pool(const h5t_pool *p, int first, int count, const float *input, float *output, float lo, float hi);
+
+/* The int8 form; `totals` holds `channels` int32 of scratch. */
+void h5t_qs8_pool(const h5t_pool *p, int first, int count, const int8_t *input, int8_t *output, int32_t *totals,
+                  int32_t lo, int32_t hi);
+
 #endif
