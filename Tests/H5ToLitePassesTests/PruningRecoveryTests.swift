@@ -14,7 +14,7 @@ import H5ToLiteKeras
         let path = repository.appendingPathComponent("golden/models/chexnet_trained/keras3.h5").path
         let imported = try importKeras(try loadKerasModel(path: path))
         let samples = seededNormalSamples(shape: Array(imported[imported.inputs[0]].shape.dropFirst()), count: 6)
-        let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.7, recovery: .batchnorm), calibration: samples)
+        let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.7, recovery: .batchnorm), calibration: [samples])
         let graph = try runPipeline(imported, passes: [removeInferenceNoops, constantFolding, pruneWeights, reestimateBatchNorm],
                                     context: PassContext(options: options))
         let normalizations = graph.ops.filter(\.kind.isBatchNormalization)
@@ -55,7 +55,7 @@ import H5ToLiteKeras
         }
         """)
         let samples = seededNormalSamples(shape: [5, 5, 2], count: 10)
-        let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.5, includeEnds: true), calibration: samples)
+        let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.5, includeEnds: true), calibration: [samples])
         let refitted = try runPipeline(dense, passes: [pruneWeights, refitPruned], context: PassContext(options: options))
         let hidden = try [dense, refitted].map { graph in
             try #require(try observeBatch(graph, samples) { $0 == graph.ops[0].outputs[0] }.values.first)
@@ -98,7 +98,7 @@ extension PruningRecoveryTests {
         }
         """)
         let samples = seededNormalSamples(shape: [5, 5, 3], count: 8)
-        let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.5, includeEnds: true), calibration: samples)
+        let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.5, includeEnds: true), calibration: [samples])
         let refitted = try runPipeline(dense, passes: [pruneWeights, refitPruned], context: PassContext(options: options))
         let kernel = refitted[refitted.ops[0].inputs[1]].constant!.floats!
         let denseKernel = dense[dense.ops[0].inputs[1]].constant!.floats!
