@@ -47,10 +47,9 @@ public struct SampleFile: Sendable {
 /// images (decoded, resized to the input and preprocessed) only for a model with one input.
 /// `names`, when given, picks and orders the images (a label CSV's image column).
 public func loadSamples(_ file: SampleFile, for inputs: [ModelInput], names: [String]? = nil, label: String) throws -> [Tensor] {
-    let listed = file.paths.joined(separator: ",")
-    let inputNames = inputs.map { "'\($0.name)'" }.joined(separator: ", ")
     guard file.paths.count == inputs.count else {
-        throw H5ToLiteError(file: listed, "the model takes \(inputs.count) input\(inputs.count == 1 ? "" : "s") (\(inputNames)): "
+        throw H5ToLiteError(file: file.paths.joined(separator: ","),
+                            "the model takes \(inputs.count) input\(inputs.count == 1 ? "" : "s") (\(quotedNames(inputs))): "
                             + "one array per input, comma-separated in that order; got \(file.paths.count)")
     }
     let samples = try zip(file.paths, inputs).map { path, input in
@@ -81,7 +80,7 @@ private func loadInput(_ path: String, _ input: ModelInput, inputs: [ModelInput]
     }
     guard inputs.count == 1 else {
         throw H5ToLiteError(file: path, "a folder of images feeds a model with one image input; this model takes \(inputs.count) "
-                            + "inputs (\(inputs.map { "'\($0.name)'" }.joined(separator: ", "))): give one preprocessed .npy per input, "
+                            + "inputs (\(quotedNames(inputs))): give one preprocessed .npy per input, "
                             + "comma-separated in that order")
     }
     return try loadImages(path, shape: input.shape, preprocessing: file.preprocessing, limit: file.limit, names: names, label: label)
@@ -111,6 +110,11 @@ private func loadImages(_ path: String, shape: [Int], preprocessing: Preprocessi
     defer { bar.finish() }
     return try loadImageBatch(paths: files, height: shape[0], width: shape[1], channels: shape[2],
                               preprocessing: preprocessing, progress: { bar.update($0, $1) })
+}
+
+/// `'image', 'clinical'`: the inputs' names as errors list them.
+func quotedNames(_ inputs: [ModelInput]) -> String {
+    inputs.map { "'\($0.name)'" }.joined(separator: ", ")
 }
 
 /// `inputs` (one tensor per model input, the same samples in each) cut along the batch axis
