@@ -18,7 +18,9 @@ let calibrate = Pass(name: "calibrate",
         let old = ranges[id] ?? ValueRange(min: low, max: high)
         ranges[id] = ValueRange(min: min(old.min, low), max: max(old.max, high))
     }
-    for (id, range) in ranges where graph[id].constant == nil {
+    // The interpreter runs a batch_norm as a multiply and an add through values of its own,
+    // numbered past the graph's: only the graph's values take ranges.
+    for (id, range) in ranges where graph.values.indices.contains(id) && graph[id].constant == nil {
         graph[id].range = range
     }
     context.note("calibrate: \(samples.sampleCount) samples, \(ranges.count) values measured")
