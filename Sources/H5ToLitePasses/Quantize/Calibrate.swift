@@ -13,13 +13,15 @@ let calibrate = Pass(name: "calibrate",
     let samples = try context.calibrationSamples(for: "calibrate")
     var ranges: [ValueID: ValueRange] = [:]
     let interpreter = try Interpreter(graph: graph)
-    _ = try interpreter.run([samples]) { id, tensor in
+    _ = try interpreter.run(samples) { id, tensor in
         guard let low = tensor.data.min(), let high = tensor.data.max() else { return }
         let old = ranges[id] ?? ValueRange(min: low, max: high)
         ranges[id] = ValueRange(min: min(old.min, low), max: max(old.max, high))
     }
-    for (id, range) in ranges where graph[id].constant == nil {
+    // The interpreter runs a batch_norm as a multiply and an add through values of its own,
+    // numbered past the graph's: only the graph's values take ranges.
+    for (id, range) in ranges where graph.values.indices.contains(id) && graph[id].constant == nil {
         graph[id].range = range
     }
-    context.note("calibrate: \(samples.shape.first ?? 0) samples, \(ranges.count) values measured")
+    context.note("calibrate: \(samples.sampleCount) samples, \(ranges.count) values measured")
 }
