@@ -85,6 +85,17 @@ public struct Interpreter: Sendable {
         }
     }
 
+    /// Runs like `run(_:observe:)`, with the batches spread over workers as `run`
+    /// spreads them: `observe` is called from several threads at once, in no
+    /// order across samples. For observers that only accumulate (calibration).
+    public func runConcurrently(_ inputs: [Tensor], observe: @Sendable (ValueID, Tensor) -> Void) throws -> [Tensor] {
+        let batches = try batchCount(inputs)
+        let program = try observer.program()
+        return withoutActuallyEscaping(observe) { observe in
+            shaped(program.run(inputs.map(\.data), batches: batches, raw: false, observe: observe, concurrently: true), batches: batches)
+        }
+    }
+
     private func shaped(_ results: [[Float]], batches: Int) -> [Tensor] {
         zip(graph.outputs, results).map { id, data in
             let shape = graph[id].shape

@@ -63,7 +63,8 @@ func makeKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
                                   activation: activation, threads: threads)
     case .depthwiseConv2d(let window, let multiplier, let activation):
         let geometry = WindowGeometry(input: shapes[0], output: output, kernel: [shapes[1][1], shapes[1][2]], window: window)
-        return DepthwiseKernel(geometry: geometry, multiplier: multiplier, hasBias: hasBias, activation: activation, threads: threads)
+        return DepthwiseKernel(windows: DepthwiseWindows(geometry, multiplier: multiplier), hasBias: hasBias, activation: activation,
+                               threads: threads)
     case .fullyConnected(let activation):
         return FloatProductKernel(rows: ProductRows(count: elementCount(shapes[0]) / shapes[1][1], depth: shapes[1][1]),
                                   units: shapes[1][0], weights: graph[op.inputs[1]].constant?.floats,

@@ -173,16 +173,18 @@ func clampBounds(_ activation: FusedActivation) -> (Float, Float) {
 
 /// CONV_2D and FULLY_CONNECTED on int8 activations, with TFLite's reference arithmetic: exact
 /// int32 sums of the input less its zero point times the weights less theirs, requantized per
-/// output channel. The input is first staged as int16 pairs, the layout the kernels multiply;
-/// the input zero point's products are folded into the packed biases.
+/// output channel. The input is first staged in the layout the kernels multiply (int16 pairs, or
+/// unsigned byte quads with VNNI); the input zero point's products are folded into the packed
+/// biases.
 struct IntegerProductKernel: Kernel {
     let rows: ProductRows
     let units: Int
+    let layout: h5t_qs8_layout
     /// Input pixels (or rows) staged per run.
     let pixels: Int
     let packed: [UInt8]
     /// One staged pixel of the input zero point: what a window reads in the padding.
-    let padding: [Int16]
+    let padding: [UInt8]
     let inputZeroPoint: Int32
     let multipliers: [Int32]
     let shifts: [Int32]
@@ -191,12 +193,16 @@ struct IntegerProductKernel: Kernel {
     let threads: Int
     let tiles: ProductTiles
 
-    /// `weights` holds the units rows of taps * channels weights less their zero point.
-    init(rows: ProductRows, units: Int, pixels: Int, weights: [Int16], bias: [Int32]?, inputZeroPoint: Int32,
+    /// `weights` holds the units rows of taps * channels weights less their zero point;
+    /// `window` the convolution's geometry, nil for a dense layer.
+    init(window: WindowGeometry?, units: Int, inputCount: Int, weights: [Int16], bias: [Int32]?, inputZeroPoint: Int32,
          multipliers: [QuantizedMultiplier], outputZeroPoint: Int32, bounds: ClosedRange<Int32>, threads: Int) {
-        self.rows = rows
+        let channels = weights.count / units / (window.map { $0.kernelHeight * $0.kernelWidth } ?? 1)
+        layout = h5t_qs8_choose_layout(weights, weights.count)
+        let stride = h5t_qs8_staged_pixel_bytes(layout, Int32(channels))
+        rows = window.map { ProductRows($0, pixelStride: stride) } ?? ProductRows(count: inputCount / channels, depth: channels)
         self.units = units
-        self.pixels = pixels
+        pixels = inputCount / channels
         self.inputZeroPoint = inputZeroPoint
         self.multipliers = multipliers.map(\.significand)
         shifts = multipliers.map { Int32($0.shift) }
@@ -204,29 +210,27 @@ struct IntegerProductKernel: Kernel {
         self.bounds = bounds
         self.threads = threads
         tiles = ProductTiles(rows: rows.count, units: units, threads: threads)
-        padding = stagedInts(count: 1, channels: rows.channels, [Int8](repeating: Int8(truncatingIfNeeded: inputZeroPoint), count: rows.channels),
-                             zeroPoint: inputZeroPoint)
-        let count = h5t_qs8_packed_bytes(Int32(units), Int32(rows.taps), Int32(rows.channels))
-        packed = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            if let bias {
-                h5t_qs8_pack(Int32(units), Int32(rows.taps), Int32(rows.channels), weights, bias, inputZeroPoint, buffer.baseAddress!)
-            } else {
-                h5t_qs8_pack(Int32(units), Int32(rows.taps), Int32(rows.channels), weights, nil, inputZeroPoint, buffer.baseAddress!)
-            }
+        padding = [UInt8](unsafeUninitializedCapacity: stride) { [layout] buffer, initialized in
+            let zeros = [Int8](repeating: Int8(truncatingIfNeeded: inputZeroPoint), count: channels)
+            h5t_qs8_stage(layout, 1, Int32(channels), zeros, inputZeroPoint, buffer.baseAddress!)
+            initialized = stride
+        }
+        let count = h5t_qs8_packed_bytes(layout, Int32(units), Int32(rows.taps), Int32(channels))
+        packed = [UInt8](unsafeUninitializedCapacity: count) { [layout, rows] buffer, initialized in
+            h5t_qs8_pack(layout, Int32(units), Int32(rows.taps), Int32(channels), weights, bias, inputZeroPoint, buffer.baseAddress!)
             initialized = count
         }
     }
 
-    /// Int16 elements of one staged pixel.
-    static func pixelStride(channels: Int) -> Int { h5t_qs8_staged_pixel_bytes(Int32(channels)) / 2 }
+    private var pixelBytes: Int { h5t_qs8_staged_pixel_bytes(layout, Int32(rows.channels)) }
 
-    var scratchCount: Int { wordCount(pixels * h5t_qs8_staged_pixel_bytes(Int32(rows.channels)), size: 1) }
+    var scratchCount: Int { wordCount(pixels * pixelBytes, size: 1) }
 
     func run(_ context: KernelContext) {
-        let stride = Self.pixelStride(channels: rows.channels)
-        let staged = context.scratch(as: Int16.self, count: pixels * stride)
+        let stride = pixelBytes
+        let staged = context.scratch(as: UInt8.self, count: pixels * stride)
         parallelFor(pixels, threads: threads, grain: max(1, (1 << 14) / max(rows.channels, 1))) { _, range in
-            h5t_qs8_stage(Int32(range.count), Int32(rows.channels), context.input(0, as: Int8.self) + range.lowerBound * rows.channels,
+            h5t_qs8_stage(layout, Int32(range.count), Int32(rows.channels), context.input(0, as: Int8.self) + range.lowerBound * rows.channels,
                           inputZeroPoint, staged + range.lowerBound * stride)
         }
         let output = context.output(as: Int8.self)
@@ -242,7 +246,7 @@ struct IntegerProductKernel: Kernel {
                                                             shift: shifts.baseAddress! + tile.units.lowerBound,
                                                             output_zero_point: outputZeroPoint, lo: bounds.lowerBound, hi: bounds.upperBound)
                     rows.offsets(from: tile.rows.lowerBound) { offsets in
-                        h5t_qs8_igemm(Int32(tile.rows.count), Int32(tile.units.count), Int32(rows.taps), Int32(rows.channels),
+                        h5t_qs8_igemm(layout, Int32(tile.rows.count), Int32(tile.units.count), Int32(rows.taps), Int32(rows.channels),
                                       staged + (offsets == nil ? tile.rows.lowerBound * stride : 0), offsets, stride,
                                       padding.baseAddress, packed.baseAddress! + tile.units.lowerBound / Int(H5T_PANEL) * panelSize,
                                       &requantization, output + tile.rows.lowerBound * units + tile.units.lowerBound, units)
@@ -256,48 +260,56 @@ struct IntegerProductKernel: Kernel {
     }
 }
 
-/// `count` pixels of int8 values in the int16 layout h5t_qs8_igemm reads.
-private func stagedInts(count: Int, channels: Int, _ values: [Int8], zeroPoint: Int32) -> [Int16] {
-    [Int16](unsafeUninitializedCapacity: count * IntegerProductKernel.pixelStride(channels: channels)) { buffer, initialized in
-        h5t_qs8_stage(Int32(count), Int32(channels), values, zeroPoint, buffer.baseAddress!)
-        initialized = buffer.count
-    }
-}
-
-/// DEPTHWISE_CONV_2D in float32: each output channel sums its input channel under the window,
-/// vectorized across channels (h5t_f32_depthwise), the window read through per-pixel offsets.
-struct DepthwiseKernel: Kernel {
+/// Where DEPTHWISE_CONV_2D's window reads: per output pixel and tap, the input pixel's offset
+/// (-1 in the padding), and how input channels map to output channels.
+struct DepthwiseWindows {
     let pixels: Int
     let taps: Int
     let channels: Int
     let multiplier: Int
     let offsets: [Int32]
-    let hasBias: Bool
-    let activation: FusedActivation
-    let threads: Int
 
-    init(geometry g: WindowGeometry, multiplier: Int, hasBias: Bool, activation: FusedActivation, threads: Int) {
+    init(_ g: WindowGeometry, multiplier: Int) {
         pixels = g.outputHeight * g.outputWidth
         taps = g.kernelHeight * g.kernelWidth
         channels = g.inputChannels
         self.multiplier = multiplier
         offsets = windowOffsets(g, pixelStride: g.inputChannels)
-        self.hasBias = hasBias
-        self.activation = activation
-        self.threads = threads
     }
 
-    func run(_ context: KernelContext) {
-        let width = channels * multiplier
-        let (lo, hi) = clampBounds(activation)
+    /// Output channels per pixel.
+    var width: Int { channels * multiplier }
+
+    /// Output pixels worth a chunk of their own.
+    var grain: Int { max(1, (1 << 12) / max(width * taps, 1)) }
+
+    /// The shape in the kernels' form, valid inside `body`.
+    func withShape<Result>(_ body: (UnsafePointer<h5t_depthwise>) -> Result) -> Result {
         offsets.withUnsafeBufferPointer { offsets in
-            var shape = h5t_depthwise(taps: Int32(taps), channels: Int32(channels), multiplier: Int32(multiplier), offsets: offsets.baseAddress)
-            parallelFor(pixels, threads: threads, grain: max(1, (1 << 12) / max(width * taps, 1))) { _, range in
-                h5t_f32_depthwise(&shape, Int32(range.lowerBound), Int32(range.count), context.inputs[0], context.inputs[1],
-                                  hasBias ? context.inputs[2] : nil, context.output + range.lowerBound * width, lo, hi)
+            withUnsafePointer(to: h5t_depthwise(taps: Int32(taps), channels: Int32(channels), multiplier: Int32(multiplier),
+                                                offsets: offsets.baseAddress)) { body($0) }
+        }
+    }
+}
+
+/// DEPTHWISE_CONV_2D in float32: each output channel sums its input channel under the window,
+/// vectorized across channels (h5t_f32_depthwise).
+struct DepthwiseKernel: Kernel {
+    let windows: DepthwiseWindows
+    let hasBias: Bool
+    let activation: FusedActivation
+    let threads: Int
+
+    func run(_ context: KernelContext) {
+        let width = windows.width
+        let (lo, hi) = clampBounds(activation)
+        windows.withShape { shape in
+            parallelFor(windows.pixels, threads: threads, grain: windows.grain) { _, range in
+                let output = context.output + range.lowerBound * width
+                h5t_f32_depthwise(shape, Int32(range.lowerBound), Int32(range.count), context.inputs[0], context.inputs[1],
+                                  hasBias ? context.inputs[2] : nil, output, lo, hi)
                 if activation == .tanh {
-                    let start = context.output + range.lowerBound * width
-                    for i in 0..<(range.count * width) { start[i] = tanh(start[i]) }
+                    for i in 0..<(range.count * width) { output[i] = tanh(output[i]) }
                 }
             }
         }
@@ -308,7 +320,7 @@ struct DepthwiseKernel: Kernel {
 /// exact int32 sums of the centred input times the weights less their zero point, plus the bias,
 /// requantized per output channel.
 struct Int8DepthwiseKernel: Kernel {
-    let shape: DepthwiseKernel
+    let windows: DepthwiseWindows
     let weights: [Int32]
     let bias: [Int32]?
     let inputZeroPoint: Int32
@@ -316,10 +328,11 @@ struct Int8DepthwiseKernel: Kernel {
     let shifts: [Int32]
     let outputZeroPoint: Int32
     let bounds: ClosedRange<Int32>
+    let threads: Int
 
-    init(geometry: WindowGeometry, multiplier: Int, weights: [Int32], bias: [Int32]?, inputZeroPoint: Int32,
+    init(windows: DepthwiseWindows, weights: [Int32], bias: [Int32]?, inputZeroPoint: Int32,
          multipliers: [QuantizedMultiplier], outputZeroPoint: Int32, bounds: ClosedRange<Int32>, threads: Int) {
-        shape = DepthwiseKernel(geometry: geometry, multiplier: multiplier, hasBias: bias != nil, activation: .none, threads: threads)
+        self.windows = windows
         self.weights = weights
         self.bias = bias
         self.inputZeroPoint = inputZeroPoint
@@ -327,26 +340,22 @@ struct Int8DepthwiseKernel: Kernel {
         shifts = multipliers.map { Int32($0.shift) }
         self.outputZeroPoint = outputZeroPoint
         self.bounds = bounds
+        self.threads = threads
     }
 
     func run(_ context: KernelContext) {
-        let width = shape.channels * shape.multiplier
+        let width = windows.width
         let input = context.input(0, as: Int8.self), output = context.output(as: Int8.self)
-        shape.offsets.withUnsafeBufferPointer { offsets in
+        windows.withShape { shape in
         weights.withUnsafeBufferPointer { weights in
         multipliers.withUnsafeBufferPointer { multipliers in
         shifts.withUnsafeBufferPointer { shifts in
-            var d = h5t_depthwise(taps: Int32(shape.taps), channels: Int32(shape.channels), multiplier: Int32(shape.multiplier),
-                                  offsets: offsets.baseAddress)
-            var requantization = h5t_requantization(multiplier: multipliers.baseAddress, shift: shifts.baseAddress,
+            let requantization = h5t_requantization(multiplier: multipliers.baseAddress, shift: shifts.baseAddress,
                                                     output_zero_point: outputZeroPoint, lo: bounds.lowerBound, hi: bounds.upperBound)
-            parallelFor(shape.pixels, threads: shape.threads, grain: max(1, (1 << 12) / max(width * shape.taps, 1))) { _, range in
-                if let bias {
-                    h5t_qs8_depthwise(&d, Int32(range.lowerBound), Int32(range.count), input, weights.baseAddress, bias,
-                                      inputZeroPoint, &requantization, output + range.lowerBound * width)
-                } else {
-                    h5t_qs8_depthwise(&d, Int32(range.lowerBound), Int32(range.count), input, weights.baseAddress, nil,
-                                      inputZeroPoint, &requantization, output + range.lowerBound * width)
+            withUnsafePointer(to: requantization) { requantization in
+                parallelFor(windows.pixels, threads: threads, grain: windows.grain) { _, range in
+                    h5t_qs8_depthwise(shape, Int32(range.lowerBound), Int32(range.count), input, weights.baseAddress,
+                                      bias, inputZeroPoint, requantization, output + range.lowerBound * width)
                 }
             }
         }

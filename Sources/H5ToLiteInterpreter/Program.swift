@@ -121,12 +121,14 @@ final class Program: @unchecked Sendable {
     }
 
     /// Runs the graph `batches` times, each on the next slice of every input,
-    /// handing each computed value to `observe` when it is given (in order, so
-    /// then one batch after another).
-    func run(_ data: [[Float]], batches: Int, raw: Bool, observe: ((ValueID, Tensor) -> Void)?) -> [[Float]] {
+    /// handing each computed value to `observe` when it is given: in order, one
+    /// batch after another, unless `concurrently`, when the batches spread over
+    /// workers and `observe` is called from all of them.
+    func run(_ data: [[Float]], batches: Int, raw: Bool, observe: ((ValueID, Tensor) -> Void)?,
+             concurrently: Bool = false) -> [[Float]] {
         let results = outputs.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: batches * elementCount($0.value.shape)) }
         defer { results.forEach { $0.deallocate() } }
-        let workers = observe == nil ? min(threads, batches) : 1
+        let workers = observe == nil || concurrently ? min(threads, batches) : 1
         parallelWorkers(workers) { worker in
             let arena = arenas.take()
             defer { arenas.give(arena) }

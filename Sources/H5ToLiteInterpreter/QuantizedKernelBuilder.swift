@@ -176,15 +176,18 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
     let stage = try outputStage(op, graph, filter: filter, channels: channels)
     let weights = try centredWeights(graph, op.inputs[operands.filter])
     if case .int8(let zeroPoint) = input, case .int8(let multipliers, let outputZeroPoint, let bounds) = stage,
-       let rows = productRows(op, input: shapes[0], output: output.shape, filter: filter.shape) {
+       op.kind.isProduct {
         let bias = hasBias ? graph[op.inputs[operands.bias]].constant : nil
         guard !hasBias || bias?.dtype == .int32 else { throw unsupported(op, "unless its bias is an int32 constant") }
-        let pixels = elementCount(shapes[0]) / rows.channels
         var biasValues: [Int32]?
         if case .int32(let values) = bias { biasValues = values }
-        return IntegerProductKernel(rows: rows, units: channels, pixels: pixels, weights: weights.map { Int16($0) }, bias: biasValues,
-                                    inputZeroPoint: zeroPoint, multipliers: multipliers, outputZeroPoint: outputZeroPoint,
-                                    bounds: bounds, threads: threads)
+        var window: WindowGeometry?
+        if case .conv2d(let convolution, _) = op.kind {
+            window = WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: convolution)
+        }
+        return IntegerProductKernel(window: window, units: channels, inputCount: elementCount(shapes[0]), weights: weights.map { Int16($0) },
+                                    bias: biasValues, inputZeroPoint: zeroPoint, multipliers: multipliers,
+                                    outputZeroPoint: outputZeroPoint, bounds: bounds, threads: threads)
     }
     if case .int8(let zeroPoint) = input, case .int8(let multipliers, let outputZeroPoint, let bounds) = stage,
        case .depthwiseConv2d(let window, let multiplier, _) = op.kind {
@@ -193,8 +196,8 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
             guard case .int32(let values) = graph[op.inputs[operands.bias]].constant else { throw unsupported(op, "unless its bias is an int32 constant") }
             biasValues = values
         }
-        return Int8DepthwiseKernel(geometry: WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window),
-                                   multiplier: multiplier, weights: weights.map { Int32($0) }, bias: biasValues, inputZeroPoint: zeroPoint,
+        let geometry = WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window)
+        return Int8DepthwiseKernel(windows: DepthwiseWindows(geometry, multiplier: multiplier), weights: weights.map { Int32($0) }, bias: biasValues, inputZeroPoint: zeroPoint,
                                    multipliers: multipliers, outputZeroPoint: outputZeroPoint, bounds: bounds, threads: threads)
     }
     switch op.kind {
@@ -217,19 +220,6 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
         return IntegerFullyConnectedKernel(rows: elementCount(shapes[0]) / filter.shape[1], depth: filter.shape[1], units: channels,
                                            weights: weights, input: input, output: stage, hasBias: hasBias, threads: threads,
                                            terms: exactTerms(weights))
-    }
-}
-
-/// The rows an int8 CONV_2D or FULLY_CONNECTED multiplies, in the staged layout; nil for other ops.
-private func productRows(_ op: Op, input: [Int], output: [Int], filter: [Int]) -> ProductRows? {
-    switch op.kind {
-    case .conv2d(let window, _):
-        let geometry = WindowGeometry(input: input, output: output, kernel: [filter[1], filter[2]], window: window)
-        return ProductRows(geometry, pixelStride: IntegerProductKernel.pixelStride(channels: geometry.inputChannels))
-    case .fullyConnected:
-        return ProductRows(count: elementCount(input) / filter[1], depth: filter[1])
-    default:
-        return nil
     }
 }
 
@@ -271,6 +261,14 @@ private func perChannel(_ scales: [Float], _ channels: Int) -> [Float] {
 }
 
 private extension OpKind {
+    /// CONV_2D and FULLY_CONNECTED: the ops IntegerProductKernel runs.
+    var isProduct: Bool {
+        switch self {
+        case .conv2d, .fullyConnected: return true
+        default: return false
+        }
+    }
+
     var isDepthwise: Bool {
         if case .depthwiseConv2d = self { return true }
         return false

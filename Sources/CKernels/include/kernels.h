@@ -45,27 +45,36 @@ typedef struct {
     int32_t lo, hi;
 } h5t_requantization;
 
-/* Bytes the packed int8 matrix takes (n channels, `taps` taps of `channels` inputs). */
-size_t h5t_qs8_packed_bytes(int n, int taps, int channels);
+/* How the int8 products lay out inputs and weights: pairs of int16 (PMADDWD, or VPDPWSSD with
+   VNNI; weights in [-255, 255]) or, on processors with AVX-512 VNNI and weights in [-128, 127],
+   quads of bytes, inputs offset by 128 to unsigned (VPDPBUSD: twice the products per
+   instruction). Either way every product and sum is exact. */
+typedef enum { H5T_PAIRS, H5T_QUADS } h5t_qs8_layout;
 
-/* Packs weights less their zero point (n rows of taps * channels, each in [-255, 255]), int32
-   biases (or NULL) and the input zero point, whose products the biases absorb:
-   sum (x - zx) w = sum x w - zx sum w. */
-void h5t_qs8_pack(int n, int taps, int channels, const int16_t *weights, const int32_t *bias,
-                  int32_t input_zero_point, void *packed);
+/* The layout for these weights (less their zero point) on this processor. */
+h5t_qs8_layout h5t_qs8_choose_layout(const int16_t *weights, size_t count);
+
+/* Bytes the packed int8 matrix takes (n channels, `taps` taps of `channels` inputs). */
+size_t h5t_qs8_packed_bytes(h5t_qs8_layout layout, int n, int taps, int channels);
+
+/* Packs weights less their zero point (n rows of taps * channels), int32 biases (or NULL) and
+   the input zero point, whose products the biases absorb: sum (x - zx) w = sum x w - zx sum w. */
+void h5t_qs8_pack(h5t_qs8_layout layout, int n, int taps, int channels, const int16_t *weights,
+                  const int32_t *bias, int32_t input_zero_point, void *packed);
 
 /* Bytes one staged pixel takes. */
-size_t h5t_qs8_staged_pixel_bytes(int channels);
+size_t h5t_qs8_staged_pixel_bytes(h5t_qs8_layout layout, int channels);
 
 /* Copies `pixels` pixels of `channels` int8 values into the layout the kernels read, each
    pixel's extra inputs set to the zero point (their weights are zero). */
-void h5t_qs8_stage(int pixels, int channels, const int8_t *input, int32_t zero_point, void *staged);
+void h5t_qs8_stage(h5t_qs8_layout layout, int pixels, int channels, const int8_t *input, int32_t zero_point,
+                   void *staged);
 
-/* The int8 counterpart of h5t_f32_igemm on staged input: offsets and row_stride count staged
-   pixels (not bytes), `padding` is one staged pixel of the zero point. Sums are exact int32,
-   requantized to int8 as TFLite's reference kernels do. */
-void h5t_qs8_igemm(int m, int n, int taps, int channels, const void *staged, const int32_t *offsets,
-                   ptrdiff_t row_stride, const void *padding, const void *packed,
+/* The int8 counterpart of h5t_f32_igemm on staged input: offsets and row_stride count bytes,
+   `padding` is one staged pixel of the zero point. Sums are exact int32, requantized to int8 as
+   TFLite's reference kernels do. */
+void h5t_qs8_igemm(h5t_qs8_layout layout, int m, int n, int taps, int channels, const void *staged,
+                   const int32_t *offsets, ptrdiff_t row_stride, const void *padding, const void *packed,
                    const h5t_requantization *requantization, int8_t *output, ptrdiff_t output_stride);
 
 /* An int8 MUL or ADD whose other operand is a constant varying along the last axis, over rows
