@@ -33,10 +33,31 @@ func schedule(_ graph: Graph, threads: Int, fusing: Bool = true) throws -> [Task
             break
         }
     }
-    return try graph.ops.indices.filter { !absorbed.contains($0) }.map { index in
+    let tasks = try graph.ops.indices.filter { !absorbed.contains($0) }.map { index in
         let op = graph.ops[index]
         return try fused[index] ?? Task(kernel: makeKernel(op, in: graph, threads: threads), inputs: op.inputs, output: op.outputs[0])
     }
+    return fusing ? chainChannelOperations(tasks, uses: uses, outputs: Set(graph.outputs)) : tasks
+}
+
+/// Int8 ops by per-channel constants that feed only each other (a BatchNormalization's MUL and
+/// ADD) become one kernel: one pass over the tensor instead of two.
+private func chainChannelOperations(_ tasks: [Task], uses: [Int], outputs: Set<ValueID>) -> [Task] {
+    var chained: [Task] = []
+    var producer: [ValueID: Int] = [:]
+    for task in tasks {
+        if let kernel = task.kernel as? ChannelOperationKernel, case let input = task.inputs[kernel.variable],
+           let index = producer[input], uses[input] == 1, !outputs.contains(input),
+           let first = chained[index].kernel as? ChannelOperationKernel, let joined = first.followed(by: kernel) {
+            chained[index] = Task(kernel: joined, inputs: chained[index].inputs, output: task.output)
+            producer[input] = nil
+            producer[task.output] = index
+            continue
+        }
+        if task.kernel is ChannelOperationKernel { producer[task.output] = chained.count }
+        chained.append(task)
+    }
+    return chained
 }
 
 /// The kernel that runs `op`, with the shapes the graph gives its operands.

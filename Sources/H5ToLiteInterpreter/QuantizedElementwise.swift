@@ -207,30 +207,38 @@ struct ConstantOperandKernel: Kernel {
 }
 
 /// An int8 MUL, ADD or SUB (of the constant) by a constant along the last axis, with the
-/// arithmetic of `QuantizedBinaryKernel` computed on vectors (h5t_qs8_channel_op).
+/// arithmetic of `QuantizedBinaryKernel` computed on vectors (h5t_qs8_channel_ops); several in a
+/// row (a BatchNormalization's MUL and ADD) run as one pass over the tensor.
 struct ChannelOperationKernel: Kernel {
-    /// Per channel: the constant less its zero point (MUL), or rescaled as ADD rescales it.
+    struct Stage {
+        let rescale: Bool
+        let inputZeroPoint: Int32
+        let inputMultiplier: QuantizedMultiplier
+        let multiplier: QuantizedMultiplier
+        let outputZeroPoint: Int32
+        let bounds: ClosedRange<Int32>
+    }
+
+    let stages: [Stage]
+    /// Per stage and channel: the constant less its zero point (MUL), or rescaled as ADD
+    /// rescales it (negated for SUB).
     let constants: [Int32]
-    let rescale: Bool
-    let inputZeroPoint: Int32
-    let inputMultiplier: QuantizedMultiplier
-    let multiplier: QuantizedMultiplier
-    let outputZeroPoint: Int32
-    let bounds: ClosedRange<Int32>
+    let width: Int
     let count: Int
+    /// Which input is not the constant.
     let variable: Int
     let threads: Int
 
     /// Nil for the ops and operand orders it does not compute.
     init?(_ kernel: QuantizedBinaryKernel, constants values: [Int8], constantIsLeft: Bool, count: Int, threads: Int) {
         let constantZeroPoint = constantIsLeft ? kernel.leftZeroPoint : kernel.rightZeroPoint
-        inputZeroPoint = constantIsLeft ? kernel.rightZeroPoint : kernel.leftZeroPoint
+        let inputZeroPoint = constantIsLeft ? kernel.rightZeroPoint : kernel.leftZeroPoint
+        let stage: Stage
         switch kernel.operation {
         case .mul(let multiplier):
             constants = values.map { Int32($0) - constantZeroPoint }
-            rescale = false
-            inputMultiplier = QuantizedMultiplier(significand: 0, shift: 0)
-            self.multiplier = multiplier
+            stage = Stage(rescale: false, inputZeroPoint: inputZeroPoint, inputMultiplier: QuantizedMultiplier(significand: 0, shift: 0),
+                          multiplier: multiplier, outputZeroPoint: kernel.outputZeroPoint, bounds: kernel.bounds)
         case .add(let left, let right, let output, let subtract):
             guard !(subtract && constantIsLeft) else { return nil }
             let constantMultiplier = constantIsLeft ? left : right
@@ -238,31 +246,49 @@ struct ChannelOperationKernel: Kernel {
                 let rescaled = constantMultiplier.apply((Int32(value) &- constantZeroPoint) &<< 20)
                 return subtract ? 0 &- rescaled : rescaled
             }
-            rescale = true
-            inputMultiplier = constantIsLeft ? right : left
-            multiplier = output
+            stage = Stage(rescale: true, inputZeroPoint: inputZeroPoint, inputMultiplier: constantIsLeft ? right : left,
+                          multiplier: output, outputZeroPoint: kernel.outputZeroPoint, bounds: kernel.bounds)
         default:
             return nil
         }
-        outputZeroPoint = kernel.outputZeroPoint
-        bounds = kernel.bounds
+        stages = [stage]
+        width = values.count
         self.count = count
         variable = constantIsLeft ? 1 : 0
         self.threads = threads
     }
 
+    private init(stages: [Stage], constants: [Int32], width: Int, count: Int, variable: Int, threads: Int) {
+        self.stages = stages
+        self.constants = constants
+        self.width = width
+        self.count = count
+        self.variable = variable
+        self.threads = threads
+    }
+
+    /// This op and then `next`, which reads its output, as one kernel; nil if their constants
+    /// vary along different lengths.
+    func followed(by next: ChannelOperationKernel) -> ChannelOperationKernel? {
+        guard next.width == width, next.count == count else { return nil }
+        return ChannelOperationKernel(stages: stages + next.stages, constants: constants + next.constants, width: width,
+                                      count: count, variable: variable, threads: threads)
+    }
+
     func run(_ context: KernelContext) {
-        let width = constants.count
         let input = context.input(variable, as: Int8.self), output = context.output(as: Int8.self)
         constants.withUnsafeBufferPointer { constants in
-            let operation = h5t_channel_op(width: Int32(width), rescale: rescale ? 1 : 0, constants: constants.baseAddress,
-                                           input_zero_point: inputZeroPoint, input_multiplier: inputMultiplier.significand,
-                                           input_shift: Int32(inputMultiplier.shift), multiplier: multiplier.significand,
-                                           shift: Int32(multiplier.shift), output_zero_point: outputZeroPoint,
-                                           lo: bounds.lowerBound, hi: bounds.upperBound)
-            withUnsafePointer(to: operation) { operation in
+            let operations = stages.enumerated().map { index, stage in
+                h5t_channel_op(width: Int32(width), rescale: stage.rescale ? 1 : 0, constants: constants.baseAddress! + index * width,
+                               input_zero_point: stage.inputZeroPoint, input_multiplier: stage.inputMultiplier.significand,
+                               input_shift: Int32(stage.inputMultiplier.shift), multiplier: stage.multiplier.significand,
+                               shift: Int32(stage.multiplier.shift), output_zero_point: stage.outputZeroPoint,
+                               lo: stage.bounds.lowerBound, hi: stage.bounds.upperBound)
+            }
+            operations.withUnsafeBufferPointer { operations in
                 parallelFor(count / width, threads: threads, grain: max(1, (1 << 14) / width)) { _, rows in
-                    h5t_qs8_channel_op(operation, rows.count, input + rows.lowerBound * width, output + rows.lowerBound * width)
+                    h5t_qs8_channel_ops(operations.baseAddress, Int32(operations.count), rows.count,
+                                        input + rows.lowerBound * width, output + rows.lowerBound * width)
                 }
             }
         }

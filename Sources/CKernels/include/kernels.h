@@ -93,7 +93,9 @@ typedef struct {
     int32_t lo, hi;
 } h5t_channel_op;
 
-void h5t_qs8_channel_op(const h5t_channel_op *op, size_t rows, const int8_t *input, int8_t *output);
+/* Applies `stages` such ops in order (each reading the int8 result of the one before, all with
+   one width): a MUL and the ADD after it run as one pass. */
+void h5t_qs8_channel_ops(const h5t_channel_op *ops, int stages, size_t rows, const int8_t *input, int8_t *output);
 
 /* DEPTHWISE_CONV_2D: `taps` window positions per output pixel at `offsets` (pixel * taps of them,
    negative in the padding; they count input elements), `channels` input channels, each giving
