@@ -27,28 +27,53 @@ static void run_portable(const h5t_channel_op *ops, int stages, size_t rows, con
 }
 
 #ifdef H5T_X86
+/* A stage's per-tensor parameters as vectors, prepared once per call. */
+typedef struct {
+    h5t_requantizer16 input, output;
+    __m512i input_zero_point, output_zero_point, lo, hi;
+} stage_vectors;
+
+H5T_TARGET_AVX512
+static inline stage_vectors prepare16(const h5t_channel_op *op) {
+    stage_vectors v;
+    v.input = requantizer16(_mm512_set1_epi32(op->input_multiplier), _mm512_set1_epi32(op->input_shift));
+    v.output = requantizer16(_mm512_set1_epi32(op->multiplier), _mm512_set1_epi32(op->shift));
+    v.input_zero_point = _mm512_set1_epi32(op->input_zero_point);
+    v.output_zero_point = _mm512_set1_epi32(op->output_zero_point);
+    v.lo = _mm512_set1_epi32(op->lo);
+    v.hi = _mm512_set1_epi32(op->hi);
+    return v;
+}
+
 /* Stage `op` on sixteen int8 values (as int32) of channels k..k+16. */
 H5T_TARGET_AVX512
-static inline __m512i stage16(const h5t_channel_op *op, __m512i x, __mmask16 lanes, int k) {
-    __m512i centred = _mm512_sub_epi32(x, _mm512_set1_epi32(op->input_zero_point));
+static inline __m512i stage16(const h5t_channel_op *op, const stage_vectors *v, __m512i x, __mmask16 lanes, int k) {
+    __m512i centred = _mm512_sub_epi32(x, v->input_zero_point);
     __m512i constants = _mm512_maskz_loadu_epi32(lanes, op->constants + k);
     __m512i value = op->rescale
-        ? _mm512_add_epi32(requantize16(_mm512_slli_epi32(centred, 20), _mm512_set1_epi32(op->input_multiplier),
-                                        _mm512_set1_epi32(op->input_shift)), constants)
+        ? _mm512_add_epi32(requantize16_with(_mm512_slli_epi32(centred, 20), &v->input), constants)
         : _mm512_mullo_epi32(centred, constants);
-    value = requantize16(value, _mm512_set1_epi32(op->multiplier), _mm512_set1_epi32(op->shift));
-    value = _mm512_add_epi32(value, _mm512_set1_epi32(op->output_zero_point));
-    return _mm512_min_epi32(_mm512_max_epi32(value, _mm512_set1_epi32(op->lo)), _mm512_set1_epi32(op->hi));
+    value = _mm512_add_epi32(requantize16_with(value, &v->output), v->output_zero_point);
+    return _mm512_min_epi32(_mm512_max_epi32(value, v->lo), v->hi);
 }
+
+/* Stages at most this many are prepared ahead; longer chains are not formed. */
+#define PREPARED_STAGES 4
 
 H5T_TARGET_AVX512
 static void run_avx512(const h5t_channel_op *ops, int stages, size_t rows, const int8_t *x, int8_t *out) {
     int width = ops[0].width;
+    stage_vectors prepared[PREPARED_STAGES];
+    for (int stage = 0; stage < stages && stage < PREPARED_STAGES; stage++) prepared[stage] = prepare16(&ops[stage]);
     for (size_t row = 0; row < rows; row++, x += width, out += width) {
         for (int k = 0; k < width; k += 16) {
             __mmask16 lanes = (__mmask16)((1u << (width - k < 16 ? width - k : 16)) - 1);
             __m512i v = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(lanes, x + k));
-            for (int stage = 0; stage < stages; stage++) v = stage16(&ops[stage], v, lanes, k);
+            for (int stage = 0; stage < stages; stage++) {
+                stage_vectors fresh;
+                if (stage >= PREPARED_STAGES) fresh = prepare16(&ops[stage]);
+                v = stage16(&ops[stage], stage < PREPARED_STAGES ? &prepared[stage] : &fresh, v, lanes, k);
+            }
             _mm512_mask_cvtepi32_storeu_epi8(out + k, lanes, v);
         }
     }

@@ -44,20 +44,42 @@ static inline __m256i requantize8(__m256i x, __m256i m, __m256i shift) {
     return _mm256_sub_epi32(_mm256_srav_epi32(high, right), _mm256_cmpgt_epi32(remainder, threshold));
 }
 
+/* A requantization's lanes prepared once: the multiplier (and its odd lanes moved down), the
+   left and right shifts, the right shift's mask and half of it. */
+typedef struct {
+    __m512i m, m_odd, left, right, mask, half;
+} h5t_requantizer16;
+
+H5T_TARGET_AVX512
+static inline h5t_requantizer16 requantizer16(__m512i m, __m512i shift) {
+    __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
+    h5t_requantizer16 r;
+    r.m = m;
+    r.m_odd = _mm512_srli_epi64(m, 32);
+    r.left = _mm512_max_epi32(shift, zero);
+    r.right = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
+    r.mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, r.right), one);
+    r.half = _mm512_srai_epi32(r.mask, 1);
+    return r;
+}
+
+H5T_TARGET_AVX512
+static inline __m512i requantize16_with(__m512i x, const h5t_requantizer16 *r) {
+    __m512i a = _mm512_sllv_epi32(x, r->left);
+    __m512i nudge = _mm512_set1_epi64(1ll << 30);
+    __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, r->m), nudge), 31);
+    __m512i odd = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), r->m_odd), nudge), 31);
+    __m512i high = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+    __m512i remainder = _mm512_and_si512(high, r->mask);
+    __m512i threshold = _mm512_add_epi32(r->half, _mm512_srli_epi32(high, 31));
+    __m512i result = _mm512_srav_epi32(high, r->right);
+    return _mm512_mask_add_epi32(result, _mm512_cmpgt_epi32_mask(remainder, threshold), result, _mm512_set1_epi32(1));
+}
+
 H5T_TARGET_AVX512
 static inline __m512i requantize16(__m512i x, __m512i m, __m512i shift) {
-    __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
-    __m512i left = _mm512_max_epi32(shift, zero), right = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
-    __m512i a = _mm512_sllv_epi32(x, left);
-    __m512i nudge = _mm512_set1_epi64(1ll << 30);
-    __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, m), nudge), 31);
-    __m512i odd = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(m, 32)), nudge), 31);
-    __m512i high = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
-    __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
-    __m512i remainder = _mm512_and_si512(high, mask);
-    __m512i threshold = _mm512_add_epi32(_mm512_srai_epi32(mask, 1), _mm512_srli_epi32(high, 31));
-    __m512i result = _mm512_srav_epi32(high, right);
-    return _mm512_mask_add_epi32(result, _mm512_cmpgt_epi32_mask(remainder, threshold), result, one);
+    h5t_requantizer16 r = requantizer16(m, shift);
+    return requantize16_with(x, &r);
 }
 
 /* The result plus the zero point, clamped, as int8 in the first `count` bytes of `out`. */

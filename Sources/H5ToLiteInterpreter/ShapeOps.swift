@@ -4,6 +4,9 @@ import H5ToLiteIR
 struct CopyKernel<Element>: Kernel {
     let count: Int
 
+    @_specialize(where Element == Float)
+    @_specialize(where Element == Int8)
+    @_specialize(where Element == UInt8)
     func run(_ context: KernelContext) {
         context.output(as: Element.self).update(from: context.input(0, as: Element.self), count: count)
     }
@@ -44,6 +47,11 @@ struct StridedCopyKernel<Element>: Kernel {
     let fill: Element?
     let outputCount: Int
 
+    // Kernels run through `any Kernel`, where a generic body would move each element through
+    // value witnesses; these are the element types activations have.
+    @_specialize(where Element == Float)
+    @_specialize(where Element == Int8)
+    @_specialize(where Element == UInt8)
     func run(_ context: KernelContext) {
         let output = context.output(as: Element.self)
         let input = context.input(0, as: Element.self)

@@ -4,9 +4,10 @@ import H5ToLiteCore
 import H5ToLiteInterpreter
 import H5ToLiteTFLite
 
-/// Bundled-interpreter latency on TensorFlow's own float32 files of the full-size models
-/// (scripts/make_fullsize.py), one image, both cores. LiteRT's figures on the same files and
-/// threads come from scripts/compare_fullsize.py.
+/// Bundled-interpreter latency on TensorFlow's own float32 and int8 files of the full-size models
+/// (scripts/make_fullsize.py --quantized), both cores: one image at a time, and batches of 16 spread
+/// over the cores. LiteRT's figures on the same files and threads, in the same run, come from
+/// scripts/interpreter_speed.py.
 let modelFolder = ProcessInfo.processInfo.environment["H5TOLITE_MODELS"] ?? "/work/fullsize"
 
 let benchmarks: @Sendable () -> Void = {
@@ -17,10 +18,12 @@ let benchmarks: @Sendable () -> Void = {
             let path = "\(modelFolder)/\(model)/\(variant).tflite"
             guard let graph = try? readTFLite(path: path), let interpreter = try? Interpreter(graph: graph, threads: 2) else { continue }
             let shape = graph[graph.inputs[0]].shape
-            let input = seededNormalSamples(shape: Array(shape.dropFirst()), count: 1)
-            Benchmark("run \(model) \(variant)") { benchmark in
-                for _ in benchmark.scaledIterations {
-                    blackHole(try interpreter.run([input]))
+            for batch in [1, 16] {
+                let input = seededNormalSamples(shape: Array(shape.dropFirst()), count: batch)
+                Benchmark("run \(model) \(variant) batch \(batch)") { benchmark in
+                    for _ in benchmark.scaledIterations {
+                        blackHole(try interpreter.run([input]))
+                    }
                 }
             }
         }
