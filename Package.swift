@@ -49,7 +49,7 @@ let package = Package(
                     exclude: ["make_fixtures.py", "sklearn_fixtures.json"]),
         .testTarget(name: "H5ToLiteKerasTests", dependencies: ["H5ToLiteKeras", "H5ToLiteCore"]),
         .testTarget(name: "H5ToLitePassesTests", dependencies: ["H5ToLitePasses", "H5ToLiteKeras", "H5ToLiteInterpreter", "H5ToLiteCore"]),
-        .testTarget(name: "H5ToLiteInterpreterTests", dependencies: ["H5ToLiteInterpreter", "H5ToLiteTFLite", "H5ToLiteCore"],
+        .testTarget(name: "H5ToLiteInterpreterTests", dependencies: ["H5ToLiteInterpreter", "H5ToLiteTFLite", "H5ToLiteCore", "CKernels"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "H5ToLiteTFLiteTests", dependencies: ["H5ToLiteTFLite", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteCore"]),
         .testTarget(name: "H5ToLiteDriverTests", dependencies: ["H5ToLiteDriver", "H5ToLiteCore"]),

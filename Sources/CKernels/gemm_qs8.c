@@ -101,9 +101,14 @@ static inline const uint8_t *row_input(const qs8_product *p, int row, int tap) {
 }
 
 /* Rows `mr` of sums for channels `first`..first+nc, requantized into the output. */
-static void finish_portable(const qs8_product *p, int mr, int nc, int first, const int32_t sums[][H5T_PANEL], int8_t *out) {
+static void finish_portable(const qs8_product *p, int mr, int nc, int first, const int32_t sums[][H5T_PANEL], void *target) {
     const h5t_requantization *q = p->requantization;
+    int8_t *out = target;
     for (int r = 0; r < mr; r++) {
+        if (!q) {
+            for (int j = 0; j < nc; j++) ((int32_t *)target)[r * p->output_stride + j] = sums[r][j];
+            continue;
+        }
         for (int j = 0; j < nc; j++) {
             int32_t v = requantize(sums[r][j], q->multiplier[first + j], q->shift[first + j]) + q->output_zero_point;
             out[r * p->output_stride + j] = (int8_t)clamp32(v, q->lo, q->hi);
@@ -130,7 +135,7 @@ static inline i32x4 widen4(const int16_t *x) {
 
 #define PORTABLE_ROWS 4
 
-static void block_portable(const qs8_product *p, int row, int mr, int nc, int first, const uint8_t *panel, int8_t *out) {
+static void block_portable(const qs8_product *p, int row, int mr, int nc, int first, const uint8_t *panel, void *out) {
     int32_t sums[PORTABLE_ROWS][H5T_PANEL];
     const int32_t *start = (const int32_t *)panel;
     for (int r = 0; r < PORTABLE_ROWS; r++)
@@ -166,7 +171,7 @@ static inline void load_requantization8(const h5t_requantization *q, int first, 
 #define AVX2_ROWS 6
 
 H5T_TARGET_AVX2
-static void block_avx2(const qs8_product *p, int row, int mr, int nc, int first, const uint8_t *panel, int8_t *out) {
+static void block_avx2(const qs8_product *p, int row, int mr, int nc, int first, const uint8_t *panel, void *out) {
     __m256i low0 = _mm256_loadu_si256((const __m256i *)panel), high0 = _mm256_loadu_si256((const __m256i *)panel + 1);
 #define DECLARE(r) __m256i low##r = low0, high##r = high0;
     DECLARE(1) DECLARE(2) DECLARE(3) DECLARE(4) DECLARE(5)
@@ -190,11 +195,20 @@ static void block_avx2(const qs8_product *p, int row, int mr, int nc, int first,
     __m256i lows[AVX2_ROWS] = {low0, low1, low2, low3, low4, low5};
     __m256i highs[AVX2_ROWS] = {high0, high1, high2, high3, high4, high5};
     const h5t_requantization *q = p->requantization;
+    if (!q) {
+        for (int r = 0; r < mr; r++) {
+            int32_t sums[H5T_PANEL], *target = (int32_t *)out + r * p->output_stride;
+            _mm256_storeu_si256((__m256i *)sums, lows[r]);
+            _mm256_storeu_si256((__m256i *)(sums + 8), highs[r]);
+            for (int j = 0; j < nc; j++) target[j] = sums[j];
+        }
+        return;
+    }
     __m256i m_low, shift_low, m_high, shift_high;
     load_requantization8(q, first, nc, &m_low, &shift_low);
     load_requantization8(q, first + 8, nc - 8, &m_high, &shift_high);
     for (int r = 0; r < mr; r++) {
-        int8_t *target = out + r * p->output_stride;
+        int8_t *target = (int8_t *)out + r * p->output_stride;
         store8(requantize8(lows[r], m_low, shift_low), q->output_zero_point, q->lo, q->hi, nc < 8 ? nc : 8, target);
         if (nc > 8) store8(requantize8(highs[r], m_high, shift_high), q->output_zero_point, q->lo, q->hi, nc - 8, target + 8);
     }
@@ -205,7 +219,7 @@ static void block_avx2(const qs8_product *p, int row, int mr, int nc, int first,
 /* VNNI's VPDPWSSD is PMADDWD and the addition in one instruction, with the same result. */
 #define AVX512_BLOCK(NAME, TARGET, MULTIPLY_ADD)                                                        \
 TARGET                                                                                                  \
-static void NAME(const qs8_product *p, int row, int mr, int nc, int first, const uint8_t *panel, int8_t *out) { \
+static void NAME(const qs8_product *p, int row, int mr, int nc, int first, const uint8_t *panel, void *out) { \
     __m512i s0 = _mm512_loadu_si512(panel);                                                             \
     __m512i s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;                              \
     const int16_t *w = (const int16_t *)(panel + H5T_PANEL * sizeof(int32_t));                          \
@@ -227,10 +241,14 @@ static void NAME(const qs8_product *p, int row, int mr, int nc, int first, const
     __m512i sums[AVX512_ROWS] = {s0, s1, s2, s3, s4, s5, s6, s7};                                       \
     const h5t_requantization *q = p->requantization;                                                    \
     __mmask16 lanes = (__mmask16)((1u << nc) - 1);                                                      \
+    if (!q) {                                                                                           \
+        for (int r = 0; r < mr; r++) _mm512_mask_storeu_epi32((int32_t *)out + r * p->output_stride, lanes, sums[r]); \
+        return;                                                                                         \
+    }                                                                                                   \
     __m512i m = _mm512_maskz_loadu_epi32(lanes, q->multiplier + first);                                 \
     __m512i shift = _mm512_maskz_loadu_epi32(lanes, q->shift + first);                                  \
     for (int r = 0; r < mr; r++) {                                                                      \
-        store16(requantize16(sums[r], m, shift), q->output_zero_point, q->lo, q->hi, nc, out + r * p->output_stride); \
+        store16(requantize16(sums[r], m, shift), q->output_zero_point, q->lo, q->hi, nc, (int8_t *)out + r * p->output_stride); \
     }                                                                                                   \
 }
 
@@ -239,7 +257,7 @@ static void NAME(const qs8_product *p, int row, int mr, int nc, int first, const
 #define WIDE_ROWS 6
 #define AVX512_WIDE_BLOCK(NAME, TARGET, MULTIPLY_ADD)                                                   \
 TARGET                                                                                                  \
-static void NAME(const qs8_product *p, int row, int mr, int nc, int first, const uint8_t *panel, size_t size, int8_t *out) { \
+static void NAME(const qs8_product *p, int row, int mr, int nc, int first, const uint8_t *panel, size_t size, void *out) { \
     __m512i s0 = _mm512_loadu_si512(panel), t0 = _mm512_loadu_si512(panel + size);                      \
     __m512i s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, t1 = t0, t2 = t0, t3 = t0, t4 = t0, t5 = t0;   \
     const int16_t *w = (const int16_t *)(panel + H5T_PANEL * sizeof(int32_t));                          \
@@ -260,11 +278,19 @@ static void NAME(const qs8_product *p, int row, int mr, int nc, int first, const
     __m512i firsts[WIDE_ROWS] = {s0, s1, s2, s3, s4, s5}, seconds[WIDE_ROWS] = {t0, t1, t2, t3, t4, t5}; \
     const h5t_requantization *q = p->requantization;                                                    \
     __mmask16 lanes = (__mmask16)((1u << (nc - H5T_PANEL)) - 1);                                        \
+    if (!q) {                                                                                           \
+        for (int r = 0; r < mr; r++) {                                                                  \
+            int32_t *target = (int32_t *)out + r * p->output_stride;                                    \
+            _mm512_storeu_si512(target, firsts[r]);                                                     \
+            _mm512_mask_storeu_epi32(target + H5T_PANEL, lanes, seconds[r]);                            \
+        }                                                                                               \
+        return;                                                                                         \
+    }                                                                                                   \
     __m512i m = _mm512_loadu_si512(q->multiplier + first), shift = _mm512_loadu_si512(q->shift + first); \
     __m512i m2 = _mm512_maskz_loadu_epi32(lanes, q->multiplier + first + H5T_PANEL);                    \
     __m512i shift2 = _mm512_maskz_loadu_epi32(lanes, q->shift + first + H5T_PANEL);                     \
     for (int r = 0; r < mr; r++) {                                                                      \
-        int8_t *target = out + r * p->output_stride;                                                    \
+        int8_t *target = (int8_t *)out + r * p->output_stride;                                          \
         store16(requantize16(firsts[r], m, shift), q->output_zero_point, q->lo, q->hi, H5T_PANEL, target); \
         store16(requantize16(seconds[r], m2, shift2), q->output_zero_point, q->lo, q->hi, nc - H5T_PANEL, target + H5T_PANEL); \
     }                                                                                                   \
@@ -281,10 +307,13 @@ AVX512_WIDE_BLOCK(wide_quads, H5T_TARGET_AVX512_VNNI, _mm512_dpbusd_epi32)
 
 void h5t_qs8_igemm(h5t_qs8_layout layout, int m, int n, int taps, int channels, const void *staged,
                    const int32_t *offsets, ptrdiff_t row_stride, const void *padding, const void *packed,
-                   const h5t_requantization *requantization, int8_t *output, ptrdiff_t output_stride) {
+                   const h5t_requantization *requantization, void *output, ptrdiff_t output_stride) {
     qs8_product p = {taps, groups(layout, channels), staged, offsets, row_stride, padding, requantization, output_stride};
-    void (*block)(const qs8_product *, int, int, int, int, const uint8_t *, int8_t *) = block_portable;
-    void (*wide)(const qs8_product *, int, int, int, int, const uint8_t *, size_t, int8_t *) = NULL;
+    void (*block)(const qs8_product *, int, int, int, int, const uint8_t *, void *) = block_portable;
+    void (*wide)(const qs8_product *, int, int, int, int, const uint8_t *, size_t, void *) = NULL;
+    /* Output element `row`, `channel`: an int8 value, or an int32 sum without requantization. */
+    size_t element = requantization ? 1 : sizeof(int32_t);
+#define OUTPUT(row, channel) ((uint8_t *)output + ((row) * output_stride + (channel)) * element)
     int rows = PORTABLE_ROWS;
 #ifdef H5T_X86
     if (layout == H5T_QUADS) {
@@ -315,14 +344,14 @@ void h5t_qs8_igemm(h5t_qs8_layout layout, int m, int n, int taps, int channels, 
             for (int first = 0; first < paired; first += 2 * H5T_PANEL) {
                 int nc = paired - first < 2 * H5T_PANEL ? paired - first : 2 * H5T_PANEL;
                 wide(&p, row, mr, nc, first, (const uint8_t *)packed + (first / H5T_PANEL) * panel, panel,
-                     output + row * output_stride + first);
+                     OUTPUT(row, first));
             }
         }
         if (paired == n) return;
         for (int row = 0; row < m; row += rows) {
             int mr = m - row < rows ? m - row : rows;
             block(&p, row, mr, n - paired, paired, (const uint8_t *)packed + (paired / H5T_PANEL) * panel,
-                  output + row * output_stride + paired);
+                  OUTPUT(row, paired));
         }
         return;
     }
@@ -332,7 +361,8 @@ void h5t_qs8_igemm(h5t_qs8_layout layout, int m, int n, int taps, int channels, 
         for (int first = 0; first < n; first += H5T_PANEL) {
             int nc = n - first < H5T_PANEL ? n - first : H5T_PANEL;
             block(&p, row, mr, nc, first, (const uint8_t *)packed + (first / H5T_PANEL) * panel,
-                  output + row * output_stride + first);
+                  OUTPUT(row, first));
         }
     }
+#undef OUTPUT
 }

@@ -1,4 +1,4 @@
-import COpenBLAS
+import CKernels
 import H5ToLiteCore
 import H5ToLiteIR
 
@@ -14,13 +14,6 @@ import H5ToLiteIR
 // below 2^24, where every integer is a float. Longer sums are cut into pieces
 // of that length and the pieces added as integers. This lets OpenBLAS's float
 // matrix products do the work.
-
-/// How many products of centred inputs (at most 255 in magnitude) and these
-/// weights a float sums exactly: at least 258, 518 for symmetric int8 weights.
-func exactTerms(_ weights: [Float]) -> Int {
-    let largest = weights.reduce(1) { max($0, abs($1)) }
-    return (1 << 24) / (255 * Int(largest))
-}
 
 /// How a kernel's input becomes zero-centred integers.
 enum IntegerInput: Equatable {
@@ -171,95 +164,94 @@ func centredWeights(_ graph: Graph, _ id: ValueID) throws -> [Float] {
     return values.map { Float($0) - zeroPoint }
 }
 
-/// sums[r * sumStride + u] = Σ_k left[r][k] * right[u][k] for centred integer
-/// matrices (rows × depth and units × depth, row-major), exactly, given that
-/// `terms` products sum exactly in float. `partial` holds rows × units floats.
-func exactProducts(_ left: UnsafePointer<Float>, _ right: UnsafePointer<Float>, rows: Int, units: Int, depth: Int, terms: Int,
-                   into sums: UnsafeMutablePointer<Int32>, sumStride: Int, partial: UnsafeMutablePointer<Float>) {
-    for row in 0..<rows { (sums + row * sumStride).update(repeating: 0, count: units) }
-    for start in stride(from: 0, to: depth, by: terms) {
-        let length = min(terms, depth - start)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(units), Int32(length),
-                    1, left + start, Int32(depth), right + start, Int32(depth), 0, partial, Int32(units))
-        for row in 0..<rows {
-            let target = sums + row * sumStride, source = partial + row * units
-            for u in 0..<units { target[u] &+= Int32(source[u]) }
-        }
-    }
-}
-
-/// CONV_2D on integers: im2col patches of the centred input times the centred
-/// OHWI filter, a tile of output pixels at a time.
-struct IntegerConvolutionKernel: Kernel {
-    let geometry: WindowGeometry
-    let depth: Int
-    let outputChannels: Int
-    let weights: [Float]
+/// CONV_2D and FULLY_CONNECTED with float activations and int8 weights (hybrid files), as LiteRT
+/// runs them: the input quantized on the fly (per image, or per pixel or row where XNNPACK does
+/// it so), exact int32 sums of the centred input and weights (h5t_qs8_igemm without
+/// requantization), then each sum scaled to a float with the bias and the fused activation.
+struct HybridProductKernel: Kernel {
+    let rows: ProductRows
+    let units: Int
+    /// Input pixels (rows for a dense layer) quantized and staged per run.
+    let pixels: Int
     let input: IntegerInput
+    /// Whether each input pixel (row) is quantized on its own: each output row then has its scale.
+    let perPixel: Bool
+    let packed: [UInt8]
     let output: IntegerOutput
     let hasBias: Bool
     let threads: Int
-    /// Output pixels per matrix product.
-    let tileRows: Int
-    /// Whether float input is quantized pixel by pixel rather than as one image:
-    /// XNNPACK runs a 1x1, stride-1 convolution as a dense layer over pixels.
-    let quantizesPixels: Bool
-    /// Products a float sums exactly.
-    let terms: Int
+    let tiles: ProductTiles
 
-    init(geometry: WindowGeometry, depth: Int, outputChannels: Int, weights: [Float], input: IntegerInput,
-         output: IntegerOutput, hasBias: Bool, threads: Int) {
-        self.geometry = geometry
-        self.depth = depth
-        self.outputChannels = outputChannels
-        self.weights = weights
+    init(window: WindowGeometry?, units: Int, inputCount: Int, weights: [Int16], input: IntegerInput, output: IntegerOutput,
+         hasBias: Bool, threads: Int) {
+        let channels = weights.count / units / (window.map { $0.kernelHeight * $0.kernelWidth } ?? 1)
+        let stride = h5t_qs8_staged_pixel_bytes(H5T_PAIRS, Int32(channels))
+        rows = window.map { ProductRows($0, pixelStride: stride) } ?? ProductRows(count: inputCount / channels, depth: channels)
+        self.units = units
+        pixels = inputCount / channels
         self.input = input
+        // XNNPACK takes a dense layer, and a 1x1 stride-1 convolution as one, row by row.
+        let pointwise = window.map { $0.kernelHeight == 1 && $0.kernelWidth == 1 && $0.strideHeight == 1 && $0.strideWidth == 1
+            && $0.inputHeight == $0.outputHeight && $0.inputWidth == $0.outputWidth && channels + units > 2 } ?? true
+        perPixel = input == .xnnpack && pointwise
         self.output = output
         self.hasBias = hasBias
         self.threads = threads
-        let pixels = geometry.outputHeight * geometry.outputWidth
-        let perChunk = (pixels + 4 * threads - 1) / (4 * threads)
-        // About 1 MB of patches per product, and at least 32 rows where there are.
-        tileRows = max(1, min(32, pixels), min(perChunk, (1 << 18) / max(depth, 1)))
-        let pointwise = geometry.kernelHeight == 1 && geometry.kernelWidth == 1 && geometry.strideHeight == 1
-            && geometry.strideWidth == 1 && geometry.inputHeight == geometry.outputHeight && geometry.inputWidth == geometry.outputWidth
-        quantizesPixels = input == .xnnpack && pointwise && geometry.inputChannels + outputChannels > 2
-        terms = exactTerms(weights)
+        tiles = ProductTiles(rows: rows.count, units: units, threads: threads)
+        let count = h5t_qs8_packed_bytes(H5T_PAIRS, Int32(units), Int32(rows.taps), Int32(channels))
+        packed = [UInt8](unsafeUninitializedCapacity: count) { [rows] buffer, initialized in
+            h5t_qs8_pack(H5T_PAIRS, Int32(units), Int32(rows.taps), Int32(channels), weights, nil, 0, buffer.baseAddress!)
+            initialized = count
+        }
     }
 
-    private var imageCount: Int { geometry.inputHeight * geometry.inputWidth * geometry.inputChannels }
-    private var pixels: Int { geometry.outputHeight * geometry.outputWidth }
-    private var chunks: Int { chunkCount((pixels + tileRows - 1) / tileRows, threads: threads) }
-    /// Per chunk: a tile of patches, of partial float sums and of int32 sums.
-    private var chunkWords: Int { tileRows * depth + 2 * tileRows * outputChannels }
+    private var channels: Int { rows.channels }
+    private var stride: Int { h5t_qs8_staged_pixel_bytes(H5T_PAIRS, Int32(channels)) }
+    /// Words of scratch: centred floats, staged pixels and their padding pixel, int32 sums, scales.
+    private var layout: (staged: Int, sums: Int, scales: Int, end: Int) {
+        let staged = pixels * channels
+        let sums = staged + wordCount((pixels + 1) * stride, size: 1)
+        let scales = sums + rows.count * units
+        return (staged, sums, scales, scales + pixels)
+    }
 
-    var scratchCount: Int { imageCount + chunks * chunkWords }
+    var scratchCount: Int { layout.end }
 
     func run(_ context: KernelContext) {
-        let image = context.scratch
-        let channels = geometry.inputChannels
-        let inputScales = quantizesPixels
-            ? (0..<pixels).map { input.center(context, from: $0 * channels, count: channels, into: image + $0 * channels) }
-            : [input.center(context, from: 0, count: imageCount, into: image)]
-        let tiles = (pixels + tileRows - 1) / tileRows
-        parallelFor(tiles, threads: threads) { chunk, range in
-            let patches = context.scratch + imageCount + chunk * chunkWords
-            let partial = patches + tileRows * depth
-            let sums = UnsafeMutableRawPointer(partial + tileRows * outputChannels).bindMemory(to: Int32.self, capacity: tileRows * outputChannels)
-            for tile in range {
-                let rows = (tile * tileRows)..<min(pixels, (tile + 1) * tileRows)
-                gatherPatches(geometry, UnsafePointer(image), rows: rows, into: patches)
-                weights.withUnsafeBufferPointer { filter in
-                    exactProducts(patches, filter.baseAddress!, rows: rows.count, units: outputChannels, depth: depth,
-                                  terms: terms, into: sums, sumStride: outputChannels, partial: partial)
+        let (stagedStart, sumsStart, scalesStart, _) = layout
+        let centred = context.scratch
+        let staged = UnsafeMutableRawPointer(context.scratch + stagedStart).bindMemory(to: Int16.self, capacity: (pixels + 1) * stride / 2)
+        let sums = UnsafeMutableRawPointer(context.scratch + sumsStart).bindMemory(to: Int32.self, capacity: rows.count * units)
+        let scales = context.scratch + scalesStart
+        if perPixel {
+            for pixel in 0..<pixels { scales[pixel] = input.center(context, from: pixel * channels, count: channels, into: centred + pixel * channels) }
+        } else {
+            scales[0] = input.center(context, from: 0, count: pixels * channels, into: centred)
+        }
+        let width = stride / 2
+        staged.update(repeating: 0, count: (pixels + 1) * width)
+        for pixel in 0..<pixels {
+            for c in 0..<channels { staged[pixel * width + c] = Int16(centred[pixel * channels + c]) }
+        }
+        packed.withUnsafeBufferPointer { packed in
+            let panelSize = packed.count / ((units + Int(H5T_PANEL) - 1) / Int(H5T_PANEL))
+            parallelFor(tiles.count, threads: threads) { _, range in
+                for index in range {
+                    let tile = tiles.tile(index, rows: rows.count, units: units)
+                    rows.offsets(from: tile.rows.lowerBound) { offsets in
+                        h5t_qs8_igemm(H5T_PAIRS, Int32(tile.rows.count), Int32(tile.units.count), Int32(rows.taps), Int32(channels),
+                                      staged + (offsets == nil ? tile.rows.lowerBound * width : 0), offsets, stride,
+                                      staged + pixels * width, packed.baseAddress! + tile.units.lowerBound / Int(H5T_PANEL) * panelSize,
+                                      nil, sums + tile.rows.lowerBound * units + tile.units.lowerBound, units)
+                    }
                 }
-                for row in 0..<rows.count {
-                    let pixel = rows.lowerBound + row
-                    output.finish(sums + row * outputChannels, count: outputChannels,
-                                  inputScale: inputScales[quantizesPixels ? pixel : 0],
-                                  bias: hasBias ? UnsafeRawPointer(context.inputs[2]) : nil,
-                                  into: UnsafeMutableRawPointer(context.output) + pixel * outputChannels * output.elementSize)
-                }
+            }
+        }
+        parallelFor(rows.count, threads: threads, grain: max(1, (1 << 12) / max(units, 1))) { _, range in
+            for row in range {
+                output.finish(sums + row * units, count: units, inputScale: scales[perPixel ? row : 0],
+                              bias: hasBias ? UnsafeRawPointer(context.inputs[2]) : nil,
+                              into: UnsafeMutableRawPointer(context.output) + row * units * output.elementSize)
             }
         }
     }
@@ -301,45 +293,6 @@ struct IntegerDepthwiseKernel: Kernel {
                                   into: UnsafeMutableRawPointer(context.output) + y * rowLength + x * width * output.elementSize)
                 }
             }
-        }
-    }
-}
-
-/// FULLY_CONNECTED on integers: each row of the input (quantized on its own in
-/// hybrid files) times the (out, in) weights, split across workers by units.
-struct IntegerFullyConnectedKernel: Kernel {
-    let rows: Int
-    let depth: Int
-    let units: Int
-    let weights: [Float]
-    let input: IntegerInput
-    let output: IntegerOutput
-    let hasBias: Bool
-    let threads: Int
-    /// Products a float sums exactly.
-    let terms: Int
-
-    private var chunks: Int { chunkCount(units, threads: threads, grain: grain) }
-    private var grain: Int { max(1, (1 << 16) / max(depth, 1)) }
-
-    var scratchCount: Int { rows * depth + rows * units + chunks * rows * units }
-
-    func run(_ context: KernelContext) {
-        let centred = context.scratch
-        let sums = UnsafeMutableRawPointer(centred + rows * depth).bindMemory(to: Int32.self, capacity: rows * units)
-        let partials = context.scratch + rows * depth + rows * units
-        let scales = (0..<rows).map { input.center(context, from: $0 * depth, count: depth, into: centred + $0 * depth) }
-        weights.withUnsafeBufferPointer { filter in
-            parallelFor(units, threads: threads, grain: grain) { chunk, range in
-                exactProducts(centred, filter.baseAddress! + range.lowerBound * depth, rows: rows, units: range.count,
-                              depth: depth, terms: terms, into: sums + range.lowerBound, sumStride: units,
-                              partial: partials + chunk * rows * units)
-            }
-        }
-        for row in 0..<rows {
-            output.finish(sums + row * units, count: units, inputScale: scales[row],
-                          bias: hasBias ? UnsafeRawPointer(context.inputs[2]) : nil,
-                          into: UnsafeMutableRawPointer(context.output) + row * units * output.elementSize)
         }
     }
 }

@@ -200,12 +200,15 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
         return Int8DepthwiseKernel(windows: DepthwiseWindows(geometry, multiplier: multiplier), weights: weights.map { Int32($0) }, bias: biasValues, inputZeroPoint: zeroPoint,
                                    multipliers: multipliers, outputZeroPoint: outputZeroPoint, bounds: bounds, threads: threads)
     }
+    if op.kind.isProduct {
+        var window: WindowGeometry?
+        if case .conv2d(let convolution, _) = op.kind {
+            window = WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: convolution)
+        }
+        return HybridProductKernel(window: window, units: channels, inputCount: elementCount(shapes[0]), weights: weights.map { Int16($0) },
+                                   input: input, output: stage, hasBias: hasBias, threads: threads)
+    }
     switch op.kind {
-    case .conv2d(let window, _):
-        return IntegerConvolutionKernel(geometry: WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window),
-                                        depth: filter.shape[1] * filter.shape[2] * filter.shape[3], outputChannels: channels,
-                                        weights: weights, input: input, output: stage,
-                                        hasBias: hasBias, threads: threads)
     case .depthwiseConv2d(let window, let multiplier, _):
         return IntegerDepthwiseKernel(geometry: WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window),
                                       multiplier: multiplier, weights: weights,
@@ -217,9 +220,7 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
         return IntegerTransposeConvolutionKernel(geometry: TransposeGeometry(input: shapes[0], filter: filter.shape, output: output.shape, window: window),
                                                  inputZeroPoint: zeroPoint, weights: weights.map { Int32($0) }, output: stage, hasBias: hasBias)
     default:
-        return IntegerFullyConnectedKernel(rows: elementCount(shapes[0]) / filter.shape[1], depth: filter.shape[1], units: channels,
-                                           weights: weights, input: input, output: stage, hasBias: hasBias, threads: threads,
-                                           terms: exactTerms(weights))
+        throw unsupported(op, "on integers")
     }
 }
 

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import H5ToLiteIR
 import Testing
@@ -55,15 +56,21 @@ import H5ToLiteCore
     }
 
     @Test func longSumsStayExact() {
-        // 1000 products of 255 * 127 then 24 ones: past 2^24 a float sum drops
-        // the ones; the kernel sums exact pieces and adds them as integers.
-        let left = [Float](repeating: 255, count: 1000) + [Float](repeating: 1, count: 24)
-        let right = [Float](repeating: 127, count: 1000) + [Float](repeating: 1, count: 24)
-        var sum: Int32 = 0
-        var partial: Float = 0
-        #expect(exactTerms(right) == 518)  // 255 * 127 * 518 < 2^24
-        exactProducts(left, right, rows: 1, units: 1, depth: 1024, terms: exactTerms(right), into: &sum, sumStride: 1, partial: &partial)
-        #expect(sum == 32_385_024)
+        // 1000 products of 255 * 127, then 24 of 1 * 1: past 2^24, where a float sum would drop
+        // the ones. Inputs 127 and -127 with zero point -128 are 255 and 1 once centred.
+        let depth = 1024
+        let x = [Int8](repeating: 127, count: 1000) + [Int8](repeating: -127, count: 24)
+        let w = [Int16](repeating: 127, count: 1000) + [Int16](repeating: 1, count: 24)
+        // Pairs everywhere, and quads where the processor has AVX-512 VNNI.
+        for layout in [H5T_PAIRS, h5t_qs8_choose_layout(w, w.count)] {
+            var packed = [UInt8](repeating: 0, count: h5t_qs8_packed_bytes(layout, 1, 1, Int32(depth)))
+            h5t_qs8_pack(layout, 1, 1, Int32(depth), w, nil, -128, &packed)
+            var staged = [UInt8](repeating: 0, count: h5t_qs8_staged_pixel_bytes(layout, Int32(depth)))
+            h5t_qs8_stage(layout, 1, Int32(depth), x, -128, &staged)
+            var sum: Int32 = 0
+            h5t_qs8_igemm(layout, 1, 1, 1, Int32(depth), staged, nil, staged.count, staged, packed, nil, &sum, 1)
+            #expect(sum == 32_385_024)
+        }
     }
 
     @Test func addSubtractMultiplyBroadcast() throws {

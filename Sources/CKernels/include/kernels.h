@@ -72,10 +72,12 @@ void h5t_qs8_stage(h5t_qs8_layout layout, int pixels, int channels, const int8_t
 
 /* The int8 counterpart of h5t_f32_igemm on staged input: offsets and row_stride count bytes,
    `padding` is one staged pixel of the zero point. Sums are exact int32, requantized to int8 as
-   TFLite's reference kernels do. */
+   TFLite's reference kernels do; without a requantization (NULL) the int32 sums themselves are
+   stored (`output` then holds int32, output_stride counts them), for the hybrid kernels' float
+   outputs. */
 void h5t_qs8_igemm(h5t_qs8_layout layout, int m, int n, int taps, int channels, const void *staged,
                    const int32_t *offsets, ptrdiff_t row_stride, const void *padding, const void *packed,
-                   const h5t_requantization *requantization, int8_t *output, ptrdiff_t output_stride);
+                   const h5t_requantization *requantization, void *output, ptrdiff_t output_stride);
 
 /* An int8 MUL or ADD whose other operand is a constant varying along the last axis, over rows
    of `width` values: with `rescale` 0 (MUL), out = M((x - zx) * constants[k]); with `rescale` 1
