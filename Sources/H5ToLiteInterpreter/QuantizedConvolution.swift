@@ -2,18 +2,10 @@ import CKernels
 import H5ToLiteCore
 import H5ToLiteIR
 
-// CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED on integers, in three stages:
-// the input becomes zero-centred integers (int8 activations less their zero
-// point, or hybrid files' float activations quantized on the fly); int32 sums of
-// products with the centred weights follow; an output stage turns each sum into
-// an int8 value (requantized per channel) or, for hybrid files, a float.
-//
-// The sums are computed with float arithmetic, which is exact here: centred
-// values lie in [-255, 255] and weights in [-255, 255], so a product is below
-// 2^16 in magnitude, and a sum of a few hundred of them, in any order, stays
-// below 2^24, where every integer is a float. Longer sums are cut into pieces
-// of that length and the pieces added as integers. This lets OpenBLAS's float
-// matrix products do the work.
+// Hybrid CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (float activations, int8
+// weights), in three stages: the input is quantized on the fly into zero-centred
+// integers; int32 sums of products with the centred weights follow; an output
+// stage turns each sum into a float. (Int8 activations run in PackedProduct.swift.)
 
 /// How a kernel's input becomes zero-centred integers.
 enum IntegerInput: Equatable {
