@@ -112,6 +112,9 @@ func makeKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
     case .transposeConv2d(let window, _, let activation):
         return TransposeConvolutionKernel(geometry: TransposeGeometry(input: shapes[0], filter: shapes[1], output: output, window: window),
                                           hasBias: hasBias, activation: activation)
+    case .conv3d(let window, let activation):
+        return Convolution3DKernel(input: shapes[0], filter: shapes[1], output: output, window: window,
+                                   hasBias: hasBias, activation: activation, threads: threads)
     }
 }
 

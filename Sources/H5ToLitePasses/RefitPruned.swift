@@ -60,7 +60,10 @@ private func refitLayer(_ index: Int, pruned: inout StagedRunner, reference: Sta
                         report: inout [String]) throws {
     let op = pruned.graph.ops[index]
     guard let problem = RefitProblem(op: op, graph: pruned.graph, pruned: try pruned.firstInput(of: index),
-                                     reference: try reference.firstInput(of: index)) else { return }
+                                     reference: try reference.firstInput(of: index)) else {
+        report.append("\(op.origin): no refit for \(op.kind.name), kept as pruned")
+        return
+    }
     let filterID = filterOperand(of: op)
     let kernel = pruned.graph[filterID].constant?.floats ?? []
     let denseKernel = dense[filterOperand(of: dense.ops[index])].constant?.floats ?? []
