@@ -135,3 +135,28 @@ struct Convolution3DKernel: Kernel {
         applyActivation(activation, result, count: rows.count * outputChannels)
     }
 }
+
+/// CONV_3D's patch rows, in the order of its DHWIO filter's rows (D*H*W*I of them).
+public struct VolumePatches: PatchRows {
+    let geometry: VolumeGeometry
+    public var depth: Int { geometry.patchLength }
+    public var pixelsPerSample: Int { geometry.outputSize.reduce(1, *) }
+
+    /// `input` and `output` may hold several samples along their first axis.
+    public init(input: [Int], filter: [Int], output: [Int], window: Window) {
+        geometry = VolumeGeometry(input: input, filter: filter, output: output, window: window)
+    }
+
+    public func rows(of input: Tensor, sample: Int, pixels: [Int]) -> [Float] {
+        var rows = [Float](repeating: 0, count: pixels.count * depth)
+        input.data.withUnsafeBufferPointer { source in
+            rows.withUnsafeMutableBufferPointer { target in
+                for (row, pixel) in pixels.enumerated() {
+                    let voxel = sample * pixelsPerSample + pixel
+                    geometry.gatherPatches(source.baseAddress!, voxels: voxel..<(voxel + 1), into: target.baseAddress! + row * depth)
+                }
+            }
+        }
+        return rows
+    }
+}

@@ -34,19 +34,33 @@ import H5ToLiteKeras
         #expect(!graph.ops.contains { ["mul", "add", "relu", "batch_norm"].contains($0.kind.name) })
     }
 
-    /// prune-weights prunes Conv3D kernels; refit-pruned has no refit for them and leaves them as
-    /// pruned (README, Pruning).
-    @Test func pruningPrunesConv3DAndRefitLeavesIt() throws {
+    /// prune-weights prunes the Conv3D kernels between the first conv and the head; refit-pruned
+    /// refits the weights it kept (the zeros stay), which brings the pruned model back towards
+    /// the dense one on samples the refit did not see.
+    @Test func pruningPrunesConv3DAndRefitRecovers() throws {
         let imported = try importKeras(try loadKerasModel(path: golden("mini_ct3d", "keras3.h5")))
         let calibration = try readNPY(path: golden("mini_ct3d", "calibration.npy"))
-        let samples = Tensor(shape: [4] + calibration.shape.dropFirst(), data: Array(calibration.data.prefix(4 * 2048)))
-        let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.5), calibration: samples)
-        let graph = try runPipeline(imported, context: PassContext(options: options))
-        let kernels = graph.ops.filter { $0.kind.name == "conv3d" }.map { graph[$0.inputs[1]].constant!.floats! }
-        // The first conv and the dense head stay dense; the middle Conv3D layers are half zeros.
-        #expect(kernels[0].filter { $0 == 0 }.isEmpty)
-        for kernel in kernels.dropFirst() {
-            #expect(kernel.filter { $0 == 0 }.count == kernel.count / 2)
+        let sample = calibration.data.count / calibration.shape[0]
+        func samples(_ range: Range<Int>) -> Tensor {
+            Tensor(shape: [range.count] + calibration.shape.dropFirst(), data: Array(calibration.data[(range.lowerBound * sample)..<(range.upperBound * sample)]))
         }
+        let (fit, held) = (samples(0..<16), samples(16..<32))
+        let dense = try Interpreter(graph: imported).run([held])[0]
+        func pruned(_ recovery: PruningRecovery) throws -> (Graph, Float) {
+            let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.5, recovery: recovery), calibration: fit)
+            let graph = try runPipeline(imported, context: PassContext(options: options))
+            let output = try Interpreter(graph: graph).run([held])[0]
+            return (graph, zip(output.data, dense.data).map { abs($0 - $1) }.reduce(0, +) / Float(output.data.count))
+        }
+        let (raw, rawError) = try pruned(.none)
+        let (refitted, refitError) = try pruned(.refit)
+        for graph in [raw, refitted] {
+            let kernels = graph.ops.filter { $0.kind.name == "conv3d" }.map { graph[$0.inputs[1]].constant!.floats! }
+            #expect(!kernels[0].contains(0))
+            for kernel in kernels.dropFirst() {
+                #expect(kernel.filter { $0 == 0 }.count == kernel.count / 2)
+            }
+        }
+        #expect(refitError < 0.5 * rawError, "refit \(refitError), as pruned \(rawError)")
     }
 }
