@@ -59,10 +59,17 @@ struct VolumeGeometry {
                         target += rowLength
                         continue
                     }
+                    let row = volume + (iz * height + iy) * width * channels
+                    if dilation[2] == 1, left >= 0, left + kernel[2] <= width {
+                        // The window's row lies inside the input: one contiguous run.
+                        copy(row + left * channels, to: target, count: rowLength)
+                        target += rowLength
+                        continue
+                    }
                     for kx in 0..<kernel[2] {
                         let ix = left + kx * dilation[2]
                         if ix >= 0, ix < width {
-                            target.update(from: volume + ((iz * height + iy) * width + ix) * channels, count: channels)
+                            copy(row + ix * channels, to: target, count: channels)
                         } else {
                             target.update(repeating: 0, count: channels)
                         }
@@ -71,6 +78,17 @@ struct VolumeGeometry {
                 }
             }
         }
+    }
+}
+
+/// Copies `count` floats; a plain loop for the few channels of a volume's first layers, where a
+/// call to memmove per voxel costs more than the copy.
+@inline(__always)
+private func copy(_ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+    if count <= 16 {
+        for i in 0..<count { target[i] = source[i] }
+    } else {
+        target.update(from: source, count: count)
     }
 }
 

@@ -6,25 +6,21 @@ import H5ToLiteInterpreter
 import H5ToLiteKeras
 @testable import H5ToLitePasses
 
-/// The golden volume models as imported and after the pipeline, run by the interpreter against
-/// Keras's own outputs: the 3D pools and UpSampling3D lowered to 2D ops on reshaped volumes
-/// (SAME and VALID, odd sizes, strides unlike the window), Conv3D with BatchNorm folded in.
+/// The golden volume models through the pipeline (NumericPreservationTests runs them against
+/// Keras after every pass), and the passes' Conv3D cases run by the interpreter.
 @Suite struct VolumeModelTests {
     func golden(_ model: String, _ file: String) -> String {
         repository.appendingPathComponent("golden/models/\(model)/\(file)").path
     }
 
-    @Test(arguments: ["layers_pool3d", "layers_conv3d", "mini_ct3d"])
-    func interpreterGivesKerasOutputs(model: String) throws {
-        let imported = try importKeras(try loadKerasModel(path: golden(model, "keras3.h5")))
-        let input = try readNPY(path: golden(model, "input.npy"))
-        let expected = try readNPY(path: golden(model, "output_keras3.npy"))
-        for graph in [imported, try runPipeline(imported)] {
-            let output = try Interpreter(graph: graph).run([input])[0]
-            #expect(output.shape == expected.shape)
-            let error = zip(output.data, expected.data).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
-            #expect(error <= 1e-5, "\(model): \(error)")
-        }
+    /// fold-padding's Conv3D case computes what it computed before the pad was folded.
+    @Test func foldedPaddingKeepsConv3DOutputs() throws {
+        let graph = try parseGraph(try String(contentsOf: passGolden.appendingPathComponent("fold-padding/conv3d.ir"), encoding: .utf8))
+        let folded = try runPipeline(graph, passes: [foldPadding])
+        #expect(folded.ops.count == graph.ops.count - 1)
+        let input = Tensor(shape: [1, 4, 5, 6, 2], data: (0..<240).map { Float(($0 * 13) % 17) - 8 })
+        let (before, after) = (try Interpreter(graph: graph).run([input]), try Interpreter(graph: folded).run([input]))
+        #expect(before.map(\.data) == after.map(\.data))
     }
 
     @Test func batchNormsFoldIntoConv3DAndReluFuses() throws {
