@@ -60,3 +60,27 @@ def test_int8_keeps_conv3d_in_float_and_matches_reference_kernels(model, tmp_pat
     inputs = np.load(folder / "input.npy")
     ours = run_ours(out, inputs, tmp_path)
     assert np.abs(ours - run_litert_reference(out, inputs)).max() <= 1e-6
+
+
+@pytest.mark.parametrize("io", ["int8", "uint8"])
+def test_io_is_8_bit_where_conv3d_reads_the_input_and_writes_the_output(io, tmp_path):
+    """--io int8|uint8 with Conv3D first and last: the model still takes and gives 8-bit
+    tensors, joined to the float CONV_3D by DEQUANTIZE and QUANTIZE."""
+    folder = GOLDEN / "mini_ct3d"
+    out = tmp_path / "io.tflite"
+    h5tolite("convert", folder / "keras3.h5", "-o", out, "--quantize", "int8", "--calibration",
+             folder / "calibration.npy", "--io", io)
+    interpreter = Interpreter(model_path=str(out))
+    interpreter.allocate_tensors()
+    (inp,), (outp,) = interpreter.get_input_details(), interpreter.get_output_details()
+    dtype = np.int8 if io == "int8" else np.uint8
+    assert inp["dtype"] == dtype and outp["dtype"] == dtype
+    assert inp["name"] == "ct" and outp["name"] == "finding"
+    (scale, zero_point), (out_scale, out_zero_point) = inp["quantization"], outp["quantization"]
+    info = np.iinfo(dtype)
+    outputs = []
+    for sample in np.load(folder / "input.npy"):
+        interpreter.set_tensor(inp["index"], np.clip(np.round(sample[None] / scale) + zero_point, info.min, info.max).astype(dtype))
+        interpreter.invoke()
+        outputs.append((interpreter.get_tensor(outp["index"])[0].astype(np.float32) - out_zero_point) * out_scale)
+    assert np.abs(np.stack(outputs) - np.load(folder / "output_keras3.npy")).max() <= 0.02
