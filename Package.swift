@@ -22,7 +22,10 @@ let package = Package(
         .target(name: "H5ToLitePasses", dependencies: ["H5ToLiteIR", "H5ToLiteInterpreter", "COpenBLAS"]),
         .target(name: "H5ToLiteTFLite", dependencies: ["H5ToLiteIR"]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "H5ToLiteInterpreter", dependencies: ["H5ToLiteIR", "COpenBLAS"]),
+        // The interpreter's inner loops, for each instruction set, chosen at run time. Optimized in
+        // debug builds too: the tests run the interpreter on every golden model.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "H5ToLiteInterpreter", dependencies: ["H5ToLiteIR", "COpenBLAS", "CKernels"]),
         .target(name: "H5ToLiteEvaluation", dependencies: ["H5ToLiteCore"]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),

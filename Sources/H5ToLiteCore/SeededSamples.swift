@@ -15,6 +15,13 @@ public func seededNormalSamples(shape: [Int], count: Int, seed: UInt64 = 0x5EED)
     return Tensor(shape: [count] + shape, data: data)
 }
 
+/// Seeded samples for a model with inputs shaped `shapes` (each without the batch axis):
+/// `count` samples per input, each input from its own seed so no two hold the same numbers;
+/// the first input's are `seededNormalSamples(shape:count:)`'s own.
+public func seededNormalInputs(shapes: [[Int]], count: Int) -> [Tensor] {
+    shapes.enumerated().map { index, shape in seededNormalSamples(shape: shape, count: count, seed: 0x5EED + UInt64(index)) }
+}
+
 /// SplitMix64: a small deterministic generator, so seeded samples and the tests' damaged
 /// files are the same on every machine and run.
 public struct SeededGenerator: RandomNumberGenerator {

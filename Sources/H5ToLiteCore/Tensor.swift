@@ -10,3 +10,11 @@ public struct Tensor: Sendable, Equatable {
         self.data = data
     }
 }
+
+extension Array where Element == Tensor {
+    /// How many samples a model's inputs hold (one tensor per input, batch first): the first
+    /// axis, which every input shares.
+    public var sampleCount: Int {
+        first?.shape.first ?? 0
+    }
+}

@@ -89,9 +89,9 @@ private struct Int8Trials {
     /// Keras layers ordered by the output error their int8 version causes on its own, every
     /// other layer in float, worst first: the error a layer adds rather than the error it
     /// inherits, which grows towards the output and would rank the last layers first.
-    func isolatedSensitivity(float: Graph, quantized: Graph, samples: Tensor) throws -> [String] {
+    func isolatedSensitivity(float: Graph, quantized: Graph, samples: [Tensor]) throws -> [String] {
         let probe = firstSamples(samples, count: 16)
-        let expected = try Interpreter(graph: float).run([probe])
+        let expected = try Interpreter(graph: float).run(probe)
         var layers: [String] = []
         for op in quantized.ops where !op.kind.isConversion && !layers.contains(op.origin) {
             layers.append(op.origin)
@@ -100,7 +100,7 @@ private struct Int8Trials {
         var errors: [String: Double] = [:]
         for (index, layer) in layers.enumerated() {
             let graph = try self.quantized(keepingFloat: options.keepFloat.union(layers).subtracting([layer]))
-            let outputs = try Interpreter(graph: graph).run([probe])
+            let outputs = try Interpreter(graph: graph).run(probe)
             errors[layer] = zip(outputs, expected).reduce(0.0) { $0 + meanSquaredDifference($1.0, $1.1) }
             progress.update(index + 1, layers.count)
         }

@@ -10,10 +10,14 @@ public struct VariantResult: Encodable {
     public let perClassAUROC: [Double]
     public let top1Agreement: Double
     public let millisecondsPerImage: Double
-    public let outputs: [Float]
+    /// With several model outputs: each output's mean absolute error against the original's,
+    /// in the model's output order (nil in the original's own row).
+    public let outputErrors: [Double]?
+    /// Every model output on every sample, flattened, in the model's output order.
+    public let outputs: [[Float]]
 
     enum CodingKeys: String, CodingKey {
-        case name, bytes, gzipBytes, metric, change, perClassAUROC, top1Agreement, millisecondsPerImage
+        case name, bytes, gzipBytes, metric, change, perClassAUROC, top1Agreement, millisecondsPerImage, outputErrors
     }
 }
 
@@ -22,17 +26,25 @@ public struct ComparisonReport: Encodable {
     public let metric: String
     public let samples: Int
     public let classes: [String]
+    /// With several model outputs: their names in the model's order, each given an error
+    /// column, and the one the labels score; nil for a model with one output.
+    public let outputs: [String]?
+    public let labelledOutput: String?
     public let rows: [VariantResult]
 
     public var markdown: String {
         let original = Double(rows.first?.bytes ?? 1)
-        var lines = ["| variant | size | gzip size | size vs original | \(metric) | change | top-1 agreement | ms/image |",
-                     "|---|---|---|---|---|---|---|---|"]
+        let errorColumns = (outputs ?? []).map { " \($0) mean abs error |" }.joined()
+        let scored = labelledOutput.map { "\(metric) of \($0)" } ?? metric
+        var lines = ["| variant | size | gzip size | size vs original | \(scored) | change | top-1 agreement | ms/image |" + errorColumns,
+                     "|---|---|---|---|---|---|---|---|" + String(repeating: "---|", count: outputs?.count ?? 0)]
         for row in rows {
             let gzip = row.gzipBytes > 0 ? megabytes(row.gzipBytes) : "-"
+            let errors = (outputs ?? []).indices.map { index in row.outputErrors.map { String(format: " %.3g |", $0[index]) } ?? " - |" }
             lines.append("| \(row.name) | \(megabytes(row.bytes)) | \(gzip) | \(String(format: "%.2fx", Double(row.bytes) / original)) | "
                          + "\(String(format: "%.4f", row.metric)) | \(String(format: "%+.4f", row.change)) | "
-                         + "\(String(format: "%.1f%%", row.top1Agreement * 100)) | \(String(format: "%.2f", row.millisecondsPerImage)) |")
+                         + "\(String(format: "%.1f%%", row.top1Agreement * 100)) | \(String(format: "%.2f", row.millisecondsPerImage)) |"
+                         + errors.joined())
         }
         return lines.joined(separator: "\n") + "\n"
     }

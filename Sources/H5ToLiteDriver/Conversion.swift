@@ -6,32 +6,21 @@ import H5ToLiteKeras
 import H5ToLitePasses
 import H5ToLiteTFLite
 
-/// Samples named on the command line: a `.npy` of preprocessed inputs or an image folder.
-public struct SampleFile: Sendable {
-    public var path: String
-    public var preprocessing: Preprocessing?
-    /// Use at most this many samples.
-    public var limit: Int?
-
-    public init(path: String, preprocessing: Preprocessing? = nil, limit: Int? = nil) {
-        self.path = path
-        self.preprocessing = preprocessing
-        self.limit = limit
-    }
-}
-
 /// `--max-drop`: the largest metric drop int8 may cost, and the labelled data measuring it.
 public struct MaxDrop: Sendable {
     public var drop: Double
     public var data: SampleFile
     public var labels: String
     public var metric: MetricChoice
+    /// The model output the labels score, by name; nil for the first.
+    public var labelledOutput: String?
 
-    public init(drop: Double, data: SampleFile, labels: String, metric: MetricChoice) {
+    public init(drop: Double, data: SampleFile, labels: String, metric: MetricChoice, labelledOutput: String? = nil) {
         self.drop = drop
         self.data = data
         self.labels = labels
         self.metric = metric
+        self.labelledOutput = labelledOutput
     }
 }
 
@@ -73,13 +62,10 @@ public func convert(_ model: KerasModel, file: String, request: ConversionReques
     let imported = try importKeras(model)
     try instrumentation?.start(imported)
     var options = request.options
-    let shape = imported.sampleShape
-    options.calibration = try request.calibration.map {
-        try loadSamples($0.path, inputShape: shape, preprocessing: $0.preprocessing, limit: $0.limit, label: "calibration images")
-    }
+    options.calibration = try request.calibration.map { try loadSamples($0, for: imported.modelInputs, label: "calibration images") }
     if let maxDrop = request.maxDrop {
-        let data = try LabelledData.load(data: maxDrop.data.path, labels: maxDrop.labels, preprocessing: maxDrop.data.preprocessing,
-                                         metric: maxDrop.metric, inputShape: shape)
+        let data = try LabelledData.load(data: maxDrop.data, labels: maxDrop.labels, metric: maxDrop.metric, model: imported,
+                                         output: maxDrop.labelledOutput)
         options.keepFloat = try searchKeepFloat(imported: imported, options: options, maxDrop: maxDrop.drop, data: data, log: log)
     }
     let passes = try selectedPasses(pipeline(for: options), stopAfter: request.stopAfter)

@@ -28,19 +28,22 @@ func layerValueName(_ name: String) -> String {
     name.hasSuffix("/int8") ? String(name.dropLast(5)) : name
 }
 
-/// Runs both graphs on `samples` and compares every value the two graphs share a name for.
-/// Values are matched by name: quantized values keep their float counterparts' names.
-public func layerErrors(float: Graph, quantized: Graph, samples: Tensor) throws -> [LayerError] {
+/// Runs both graphs on `samples` (one tensor per model input) and compares every value the
+/// two graphs share a name for, on the way to every output. Values are matched by name:
+/// quantized values keep their float counterparts' names.
+public func layerErrors(float: Graph, quantized: Graph, samples: [Tensor]) throws -> [LayerError] {
     var reference: [String: [Tensor]] = [:]
-    _ = try Interpreter(graph: float).run([samples]) { id, tensor in
+    _ = try Interpreter(graph: float).run(samples) { id, tensor in
         reference[float[id].name, default: []].append(tensor)
     }
-    var seen: [String: Int] = [:]
+    // Counted per value, not per name: an output's integer side (`box/int8`) and its
+    // dequantized float side (`box`) share a name and are each seen once per batch.
+    var seen: [ValueID: Int] = [:]
     var sums: [String: (abs: Double, max: Double, squares: Double, count: Int)] = [:]
-    _ = try Interpreter(graph: quantized).run([samples]) { id, tensor in
+    _ = try Interpreter(graph: quantized).run(samples) { id, tensor in
         let name = layerValueName(quantized[id].name)
-        let index = seen[name, default: 0]
-        seen[name] = index + 1
+        let index = seen[id, default: 0]
+        seen[id] = index + 1
         guard let expected = reference[name], index < expected.count, expected[index].data.count == tensor.data.count else { return }
         var entry = sums[name] ?? (0, 0, 0, 0)
         for (a, b) in zip(expected[index].data, tensor.data) {

@@ -14,8 +14,8 @@ public func runTFLite(model: String, inputs samples: [Tensor], threads: Int, raw
                       dumpValues: String? = nil) throws -> [(name: String, values: Tensor)] {
     let graph = try readTFLite(path: model)
     guard samples.count == graph.inputs.count else {
-        let names = graph.inputs.map { "'\(graph[$0].name)'" }.joined(separator: ", ")
-        throw H5ToLiteError(file: model, "the model takes \(graph.inputs.count) inputs (\(names)), got \(samples.count) arrays")
+        throw H5ToLiteError(file: model, "the model takes \(graph.inputs.count) inputs (\(quotedNames(graph.modelInputs))), "
+                            + "got \(samples.count) arrays")
     }
     let interpreter: Interpreter
     do {

@@ -53,7 +53,7 @@ public struct Variant: Equatable {
     }
 
     /// The pipeline options of this variant; `calibration` is used only where it is needed.
-    public func options(calibration: Tensor) -> PipelineOptions {
+    public func options(calibration: [Tensor]) -> PipelineOptions {
         var options = PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0, recovery: recovery) },
                                       quantization: quantization,
                                       calibration: quantization == .int8 || prune != nil ? calibration : nil)

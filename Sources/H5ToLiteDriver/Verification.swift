@@ -1,4 +1,5 @@
 import H5ToLiteCore
+import H5ToLiteData
 import H5ToLiteEvaluation
 import H5ToLiteIR
 import H5ToLiteInterpreter
@@ -7,11 +8,12 @@ import H5ToLiteTFLite
 
 /// `--verify`: how far the written file's outputs are from the model's as Keras defines it.
 public struct VerificationReport {
-    /// The graph as imported (before any pass) against the written file.
-    public let conversion: OutputComparison
+    /// The graph as imported (before any pass) against the written file, one comparison per
+    /// model output in the model's order.
+    public let conversion: [NamedComparison]
     /// With a pruning recovery: the pruned weights as they are against the original, to show
     /// what the recovery won back.
-    public let withoutRecovery: OutputComparison?
+    public let withoutRecovery: [NamedComparison]?
     /// For dynamic and int8 models: each layer against the same layer of the float pipeline.
     public let layers: [LayerError]?
 }
@@ -27,18 +29,34 @@ public func defaultTolerance(_ options: PipelineOptions) -> Double? {
     }
 }
 
+/// One model output's comparison, named after the output.
+public struct NamedComparison {
+    public let output: String
+    public let comparison: OutputComparison
+}
+
+/// The samples `--verify` runs: `list` (one `.npy` per model input, comma-separated) or, without
+/// it, 8 seeded standard-normal samples of each input.
+public func verificationSamples(_ list: String?, model: Graph, preprocessing: Preprocessing?) throws -> [Tensor] {
+    try list.map { try loadSamples(SampleFile(list: $0, preprocessing: preprocessing), for: model.modelInputs, label: "verification images") }
+        ?? seededNormalInputs(shapes: model.sampleShapes, count: 8)
+}
+
 /// Runs `original` (the graph as imported) and `written` (the file's bytes, read back as a
-/// user's runtime would) on `samples` and compares them; adds the comparisons the options
-/// call for.
+/// user's runtime would) on `samples` (one tensor per model input) and compares every output;
+/// adds the comparisons the options call for.
 public func verifyConversion(original: Graph, optimized: Graph, written: [UInt8], options: PipelineOptions,
-                             samples: Tensor) throws -> VerificationReport {
-    let expected = try Interpreter(graph: original).run([samples])[0]
-    func comparison(_ candidate: Graph) throws -> OutputComparison {
-        let actual = try Interpreter(graph: candidate).run([samples])[0]
-        return OutputComparison(reference: expected.data, candidate: actual.data, samples: samples.shape[0])
+                             samples: [Tensor]) throws -> VerificationReport {
+    let expected = try Interpreter(graph: original).run(samples)
+    func comparison(_ candidate: Graph) throws -> [NamedComparison] {
+        let actual = try Interpreter(graph: candidate).run(samples)
+        return zip(original.outputs, zip(expected, actual)).map { id, pair in
+            NamedComparison(output: original[id].name,
+                            comparison: OutputComparison(reference: pair.0.data, candidate: pair.1.data, samples: samples.sampleCount))
+        }
     }
     let conversion = try comparison(try readTFLite(bytes: written, name: "the written file"))
-    var withoutRecovery: OutputComparison?
+    var withoutRecovery: [NamedComparison]?
     if options.calibration != nil, let pruning = options.pruning, pruning.recovery != .none {
         var unrecovered = options
         unrecovered.pruning?.recovery = .none
@@ -48,6 +66,24 @@ public func verifyConversion(original: Graph, optimized: Graph, written: [UInt8]
     let layers = quantized ? try layerErrors(float: try floatReference(original, options: options), quantized: optimized,
                                              samples: samples) : nil
     return VerificationReport(conversion: conversion, withoutRecovery: withoutRecovery, layers: layers)
+}
+
+extension [NamedComparison] {
+    /// One line per output: its summary, after the output's name when there are several.
+    public var summaries: [String] {
+        map { label($0) + $0.comparison.summary }
+    }
+
+    /// The first output whose max absolute error exceeds `tolerance`, as a sentence.
+    public func excess(over tolerance: Double) -> String? {
+        first { $0.comparison.maxAbsoluteError > tolerance }.map {
+            "\(label($0))max abs error \($0.comparison.maxAbsoluteError) exceeds the tolerance \(tolerance)"
+        }
+    }
+
+    private func label(_ named: NamedComparison) -> String {
+        count > 1 ? "output '\(named.output)': " : ""
+    }
 }
 
 extension OutputComparison {

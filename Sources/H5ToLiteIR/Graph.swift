@@ -102,9 +102,10 @@ public struct Graph: Sendable, Equatable {
         values.reduce(0) { $0 + ($1.constant?.count ?? 0) }
     }
 
-    /// The shape of one sample of the (first) input: its shape without the batch axis.
-    public var sampleShape: [Int] {
-        Array(values[inputs[0]].shape.dropFirst())
+    /// The shape of one sample of each input, in the model's input order: its shape without
+    /// the batch axis.
+    public var sampleShapes: [[Int]] {
+        inputs.map { Array(values[$0].shape.dropFirst()) }
     }
 
     /// Float parameters that are exactly zero: what pruning left.

@@ -1,4 +1,3 @@
-import COpenBLAS
 import H5ToLiteCore
 import H5ToLiteIR
 
@@ -40,120 +39,6 @@ func paddingBefore(input: Int, output: Int, kernel: Int, stride: Int, dilation: 
     return max((output - 1) * stride + effective - input, 0) / 2
 }
 
-/// CONV_2D as a matrix product: each output pixel is a row of patches (im2col)
-/// times the OHWI filter, whose rows are already the patches' layout. A 1x1,
-/// stride-1 convolution needs no patches: the input itself is the matrix.
-struct ConvolutionKernel: Kernel {
-    let geometry: WindowGeometry
-    /// Length of one patch: the filter's H*W*I.
-    let depth: Int
-    let isPointwise: Bool
-    let outputChannels: Int
-    let hasBias: Bool
-    let activation: FusedActivation
-    let threads: Int
-    /// Output pixels per matrix product: bounds the patch buffer per chunk.
-    let tileRows: Int
-
-    init(input: [Int], filter: [Int], output: [Int], window: Window, hasBias: Bool, activation: FusedActivation, threads: Int) {
-        let geometry = WindowGeometry(input: input, output: output, kernel: [filter[1], filter[2]], window: window)
-        let depth = filter[1] * filter[2] * filter[3]
-        let pointwise = geometry.kernelHeight == 1 && geometry.kernelWidth == 1 && geometry.strideHeight == 1
-            && geometry.strideWidth == 1 && geometry.padTop == 0 && geometry.padLeft == 0
-        let pixels = output[1] * output[2]
-        let perChunk = (pixels + 4 * threads - 1) / (4 * threads)
-        self.geometry = geometry
-        self.depth = depth
-        self.isPointwise = pointwise
-        outputChannels = filter[0]
-        self.hasBias = hasBias
-        self.activation = activation
-        self.threads = threads
-        // At most about 1 MB of patches per product, so they stay in cache while the
-        // product reads them; at least 32 rows, below which a product runs slowly.
-        let cached = pointwise ? perChunk : (1 << 18) / max(depth, 1)
-        tileRows = max(1, min(32, pixels), min(perChunk, cached))
-    }
-
-    var scratchCount: Int {
-        let tiles = (geometry.outputHeight * geometry.outputWidth + tileRows - 1) / tileRows
-        return isPointwise ? 0 : chunkCount(tiles, threads: threads) * tileRows * depth
-    }
-
-    func run(_ context: KernelContext) {
-        let pixels = geometry.outputHeight * geometry.outputWidth
-        let tiles = (pixels + tileRows - 1) / tileRows
-        parallelFor(tiles, threads: threads) { chunk, range in
-            let patches = context.scratch + chunk * tileRows * depth
-            for tile in range {
-                let rows = (tile * tileRows)..<min(pixels, (tile + 1) * tileRows)
-                let left: UnsafePointer<Float>
-                if isPointwise {
-                    left = context.inputs[0] + rows.lowerBound * depth
-                } else {
-                    gatherPatches(geometry, context.inputs[0], rows: rows, into: patches)
-                    left = UnsafePointer(patches)
-                }
-                multiply(left, rows: rows, context: context)
-            }
-        }
-    }
-
-    private func multiply(_ left: UnsafePointer<Float>, rows: Range<Int>, context: KernelContext) {
-        let result = context.output + rows.lowerBound * outputChannels
-        if hasBias {
-            for row in 0..<rows.count {
-                (result + row * outputChannels).update(from: context.inputs[2], count: outputChannels)
-            }
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows.count), Int32(outputChannels), Int32(depth),
-                    1, left, Int32(depth), context.inputs[1], Int32(depth), hasBias ? 1 : 0, result, Int32(outputChannels))
-        applyActivation(activation, result, count: rows.count * outputChannels)
-    }
-}
-
-/// DEPTHWISE_CONV_2D, computed directly: each output channel c*m+j sums input
-/// channel c under the window, times its own filter tap.
-struct DepthwiseKernel: Kernel {
-    let geometry: WindowGeometry
-    let multiplier: Int
-    let hasBias: Bool
-    let activation: FusedActivation
-    let threads: Int
-
-    init(input: [Int], filter: [Int], output: [Int], window: Window, multiplier: Int, hasBias: Bool,
-         activation: FusedActivation, threads: Int) {
-        geometry = WindowGeometry(input: input, output: output, kernel: [filter[1], filter[2]], window: window)
-        self.multiplier = multiplier
-        self.hasBias = hasBias
-        self.activation = activation
-        self.threads = threads
-    }
-
-    func run(_ context: KernelContext) {
-        let g = geometry
-        let rowLength = g.outputWidth * g.inputChannels * multiplier
-        parallelFor(g.outputHeight, threads: threads) { _, range in
-            for y in range {
-                let row = context.output + y * rowLength
-                for x in 0..<g.outputWidth {
-                    accumulate(context, y: y, x: x, into: row + x * g.inputChannels * multiplier)
-                }
-                applyActivation(activation, row, count: rowLength)
-            }
-        }
-    }
-
-    /// One output pixel; the bias goes last, as in TFLite's kernel.
-    private func accumulate(_ context: KernelContext, y: Int, x: Int, into pixel: UnsafeMutablePointer<Float>) {
-        depthwiseWindowSums(geometry, multiplier: multiplier, image: context.inputs[0], filter: context.inputs[1],
-                            y: y, x: x, into: pixel)
-        if hasBias {
-            for c in 0..<geometry.inputChannels * multiplier { pixel[c] += context.inputs[2][c] }
-        }
-    }
-}
-
 /// DEPTHWISE_CONV_2D's sums at output pixel (y, x): output channel c*m+j adds input channel c
 /// under the window times its own tap, for the float kernel and (on centred values) the
 /// integer one.
@@ -178,39 +63,6 @@ func depthwiseWindowSums(_ g: WindowGeometry, multiplier: Int, image: UnsafePoin
                 }
             }
         }
-    }
-}
-
-/// FULLY_CONNECTED: rows of the input times the (out, in) weights. A single row
-/// is a matrix-vector product, split across workers by output units.
-struct FullyConnectedKernel: Kernel {
-    let rows: Int
-    let depth: Int
-    let units: Int
-    let hasBias: Bool
-    let activation: FusedActivation
-    let threads: Int
-
-    func run(_ context: KernelContext) {
-        let output = context.output
-        if hasBias {
-            for row in 0..<rows { (output + row * units).update(from: context.inputs[2], count: units) }
-        }
-        let beta: Float = hasBias ? 1 : 0
-        if rows == 1 {
-            parallelFor(units, threads: threads, grain: max(1, (1 << 18) / max(depth, 1))) { _, range in
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(range.count), Int32(depth), 1,
-                            context.inputs[1] + range.lowerBound * depth, Int32(depth), context.inputs[0], 1,
-                            beta, output + range.lowerBound, 1)
-            }
-        } else {
-            parallelFor(rows, threads: threads) { _, range in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(range.count), Int32(units), Int32(depth),
-                            1, context.inputs[0] + range.lowerBound * depth, Int32(depth), context.inputs[1], Int32(depth),
-                            beta, output + range.lowerBound * units, Int32(units))
-            }
-        }
-        applyActivation(activation, output, count: rows * units)
     }
 }
 

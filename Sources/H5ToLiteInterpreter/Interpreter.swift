@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import Foundation
 import H5ToLiteCore
@@ -29,6 +30,10 @@ public struct Interpreter: Sendable {
         /// The stored integers q, as floats.
         case raw
     }
+
+    /// The instruction set the inner loops use on this machine ("avx512vnni", "avx512", "avx2"
+    /// or "portable"): the best the processor has, or a lesser one named by H5TOLITE_KERNELS.
+    public static var instructionSet: String { String(cString: h5t_kernel_isa()) }
 
     public init(graph original: Graph, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
         guard threads >= 1 else { throw H5ToLiteError("the thread count must be at least 1, got \(threads)") }
@@ -67,6 +72,27 @@ public struct Interpreter: Sendable {
         let program = try observer.program()
         return withoutActuallyEscaping(observe) { observe in
             shaped(program.run(inputs.map(\.data), batches: batches, raw: false, observe: observe), batches: batches)
+        }
+    }
+
+    /// Runs the first sample of `inputs` once, timing each kernel: for each op the
+    /// interpreter runs (fused pairs count as their first op), its kind, the value
+    /// it writes and the seconds it took.
+    public func timeOps(_ inputs: [Tensor]) throws -> [(kind: String, value: ValueID, seconds: Double)] {
+        _ = try batchCount(inputs)
+        return program.timeSteps(inputs.map(\.data)).map { kernel, value, seconds in
+            (String(describing: type(of: kernel)), value, seconds)
+        }
+    }
+
+    /// Runs like `run(_:observe:)`, with the batches spread over workers as `run`
+    /// spreads them: `observe` is called from several threads at once, in no
+    /// order across samples. For observers that only accumulate (calibration).
+    public func runConcurrently(_ inputs: [Tensor], observe: @Sendable (ValueID, Tensor) -> Void) throws -> [Tensor] {
+        let batches = try batchCount(inputs)
+        let program = try observer.program()
+        return withoutActuallyEscaping(observe) { observe in
+            shaped(program.run(inputs.map(\.data), batches: batches, raw: false, observe: observe, concurrently: true), batches: batches)
         }
     }
 

@@ -49,23 +49,56 @@ func chunkCount(_ count: Int, threads: Int, grain: Int = 1) -> Int {
 
 /// Runs `body` on contiguous chunks of `0..<count` in parallel; `grain` is the
 /// least work worth a chunk of its own. The body gets its chunk index (for
-/// per-chunk scratch) and its range.
+/// per-chunk scratch) and its range. Inside a worker of `parallelWorkers` the
+/// chunks run one after another on the worker's thread: the cores are taken.
 func parallelFor(_ count: Int, threads: Int, grain: Int = 1, _ body: (Int, Range<Int>) -> Void) {
     let chunks = chunkCount(count, threads: threads, grain: grain)
-    guard chunks > 1 else {
-        if count > 0 { body(0, 0..<count) }
+    @Sendable func range(_ chunk: Int) -> Range<Int> { (count * chunk / chunks)..<(count * (chunk + 1) / chunks) }
+    guard chunks > 1, !WorkerThread.isWorker else {
+        for chunk in 0..<chunks where !range(chunk).isEmpty { body(chunk, range(chunk)) }
         return
     }
     withoutActuallyEscaping(body) { body in
         // Chunks write disjoint ranges of the output, so sharing the body is safe.
         let shared = UncheckedSendable(body)
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            shared.value(chunk, (count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+            shared.value(chunk, range(chunk))
         }
     }
 }
 
-private struct UncheckedSendable<Value>: @unchecked Sendable {
+/// Runs `body(worker)` for workers 0..<count at once, each on a thread of its
+/// own on which `parallelFor` does not split work further.
+func parallelWorkers(_ count: Int, _ body: (Int) -> Void) {
+    guard count > 1 else {
+        body(0)
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        let shared = UncheckedSendable(body)
+        DispatchQueue.concurrentPerform(iterations: count) { worker in
+            WorkerThread.isWorker = true
+            defer { WorkerThread.isWorker = false }
+            shared.value(worker)
+        }
+    }
+}
+
+/// Whether the current thread is a batch worker: a flag per thread.
+enum WorkerThread {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    static var isWorker: Bool {
+        get { pthread_getspecific(key) != nil }
+        set { pthread_setspecific(key, newValue ? UnsafeRawPointer(bitPattern: 1) : nil) }
+    }
+}
+
+struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }

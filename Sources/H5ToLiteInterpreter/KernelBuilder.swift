@@ -57,14 +57,19 @@ func makeKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
     if let weights = op.kind.facts.weights { try checkBias(op, shapes, weights, graph) }
     switch op.kind {
     case .conv2d(let window, let activation):
-        return ConvolutionKernel(input: shapes[0], filter: shapes[1], output: output, window: window,
-                                 hasBias: hasBias, activation: activation, threads: threads)
+        let geometry = WindowGeometry(input: shapes[0], output: output, kernel: [shapes[1][1], shapes[1][2]], window: window)
+        return FloatProductKernel(rows: ProductRows(geometry, pixelStride: geometry.inputChannels), units: shapes[1][0], weights: graph[op.inputs[1]].constant?.floats,
+                                  bias: hasBias ? graph[op.inputs[2]].constant?.floats : nil, hasBias: hasBias,
+                                  activation: activation, threads: threads)
     case .depthwiseConv2d(let window, let multiplier, let activation):
-        return DepthwiseKernel(input: shapes[0], filter: shapes[1], output: output, window: window, multiplier: multiplier,
-                               hasBias: hasBias, activation: activation, threads: threads)
+        let geometry = WindowGeometry(input: shapes[0], output: output, kernel: [shapes[1][1], shapes[1][2]], window: window)
+        return DepthwiseKernel(windows: DepthwiseWindows(geometry, multiplier: multiplier), hasBias: hasBias, activation: activation,
+                               threads: threads)
     case .fullyConnected(let activation):
-        return FullyConnectedKernel(rows: elementCount(shapes[0]) / shapes[1][1], depth: shapes[1][1], units: shapes[1][0],
-                                    hasBias: hasBias, activation: activation, threads: threads)
+        return FloatProductKernel(rows: ProductRows(count: elementCount(shapes[0]) / shapes[1][1], depth: shapes[1][1]),
+                                  units: shapes[1][0], weights: graph[op.inputs[1]].constant?.floats,
+                                  bias: hasBias ? graph[op.inputs[2]].constant?.floats : nil, hasBias: hasBias,
+                                  activation: activation, threads: threads)
     case .maxPool(let window, let activation), .averagePool(let window, let activation):
         let isMax: Bool
         if case .maxPool = op.kind { isMax = true } else { isMax = false }

@@ -1,3 +1,5 @@
+import CKernels
+import Foundation
 import H5ToLiteIR
 
 /// MAX_POOL_2D and AVERAGE_POOL_2D as TFLite computes them: the window is clipped
@@ -11,40 +13,26 @@ struct PoolKernel: Kernel {
 
     func run(_ context: KernelContext) {
         let g = geometry
-        let channels = g.inputChannels
-        parallelFor(g.outputHeight, threads: threads) { _, range in
-            for y in range {
-                for x in 0..<g.outputWidth {
-                    pool(context.inputs[0], y: y, x: x, into: context.output + (y * g.outputWidth + x) * channels)
+        let rowLength = g.outputWidth * g.inputChannels
+        let (lo, hi) = clampBounds(activation)
+        withUnsafePointer(to: poolShape(g, isMax: isMax)) { shape in
+            parallelFor(g.outputHeight, threads: threads) { _, range in
+                let output = context.output + range.lowerBound * rowLength
+                h5t_f32_pool(shape, Int32(range.lowerBound), Int32(range.count), context.inputs[0], output, lo, hi)
+                if activation == .tanh {
+                    for i in 0..<(range.count * rowLength) { output[i] = tanh(output[i]) }
                 }
-                applyActivation(activation, context.output + y * g.outputWidth * channels, count: g.outputWidth * channels)
             }
         }
     }
+}
 
-    private func pool(_ input: UnsafePointer<Float>, y: Int, x: Int, into pixel: UnsafeMutablePointer<Float>) {
-        let g = geometry
-        let channels = g.inputChannels
-        let top = g.inputRow(y)
-        let left = g.inputColumn(x)
-        let rows = clipped(top, g.kernelHeight, g.inputHeight)
-        let columns = clipped(left, g.kernelWidth, g.inputWidth)
-        pixel.update(repeating: isMax ? -Float.greatestFiniteMagnitude : 0, count: channels)
-        for iy in rows {
-            for ix in columns {
-                let source = input + (iy * g.inputWidth + ix) * channels
-                if isMax {
-                    for c in 0..<channels { pixel[c] = max(pixel[c], source[c]) }
-                } else {
-                    for c in 0..<channels { pixel[c] += source[c] }
-                }
-            }
-        }
-        if !isMax {
-            let count = Float(rows.count * columns.count)
-            for c in 0..<channels { pixel[c] /= count }
-        }
-    }
+/// The window of a pooling op, for h5t_f32_pool and h5t_qs8_pool.
+func poolShape(_ g: WindowGeometry, isMax: Bool) -> h5t_pool {
+    h5t_pool(input_height: Int32(g.inputHeight), input_width: Int32(g.inputWidth), channels: Int32(g.inputChannels),
+             output_width: Int32(g.outputWidth), window_height: Int32(g.kernelHeight), window_width: Int32(g.kernelWidth),
+             stride_height: Int32(g.strideHeight), stride_width: Int32(g.strideWidth), pad_top: Int32(g.padTop),
+             pad_left: Int32(g.padLeft), is_max: isMax ? 1 : 0)
 }
 
 /// The part of `start..<start + length` inside `0..<size`.

@@ -2,10 +2,12 @@ import Foundation
 import H5ToLiteCore
 import H5ToLiteIR
 
-/// The compiled form of a graph: kernels in order, constants, and the arena
-/// holding every activation. The arena is addressed in 4-byte words; a value
-/// takes as many words as its elements need (a quarter as many for 8-bit ones).
-/// Runs are serialised because they share the arena.
+/// The compiled form of a graph: kernels in order, constants, and the plan of
+/// the arena holding every activation. The arena is addressed in 4-byte words; a
+/// value takes as many words as its elements need (a quarter as many for 8-bit
+/// ones). Each run borrows an arena of its own, so runs may overlap; a batch is
+/// spread over workers, one sample at a time each, when there are more samples
+/// than one.
 final class Program: @unchecked Sendable {
     enum Location {
         case arena(Int)
@@ -28,23 +30,22 @@ final class Program: @unchecked Sendable {
     }
 
     private let graph: Graph
+    private let threads: Int
     private var steps: [Step] = []
     private var constants: [UnsafeMutableBufferPointer<Float>] = []
-    private var arena: UnsafeMutablePointer<Float>
+    private var arenas = ArenaPool(words: 1)
     private var inputs: [Boundary] = []
     private var outputs: [Boundary] = []
-    private let lock = NSLock()
 
     init(graph: Graph, threads: Int, fusing: Bool) throws {
         self.graph = graph
-        arena = .allocate(capacity: 1)
+        self.threads = threads
         let tasks = try schedule(graph, threads: threads, fusing: fusing)
         let locations = placeConstants(tasks: tasks)
         try placeActivations(tasks: tasks, constants: locations)
     }
 
     deinit {
-        arena.deallocate()
         constants.forEach { $0.deallocate() }
     }
 
@@ -92,9 +93,7 @@ final class Program: @unchecked Sendable {
             throw H5ToLiteError("the model needs \(plan.count * 4 / (1 << 20)) MiB of activations, over the "
                                    + "\(Program.maxArenaWords * 4 / (1 << 30)) GiB limit")
         }
-        arena.deallocate()
-        arena = .allocate(capacity: max(plan.count, 1))
-        arena.initialize(repeating: 0, count: max(plan.count, 1))
+        arenas = ArenaPool(words: max(plan.count, 1))
         var location = constants
         for (index, id) in ids.enumerated() { location[id] = .arena(plan.offsets[index]) }
         steps = tasks.enumerated().map { index, task in
@@ -114,7 +113,7 @@ final class Program: @unchecked Sendable {
         }
     }
 
-    private func address(_ location: Location) -> UnsafeMutablePointer<Float> {
+    private func address(_ location: Location, _ arena: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
         switch location {
         case .arena(let offset): return arena + offset
         case .constant(let index): return constants[index].baseAddress!
@@ -122,39 +121,76 @@ final class Program: @unchecked Sendable {
     }
 
     /// Runs the graph `batches` times, each on the next slice of every input,
-    /// handing each computed value to `observe` when it is given.
-    func run(_ data: [[Float]], batches: Int, raw: Bool, observe: ((ValueID, Tensor) -> Void)?) -> [[Float]] {
-        lock.lock()
-        defer { lock.unlock() }
-        var results = outputs.map { _ in [Float]() }
-        for batch in 0..<batches {
-            for (input, values) in zip(inputs, data) {
-                let count = elementCount(input.value.shape)
-                values.withUnsafeBufferPointer { source in
-                    store(UnsafeBufferPointer(rebasing: source[(batch * count)..<((batch + 1) * count)]), into: input)
-                }
-                observe?(input.id, Tensor(shape: input.value.shape, data: load(input.location, input.value, raw: false)))
-            }
-            for step in steps {
-                let output = arena + step.output
-                bind(UnsafeMutableRawPointer(output), graph[step.value])
-                step.kernel.run(KernelContext(inputs: step.inputs.map { UnsafePointer(address($0)) },
-                                              output: output, scratch: arena + step.scratch))
-                if let observe {
-                    let value = graph[step.value]
-                    observe(step.value, Tensor(shape: value.shape, data: load(.arena(step.output), value, raw: false)))
-                }
-            }
-            for (index, output) in outputs.enumerated() {
-                results[index] += load(output.location, output.value, raw: raw)
+    /// handing each computed value to `observe` when it is given: in order, one
+    /// batch after another, unless `concurrently`, when the batches spread over
+    /// workers and `observe` is called from all of them.
+    func run(_ data: [[Float]], batches: Int, raw: Bool, observe: ((ValueID, Tensor) -> Void)?,
+             concurrently: Bool = false) -> [[Float]] {
+        let results = outputs.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: batches * elementCount($0.value.shape)) }
+        defer { results.forEach { $0.deallocate() } }
+        let workers = observe == nil || concurrently ? min(threads, batches) : 1
+        parallelWorkers(workers) { worker in
+            let arena = arenas.take()
+            defer { arenas.give(arena) }
+            for batch in stride(from: worker, to: batches, by: workers) {
+                run(data, batch: batch, raw: raw, arena: arena, into: results, observe: observe)
             }
         }
-        return results
+        return results.map { Array($0) }
+    }
+
+    /// Runs the first graph batch of `data` once and returns the seconds each step took.
+    func timeSteps(_ data: [[Float]]) -> [(kernel: any Kernel, value: ValueID, seconds: Double)] {
+        let results = outputs.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: elementCount($0.value.shape)) }
+        defer { results.forEach { $0.deallocate() } }
+        let arena = arenas.take()
+        defer { arenas.give(arena) }
+        var seconds = [Double](repeating: 0, count: steps.count)
+        run(data, batch: 0, raw: false, arena: arena, into: results, observe: nil, seconds: &seconds)
+        return zip(steps, seconds).map { ($0.kernel, $0.value, $1) }
+    }
+
+    /// One graph batch in `arena`; its outputs go to their slice of `results`.
+    private func run(_ data: [[Float]], batch: Int, raw: Bool, arena: UnsafeMutablePointer<Float>,
+                     into results: [UnsafeMutableBufferPointer<Float>], observe: ((ValueID, Tensor) -> Void)?) {
+        var noTimes: [Double] = []
+        run(data, batch: batch, raw: raw, arena: arena, into: results, observe: observe, seconds: &noTimes)
+    }
+
+    /// One graph batch, adding each step's time to `seconds` when it has one entry per step.
+    private func run(_ data: [[Float]], batch: Int, raw: Bool, arena: UnsafeMutablePointer<Float>,
+                     into results: [UnsafeMutableBufferPointer<Float>], observe: ((ValueID, Tensor) -> Void)?,
+                     seconds: inout [Double]) {
+        for (input, values) in zip(inputs, data) {
+            let count = elementCount(input.value.shape)
+            values.withUnsafeBufferPointer { source in
+                store(UnsafeBufferPointer(rebasing: source[(batch * count)..<((batch + 1) * count)]), into: input, arena)
+            }
+            observe?(input.id, Tensor(shape: input.value.shape, data: load(input.location, input.value, arena, raw: false)))
+        }
+        let timed = seconds.count == steps.count
+        for (index, step) in steps.enumerated() {
+            let output = arena + step.output
+            bind(UnsafeMutableRawPointer(output), graph[step.value])
+            let start = timed ? DispatchTime.now().uptimeNanoseconds : 0
+            step.kernel.run(KernelContext(inputs: step.inputs.map { UnsafePointer(address($0, arena)) },
+                                          output: output, scratch: arena + step.scratch))
+            if timed { seconds[index] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+            if let observe {
+                let value = graph[step.value]
+                observe(step.value, Tensor(shape: value.shape, data: load(.arena(step.output), value, arena, raw: false)))
+            }
+        }
+        for (output, target) in zip(outputs, results) {
+            let count = elementCount(output.value.shape)
+            let values = load(output.location, output.value, arena, raw: raw)
+            _ = UnsafeMutableBufferPointer(rebasing: target[(batch * count)..<((batch + 1) * count)]).update(fromContentsOf: values)
+        }
     }
 
     /// Writes real numbers into a graph input, quantized if the input is 8-bit.
-    private func store(_ source: UnsafeBufferPointer<Float>, into input: Boundary) {
-        let target = address(input.location)
+    private func store(_ source: UnsafeBufferPointer<Float>, into input: Boundary, _ arena: UnsafeMutablePointer<Float>) {
+        let target = address(input.location, arena)
         bind(UnsafeMutableRawPointer(target), input.value)
         guard let quantization = input.value.quantization, input.value.dtype != .float32 else {
             target.update(from: source.baseAddress!, count: source.count)
@@ -168,8 +204,8 @@ final class Program: @unchecked Sendable {
     }
 
     /// A value's elements as floats: dequantized, or the raw integers.
-    private func load(_ location: Location, _ value: Value, raw: Bool) -> [Float] {
-        let source = UnsafePointer(address(location))
+    private func load(_ location: Location, _ value: Value, _ arena: UnsafeMutablePointer<Float>, raw: Bool) -> [Float] {
+        let source = UnsafePointer(address(location, arena))
         let count = elementCount(value.shape)
         guard value.dtype == .int8 || value.dtype == .uint8 else {
             return Array(UnsafeBufferPointer(start: source, count: count))
@@ -179,6 +215,34 @@ final class Program: @unchecked Sendable {
             let q = loadInteger(at: index, value.dtype, source)
             return raw ? Float(q) : dequantizeValue(q, parameters)
         }
+    }
+}
+
+/// Arenas for runs that overlap: one is made when a run finds none free, and
+/// kept for the next run.
+final class ArenaPool: @unchecked Sendable {
+    let words: Int
+    private var free: [UnsafeMutablePointer<Float>] = []
+    private let lock = NSLock()
+
+    init(words: Int) {
+        self.words = words
+    }
+
+    deinit {
+        free.forEach { $0.deallocate() }
+    }
+
+    func take() -> UnsafeMutablePointer<Float> {
+        lock.withLock { free.popLast() } ?? {
+            let arena = UnsafeMutablePointer<Float>.allocate(capacity: words)
+            arena.initialize(repeating: 0, count: words)
+            return arena
+        }()
+    }
+
+    func give(_ arena: UnsafeMutablePointer<Float>) {
+        lock.withLock { free.append(arena) }
     }
 }
 

@@ -1,3 +1,4 @@
+import CKernels
 import H5ToLiteCore
 import H5ToLiteIR
 
@@ -26,6 +27,8 @@ struct QuantizedBinaryKernel: Kernel {
     /// Operands: output, left, right.
     let rows: StridedRows
     let threads: Int
+    /// ADD and SUB of two tensors of the output's shape run vectorized (h5t_qs8_add).
+    private var sameShapeAdd: h5t_add?
 
     init(_ kind: OpKind, left: Value, right: Value, output: Value, threads: Int) throws {
         let l = AffineParameters(left.quantization!), r = AffineParameters(right.quantization!)
@@ -66,10 +69,23 @@ struct QuantizedBinaryKernel: Kernel {
             rowMajorStrides(shape), broadcastStrides(left.shape, to: shape), broadcastStrides(right.shape, to: shape),
         ]).collapsed()
         self.threads = threads
+        if case .add(let l, let r, let o, let subtract) = operation, left.shape == output.shape, right.shape == output.shape {
+            sameShapeAdd = h5t_add(left_zero_point: leftZeroPoint, left_multiplier: l.significand, left_shift: Int32(l.shift),
+                                   right_zero_point: rightZeroPoint, right_multiplier: r.significand, right_shift: Int32(r.shift),
+                                   multiplier: o.significand, shift: Int32(o.shift), output_zero_point: outputZeroPoint,
+                                   lo: bounds.lowerBound, hi: bounds.upperBound, subtract: subtract ? 1 : 0)
+        }
     }
 
     func run(_ context: KernelContext) {
-        dispatch(Runner(kernel: self, context: context))
+        guard let sameShapeAdd else { return dispatch(Runner(kernel: self, context: context)) }
+        let count = rows.rowCount * rows.rowLength
+        let left = context.input(0, as: Int8.self), right = context.input(1, as: Int8.self), output = context.output(as: Int8.self)
+        withUnsafePointer(to: sameShapeAdd) { add in
+            parallelFor(count, threads: threads, grain: 1 << 14) { _, range in
+                h5t_qs8_add(add, range.count, left + range.lowerBound, right + range.lowerBound, output + range.lowerBound)
+            }
+        }
     }
 
     /// Calls `visitor` with the function computing this op's values, built
@@ -190,6 +206,69 @@ struct ConstantOperandKernel: Kernel {
     }
 }
 
+/// An int8 MUL, ADD or SUB (of the constant) by a constant along the last axis, with the
+/// arithmetic of `QuantizedBinaryKernel` computed on vectors (h5t_qs8_channel_op).
+struct ChannelOperationKernel: Kernel {
+    /// Per channel: the constant less its zero point (MUL), or rescaled as ADD rescales it.
+    let constants: [Int32]
+    let rescale: Bool
+    let inputZeroPoint: Int32
+    let inputMultiplier: QuantizedMultiplier
+    let multiplier: QuantizedMultiplier
+    let outputZeroPoint: Int32
+    let bounds: ClosedRange<Int32>
+    let count: Int
+    let variable: Int
+    let threads: Int
+
+    /// Nil for the ops and operand orders it does not compute.
+    init?(_ kernel: QuantizedBinaryKernel, constants values: [Int8], constantIsLeft: Bool, count: Int, threads: Int) {
+        let constantZeroPoint = constantIsLeft ? kernel.leftZeroPoint : kernel.rightZeroPoint
+        inputZeroPoint = constantIsLeft ? kernel.rightZeroPoint : kernel.leftZeroPoint
+        switch kernel.operation {
+        case .mul(let multiplier):
+            constants = values.map { Int32($0) - constantZeroPoint }
+            rescale = false
+            inputMultiplier = QuantizedMultiplier(significand: 0, shift: 0)
+            self.multiplier = multiplier
+        case .add(let left, let right, let output, let subtract):
+            guard !(subtract && constantIsLeft) else { return nil }
+            let constantMultiplier = constantIsLeft ? left : right
+            constants = values.map { value in
+                let rescaled = constantMultiplier.apply((Int32(value) &- constantZeroPoint) &<< 20)
+                return subtract ? 0 &- rescaled : rescaled
+            }
+            rescale = true
+            inputMultiplier = constantIsLeft ? right : left
+            multiplier = output
+        default:
+            return nil
+        }
+        outputZeroPoint = kernel.outputZeroPoint
+        bounds = kernel.bounds
+        self.count = count
+        variable = constantIsLeft ? 1 : 0
+        self.threads = threads
+    }
+
+    func run(_ context: KernelContext) {
+        let width = constants.count
+        let input = context.input(variable, as: Int8.self), output = context.output(as: Int8.self)
+        constants.withUnsafeBufferPointer { constants in
+            let operation = h5t_channel_op(width: Int32(width), rescale: rescale ? 1 : 0, constants: constants.baseAddress,
+                                           input_zero_point: inputZeroPoint, input_multiplier: inputMultiplier.significand,
+                                           input_shift: Int32(inputMultiplier.shift), multiplier: multiplier.significand,
+                                           shift: Int32(multiplier.shift), output_zero_point: outputZeroPoint,
+                                           lo: bounds.lowerBound, hi: bounds.upperBound)
+            withUnsafePointer(to: operation) { operation in
+                parallelFor(count / width, threads: threads, grain: max(1, (1 << 14) / width)) { _, rows in
+                    h5t_qs8_channel_op(operation, rows.count, input + rows.lowerBound * width, output + rows.lowerBound * width)
+                }
+            }
+        }
+    }
+}
+
 fileprivate protocol IntegerBinaryFunction {
     func apply(_ x: Int32, _ y: Int32) -> Int32
     static func store(_ value: Int32, at index: Int, _ output: UnsafeMutablePointer<Float>)
@@ -291,6 +370,12 @@ struct QuantizeKernel: Kernel {
 
     func run(_ context: KernelContext) {
         let range = integerRange(outputType)
+        if inputType == .float32, outputType == .int8 {
+            // The common case (a model's float input), without the per-element type switches.
+            h5t_quantize_int8(count, context.inputs[0], Double(output.scale), output.zeroPoint, range.lowerBound, range.upperBound,
+                              context.output(as: Int8.self))
+            return
+        }
         for i in 0..<count {
             let value: Int32
             switch inputType {

@@ -131,10 +131,10 @@ private func makeInt8ArithmeticKernel(_ op: Op, in graph: Graph, threads: Int) t
     }
 }
 
-/// A table in place of a binary op whose second operand is an int8 constant
-/// along the last axis. It is built once with the interpreter, so it pays off
-/// over the runs (images) it serves even where one run reads each row fewer
-/// than 256 times (DenseNet121's 7x7 and 14x14 BatchNorms).
+/// A binary op whose other operand is an int8 constant along the last axis: ADD, SUB (of the
+/// constant) and MUL run as vectorized integer arithmetic; any other op as a table built once
+/// with the interpreter, which pays off over the runs (images) it serves even where one run
+/// reads each row fewer than 256 times.
 private func constantOperandKernel(_ op: Op, _ graph: Graph, _ kernel: QuantizedBinaryKernel, threads: Int) -> (any Kernel)? {
     let output = graph[op.outputs[0]]
     guard let constantIndex = op.inputs.firstIndex(where: graph.isConstant), !graph.isConstant(op.inputs[1 - constantIndex]),
@@ -144,6 +144,9 @@ private func constantOperandKernel(_ op: Op, _ graph: Graph, _ kernel: Quantized
     let width = values.count
     let count = elementCount(output.shape)
     guard shape.isEmpty || shape == [output.shape.last ?? 0] else { return nil }
+    if let channels = ChannelOperationKernel(kernel, constants: values, constantIsLeft: constantIndex == 0, count: count, threads: threads) {
+        return channels
+    }
     let table = kernel.table(against: values.map(Int32.init), constantIsLeft: constantIndex == 0)
     return ConstantOperandKernel(table: table, width: width, count: count, variable: 1 - constantIndex, threads: threads)
 }
@@ -173,6 +176,31 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
     try checkIntegerWeights(op, graph, operands)
     let stage = try outputStage(op, graph, filter: filter, channels: channels)
     let weights = try centredWeights(graph, op.inputs[operands.filter])
+    if case .int8(let zeroPoint) = input, case .int8(let multipliers, let outputZeroPoint, let bounds) = stage,
+       op.kind.isProduct {
+        let bias = hasBias ? graph[op.inputs[operands.bias]].constant : nil
+        guard !hasBias || bias?.dtype == .int32 else { throw unsupported(op, "unless its bias is an int32 constant") }
+        var biasValues: [Int32]?
+        if case .int32(let values) = bias { biasValues = values }
+        var window: WindowGeometry?
+        if case .conv2d(let convolution, _) = op.kind {
+            window = WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: convolution)
+        }
+        return IntegerProductKernel(window: window, units: channels, inputCount: elementCount(shapes[0]), weights: weights.map { Int16($0) },
+                                    bias: biasValues, inputZeroPoint: zeroPoint, multipliers: multipliers,
+                                    outputZeroPoint: outputZeroPoint, bounds: bounds, threads: threads)
+    }
+    if case .int8(let zeroPoint) = input, case .int8(let multipliers, let outputZeroPoint, let bounds) = stage,
+       case .depthwiseConv2d(let window, let multiplier, _) = op.kind {
+        var biasValues: [Int32]?
+        if hasBias {
+            guard case .int32(let values) = graph[op.inputs[operands.bias]].constant else { throw unsupported(op, "unless its bias is an int32 constant") }
+            biasValues = values
+        }
+        let geometry = WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window)
+        return Int8DepthwiseKernel(windows: DepthwiseWindows(geometry, multiplier: multiplier), weights: weights.map { Int32($0) }, bias: biasValues, inputZeroPoint: zeroPoint,
+                                   multipliers: multipliers, outputZeroPoint: outputZeroPoint, bounds: bounds, threads: threads)
+    }
     switch op.kind {
     case .conv2d(let window, _):
         return IntegerConvolutionKernel(geometry: WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window),
@@ -234,6 +262,14 @@ private func perChannel(_ scales: [Float], _ channels: Int) -> [Float] {
 }
 
 private extension OpKind {
+    /// CONV_2D and FULLY_CONNECTED: the ops IntegerProductKernel runs.
+    var isProduct: Bool {
+        switch self {
+        case .conv2d, .fullyConnected: return true
+        default: return false
+        }
+    }
+
     var isDepthwise: Bool {
         if case .depthwiseConv2d = self { return true }
         return false

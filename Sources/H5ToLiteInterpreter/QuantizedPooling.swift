@@ -1,3 +1,4 @@
+import CKernels
 import H5ToLiteIR
 
 /// MAX_POOL_2D and AVERAGE_POOL_2D on int8: raw values (input and output share
@@ -9,35 +10,18 @@ struct IntegerPoolKernel: Kernel {
     let bounds: ClosedRange<Int32>
     let threads: Int
 
+    /// Per chunk of rows: one pixel's int32 sums (or maxima).
+    var scratchCount: Int { chunkCount(geometry.outputHeight, threads: threads) * geometry.inputChannels }
+
     func run(_ context: KernelContext) {
         let g = geometry
         let input = context.input(0, as: Int8.self), output = context.output(as: Int8.self)
-        parallelFor(g.outputHeight, threads: threads) { _, range in
-            for y in range {
-                for x in 0..<g.outputWidth {
-                    pool(input, y: y, x: x, into: output + (y * g.outputWidth + x) * g.inputChannels)
-                }
+        withUnsafePointer(to: poolShape(g, isMax: isMax)) { shape in
+            parallelFor(g.outputHeight, threads: threads) { chunk, range in
+                let totals = context.scratch(as: Int32.self, count: scratchCount) + chunk * g.inputChannels
+                h5t_qs8_pool(shape, Int32(range.lowerBound), Int32(range.count), input,
+                             output + range.lowerBound * g.outputWidth * g.inputChannels, totals, bounds.lowerBound, bounds.upperBound)
             }
-        }
-    }
-
-    private func pool(_ input: UnsafePointer<Int8>, y: Int, x: Int, into pixel: UnsafeMutablePointer<Int8>) {
-        let g = geometry
-        let rows = clipped(g.inputRow(y), g.kernelHeight, g.inputHeight)
-        let columns = clipped(g.inputColumn(x), g.kernelWidth, g.inputWidth)
-        let count = Int32(rows.count * columns.count)
-        for c in 0..<g.inputChannels {
-            var total: Int32 = isMax ? -128 : 0
-            for iy in rows {
-                for ix in columns {
-                    let value = Int32(input[(iy * g.inputWidth + ix) * g.inputChannels + c])
-                    total = isMax ? max(total, value) : total + value
-                }
-            }
-            if !isMax, count > 0 {
-                total = total > 0 ? (total + count / 2) / count : (total - count / 2) / count
-            }
-            pixel[c] = Int8(min(max(total, bounds.lowerBound), bounds.upperBound))
         }
     }
 }

@@ -70,8 +70,8 @@ public final class PassContext {
         report.append(line)
     }
 
-    /// The calibration samples, which `pass` cannot run without.
-    func calibrationSamples(for pass: String) throws -> Tensor {
+    /// The calibration samples, one tensor per model input, which `pass` cannot run without.
+    func calibrationSamples(for pass: String) throws -> [Tensor] {
         guard let samples = options.calibration else {
             throw H5ToLiteError("\(pass) needs calibration data (--calibration X.npy, batch first, or an image folder)")
         }

@@ -18,8 +18,9 @@ public enum QuantizationMode: String, Sendable, CaseIterable {
 public struct PipelineOptions: Sendable {
     public var pruning: PruningOptions?
     public var quantization: QuantizationMode
-    /// Preprocessed samples, batch first: calibrate int8 activations, recover pruning.
-    public var calibration: Tensor?
+    /// Preprocessed samples, one tensor per model input in the model's input order, batch
+    /// first, the same count in each: calibrate int8 activations, recover pruning.
+    public var calibration: [Tensor]?
     /// Layers (Keras names) that stay float32 in an int8 model.
     public var keepFloat: Set<String>
     /// The element type of the model's inputs and outputs in an int8 model.
@@ -29,7 +30,7 @@ public struct PipelineOptions: Sendable {
     /// With float model outputs, compute a final sigmoid or softmax in float.
     public var floatHead: Bool = true
 
-    public init(pruning: PruningOptions? = nil, quantization: QuantizationMode = .none, calibration: Tensor? = nil,
+    public init(pruning: PruningOptions? = nil, quantization: QuantizationMode = .none, calibration: [Tensor]? = nil,
                 keepFloat: Set<String> = [], io: DType = .float32) {
         self.pruning = pruning
         self.quantization = quantization
@@ -111,7 +112,7 @@ extension PipelineOptions {
     /// `# options:` line and `h5tolite opt --options` takes:
     /// `prune=0.5 prune-scope=global prune-ends prune-recovery=batchnorm quantize=int8
     /// calibration=normal:16 keep-float=a,b io=int8 bias-correction`. `calibration=normal:N`
-    /// stands for N seeded standard-normal samples of the graph's input.
+    /// stands for N seeded standard-normal samples of each of the graph's inputs.
     public init(words: String, graph: Graph) throws {
         var settings: [String: String] = [:]
         for word in words.split(separator: " ") {
@@ -138,9 +139,9 @@ extension PipelineOptions {
         }
     }
 
-    private static func seededSamples(_ spec: String, _ graph: Graph) -> Tensor? {
+    private static func seededSamples(_ spec: String, _ graph: Graph) -> [Tensor]? {
         guard spec.hasPrefix("normal:"), let count = Int(spec.dropFirst("normal:".count)), count > 0, !graph.inputs.isEmpty
         else { return nil }
-        return seededNormalSamples(shape: graph.sampleShape, count: count)
+        return seededNormalInputs(shapes: graph.sampleShapes, count: count)
     }
 }

@@ -31,7 +31,7 @@ let reestimateBatchNorm = Pass(name: "reestimate-batchnorm",
     }
     graph = runner.graph
     let worst = shifts.sorted { $0.1 > $1.1 }.prefix(5).map { "\($0.0) (\(String(format: "%.2f", $0.1)))" }
-    context.note("reestimate-batchnorm: \(shifts.count) BatchNorm layers re-measured on \(samples.shape[0]) samples; "
+    context.note("reestimate-batchnorm: \(shifts.count) BatchNorm layers re-measured on \(samples.sampleCount) samples; "
                  + "moved most: \(worst.joined(separator: ", "))")
 }
 

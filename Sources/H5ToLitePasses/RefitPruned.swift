@@ -32,11 +32,11 @@ let refitPruned = Pass(name: "refit-pruned",
     let problems = try refitPrunedWeights(&graph, dense: dense, targets: targets, samples: samples) { done in
         context.progress("refit-pruned: refitting \(targets.count) layers", done, targets.count)
     }
-    context.note("refit-pruned: kept weights refitted on \(samples.shape[0]) calibration samples"
+    context.note("refit-pruned: kept weights refitted on \(samples.sampleCount) calibration samples"
                  + (problems.isEmpty ? "" : "; " + problems.joined(separator: "; ")))
 }
 
-private func refitPrunedWeights(_ graph: inout Graph, dense: Graph, targets: [Int], samples: Tensor,
+private func refitPrunedWeights(_ graph: inout Graph, dense: Graph, targets: [Int], samples: [Tensor],
                         progress: (Int) -> Void) throws -> [String] {
     var reference = StagedRunner(graph: dense, samples: samples)
     var pruned = StagedRunner(graph: graph, samples: samples)

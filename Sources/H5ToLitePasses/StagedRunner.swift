@@ -11,9 +11,10 @@ struct StagedRunner {
     private var live: [ValueID: Tensor]
     private let lastUse: [ValueID: Int]
 
-    init(graph: Graph, samples: Tensor) {
+    /// `samples`: one tensor per graph input, batch first.
+    init(graph: Graph, samples: [Tensor]) {
         self.graph = graph
-        live = [graph.inputs[0]: samples]
+        live = Dictionary(zip(graph.inputs, samples), uniquingKeysWith: { first, _ in first })
         var lastUse: [ValueID: Int] = [:]
         for (index, op) in graph.ops.enumerated() {
             for input in op.inputs { lastUse[input] = index }

@@ -43,11 +43,14 @@ struct Convert: ParsableCommand {
     @Option(name: .customLong("max-drop"), help: "With --quantize int8, --data and --labels: keep layers in float32, most helpful first, until the metric drops by at most this much.")
     var maxDrop: Double?
 
-    @Option(help: "Labelled data for --max-drop: a .npy array of preprocessed samples or an image folder (with --preprocess).")
+    @Option(help: "Labelled data for --max-drop: a .npy array of preprocessed samples (several inputs: A.npy,B.npy in the model's input order) or an image folder (with --preprocess).")
     var data: String?
 
     @Option(help: "Labels for --max-drop: .npy (N, classes) or a CSV (image column, one column per class).")
     var labels: String?
+
+    @Option(name: .customLong("labelled-output"), help: "With several model outputs: the output (by name) the --labels score; default: the first.")
+    var labelledOutput: String?
 
     @Option(help: "The metric --max-drop watches: auroc, accuracy, or auto.")
     var metric: MetricChoice = .auto
@@ -55,7 +58,7 @@ struct Convert: ParsableCommand {
     @Option(help: "Store weights as float32 ('none'), float16, int8 with float activations ('dynamic'), or int8 throughout ('int8').")
     var quantize: QuantizationMode = .none
 
-    @Option(help: "Calibration samples for --quantize int8: a .npy array (N, H, W, C) of preprocessed float32 inputs, or a folder of PNG/JPEG/DICOM images (with --preprocess).")
+    @Option(help: "Calibration samples for --quantize int8: a .npy array (N, H, W, C) of preprocessed float32 inputs (several inputs: A.npy,B.npy in the model's input order), or a folder of PNG/JPEG/DICOM images (with --preprocess).")
     var calibration: String?
 
     @Option(help: "How images in a --calibration folder are preprocessed, as in keras.applications: torch, tf, caffe or none.")
@@ -87,7 +90,7 @@ struct Convert: ParsableCommand {
     @Flag(help: "Run the original model and the written file with the bundled interpreter and compare them.")
     var verify = false
 
-    @Option(name: .customLong("verify-data"), help: "Inputs for --verify (.npy, batch first); default: 8 seeded random samples.")
+    @Option(name: .customLong("verify-data"), help: "Inputs for --verify (.npy, batch first; several inputs: A.npy,B.npy in the model's input order); default: 8 seeded random samples per input.")
     var verifyData: String?
 
     @Option(help: "With --verify: fail if the largest absolute difference exceeds this (default 1e-4 for float32, 1e-2 for float16; none for int8 modes or --prune).")
@@ -95,13 +98,16 @@ struct Convert: ParsableCommand {
 
     func validate() throws {
         if quantize == .int8 && calibration == nil {
-            throw ValidationError("--quantize int8 needs --calibration X.npy: preprocessed samples shaped (N, H, W, C)")
+            throw ValidationError("--quantize int8 needs --calibration X.npy: preprocessed samples shaped (N, H, W, C), one array per model input")
         }
         if quantize != .int8 && (io != .float32 || keepFloat != nil || maxDrop != nil) {
             throw ValidationError("--io, --keep-float and --max-drop apply to --quantize int8")
         }
         if maxDrop != nil && (data == nil || labels == nil) {
             throw ValidationError("--max-drop needs --data and --labels to measure the metric")
+        }
+        if labelledOutput != nil && maxDrop == nil {
+            throw ValidationError("--labelled-output applies to --max-drop")
         }
         if let prune, !(0..<1).contains(prune) {
             throw ValidationError("--prune takes a fraction in [0, 1), e.g. 0.5")
@@ -130,7 +136,7 @@ struct Convert: ParsableCommand {
         }
         // Verification comes before the file lands, so a failed check leaves no output behind.
         if verify {
-            let samples = try verifyData.map { try readNPY(path: $0) } ?? seededNormalSamples(shape: result.imported.sampleShape, count: 8)
+            let samples = try verificationSamples(verifyData, model: result.imported, preprocessing: preprocess)
             let verification: VerificationReport
             do {
                 verification = try verifyConversion(original: result.imported, optimized: result.optimized, written: bytes,
@@ -158,19 +164,20 @@ struct Convert: ParsableCommand {
         options.biasCorrection = biasCorrection
         return ConversionRequest(
             options: options,
-            calibration: calibration.map { SampleFile(path: $0, preprocessing: preprocess, limit: calibrationSamples) },
-            maxDrop: maxDrop.map { MaxDrop(drop: $0, data: SampleFile(path: data!, preprocessing: preprocess), labels: labels!, metric: metric) },
+            calibration: calibration.map { SampleFile(list: $0, preprocessing: preprocess, limit: calibrationSamples) },
+            maxDrop: maxDrop.map { MaxDrop(drop: $0, data: SampleFile(list: data!, preprocessing: preprocess), labels: labels!, metric: metric,
+                                           labelledOutput: labelledOutput) },
             stopAfter: stopAfter)
     }
 
     /// Prints the comparisons and fails if the written file is further from the original than `tolerance`.
     private func report(_ verification: VerificationReport, tolerance: Double?) throws {
-        print("verify: " + verification.conversion.summary)
-        if let tolerance, verification.conversion.maxAbsoluteError > tolerance {
-            throw H5ToLiteError(file: output, "--verify: max abs error \(verification.conversion.maxAbsoluteError) exceeds the tolerance \(tolerance)")
+        verification.conversion.summaries.forEach { print("verify: " + $0) }
+        if let tolerance, let excess = verification.conversion.excess(over: tolerance) {
+            throw H5ToLiteError(file: output, "--verify: " + excess)
         }
-        if let unrecovered = verification.withoutRecovery {
-            print("verify: without --prune-recovery \(pruneRecovery.rawValue): " + unrecovered.summary)
+        for summary in verification.withoutRecovery?.summaries ?? [] {
+            print("verify: without --prune-recovery \(pruneRecovery.rawValue): " + summary)
         }
         if let errors = verification.layers {
             print("per-layer error against float32 (worst \(min(errors.count, 10)) of \(errors.count)):")

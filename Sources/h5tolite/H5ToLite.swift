@@ -17,5 +17,5 @@ struct H5ToLite: ParsableCommand {
           h5tolite opt model.ir --pass fuse-activations,fold-padding -o fused.ir
         """,
         version: "0.1.0",
-        subcommands: [Convert.self, Run.self, Compare.self, Inspect.self, Passes.self, Opt.self, ReadKeras.self])
+        subcommands: [Convert.self, Run.self, Bench.self, Compare.self, Inspect.self, Passes.self, Opt.self, ReadKeras.self])
 }

@@ -24,7 +24,7 @@ struct Passes: ParsableCommand {
 
     /// One pipeline per mode, then pruning with each recovery, then int8 with bias correction.
     private var examplePipelines: [(String, PipelineOptions)] {
-        let samples = Tensor(shape: [1], data: [0])
+        let samples = [Tensor(shape: [1], data: [0])]
         var modes = QuantizationMode.allCases.map { ("--quantize \($0.rawValue)", PipelineOptions(quantization: $0, calibration: samples)) }
         for recovery in [PruningRecovery.refit, .batchnorm] {
             modes.append(("--prune S --calibration X --prune-recovery \(recovery.rawValue)",

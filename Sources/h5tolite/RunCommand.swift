@@ -47,7 +47,7 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let paths = input.split(separator: ",").map(String.init)
+        let paths = SampleFile(list: input).paths
         let samples = try paths.map { try readNPY(path: $0) }
         let outputs: [(name: String, values: Tensor)]
         do {

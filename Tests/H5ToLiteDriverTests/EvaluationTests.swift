@@ -12,8 +12,8 @@ import H5ToLitePasses
     static let data = goldenPath("data/chexnet")
 
     func labelled(_ set: String) throws -> LabelledData {
-        try LabelledData.load(data: "\(Self.data)/\(set)", labels: "\(Self.data)/\(set)_labels.csv", preprocessing: .torch,
-                              metric: .auto, inputShape: [64, 64, 3])
+        try LabelledData.load(data: SampleFile(paths: ["\(Self.data)/\(set)"], preprocessing: .torch), labels: "\(Self.data)/\(set)_labels.csv",
+                              metric: .auto, model: try importedGraph("chexnet_trained"))
     }
 
     @Test func meanAUROCIsKerasOwn() throws {
@@ -28,8 +28,8 @@ import H5ToLitePasses
     /// drop it ends with is within the allowance.
     @Test func accuracySearchKeepsTheLayerThatRecoversTheDrop() throws {
         let data = try labelled("test_noisy")
-        let calibration = try loadSamples("\(Self.data)/calibration", inputShape: [64, 64, 3], preprocessing: .torch,
-                                          label: "calibration")
+        let calibration = try loadSamples(SampleFile(paths: ["\(Self.data)/calibration"], preprocessing: .torch),
+                                          for: [ModelInput(name: "input", shape: [64, 64, 3])], label: "calibration")
         let imported = try importedGraph("chexnet_trained")
         var lines: [String] = []
         let kept = try searchKeepFloat(imported: imported, options: PipelineOptions(quantization: .int8, calibration: calibration),
@@ -45,36 +45,42 @@ import H5ToLitePasses
 
     @Test func labelRowsMustMatchTheSamples() throws {
         #expect(throws: H5ToLiteError.self) {
-            _ = try LabelledData.load(data: "\(Self.data)/test", labels: goldenPath("models/mini_densenet/input.npy"),
-                                      preprocessing: .torch, metric: .auto, inputShape: [64, 64, 3])
+            _ = try LabelledData.load(data: SampleFile(paths: ["\(Self.data)/test"], preprocessing: .torch),
+                                      labels: goldenPath("models/mini_densenet/input.npy"), metric: .auto,
+                                      model: try importedGraph("chexnet_trained"))
         }
     }
 }
 
 @Suite struct SampleTests {
+    static let image = ModelInput(name: "input", shape: [32, 32, 3])
+
     @Test func arraysMustHaveTheModelsSampleShape() throws {
         let path = goldenPath("models/mini_densenet/input.npy")
-        #expect(try loadSamples(path, inputShape: [32, 32, 3], preprocessing: nil, limit: 1, label: "x").shape == [1, 32, 32, 3])
+        #expect(try loadSamples(SampleFile(paths: [path], limit: 1), for: [Self.image], label: "x").map(\.shape) == [[1, 32, 32, 3]])
         do {
-            _ = try loadSamples(path, inputShape: [16, 16, 3], preprocessing: nil, label: "x")
+            _ = try loadSamples(SampleFile(paths: [path]), for: [ModelInput(name: "input", shape: [16, 16, 3])], label: "x")
             Issue.record("a wrong shape was accepted")
         } catch {
-            #expect("\(error)".hasPrefix("\(path): samples shaped [2, 32, 32, 3]"))
+            #expect("\(error)".hasPrefix("\(path): samples shaped [2, 32, 32, 3], input 'input' takes [N, 16, 16, 3]"))
         }
     }
 
     @Test func imageFoldersNeedAPreprocessing() {
         #expect(throws: H5ToLiteError.self) {
-            try loadSamples(goldenPath("data/chexnet/test"), inputShape: [64, 64, 3], preprocessing: nil, label: "x")
+            try loadSamples(SampleFile(paths: [goldenPath("data/chexnet/test")]), for: [ModelInput(name: "input", shape: [64, 64, 3])],
+                            label: "x")
         }
     }
 
-    @Test func batchesCoverEverySampleInOrder() {
-        let samples = Tensor(shape: [5, 2], data: (0..<10).map(Float.init))
+    @Test func batchesCoverEverySampleOfEveryInputInOrder() {
+        let samples = [Tensor(shape: [5, 2], data: (0..<10).map(Float.init)), Tensor(shape: [5], data: (10..<15).map(Float.init))]
         let parts = batches(samples, size: 2)
-        #expect(parts.map(\.shape) == [[2, 2], [2, 2], [1, 2]])
-        #expect(parts.flatMap(\.data) == samples.data)
-        #expect(firstSamples(samples, count: 3).shape == [3, 2])
+        #expect(parts.map { $0.map(\.shape) } == [[[2, 2], [2]], [[2, 2], [2]], [[1, 2], [1]]])
+        #expect(parts.flatMap { $0[0].data } == samples[0].data)
+        #expect(parts.flatMap { $0[1].data } == samples[1].data)
+        #expect(firstSamples(samples, count: 3).map(\.shape) == [[3, 2], [3]])
+        #expect(firstSamples(samples, count: 9).map(\.shape) == [[5, 2], [5]])
     }
 }
 
@@ -82,8 +88,9 @@ import H5ToLitePasses
     @Test func comparisonWritesEveryVariantAndTheReports() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("h5tolite-compare-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let data = try LabelledData.load(data: goldenPath("data/chexnet/test"), labels: goldenPath("data/chexnet/test_labels.csv"),
-                                         preprocessing: .torch, metric: .auroc, inputShape: [64, 64, 3])
+        let data = try LabelledData.load(data: SampleFile(paths: [goldenPath("data/chexnet/test")], preprocessing: .torch),
+                                         labels: goldenPath("data/chexnet/test_labels.csv"), metric: .auroc,
+                                         model: try importedGraph("chexnet_trained"))
         let report = try compareVariants(model: "chexnet_trained", imported: try importedGraph("chexnet_trained"), originalSize: 1,
                                          variants: [try Variant("float16")], data: data, calibration: firstSamples(data.samples, count: 8),
                                          folder: folder)

@@ -44,6 +44,25 @@ import H5ToLiteCore
         #expect(activation.contains("greater(") && activation.contains("select("))
     }
 
+    /// A batch spreads over workers, each with an arena of its own: every sample gets the bits
+    /// it gets alone, in float, int8 and hybrid files.
+    @Test func batchOnWorkersMatchesOneSampleAtATime() throws {
+        let folder = repositoryRoot.appendingPathComponent("golden/models/mini_densenet")
+        let input = try readNPY(path: folder.appendingPathComponent("calibration.npy").path)
+        let count = 5
+        let batch = Tensor(shape: [count] + input.shape.dropFirst(), data: Array(input.data.prefix(count * input.shape.dropFirst().reduce(1, *))))
+        for file in ["tf.tflite", "tf_int8.tflite", "tf_dynamic.tflite"] {
+            let interpreter = try Interpreter(graph: try readTFLite(path: folder.appendingPathComponent(file).path), threads: 2)
+            let together = try interpreter.run([batch])[0]
+            let size = batch.data.count / count
+            let alone = try (0..<count).flatMap { sample in
+                try interpreter.run([Tensor(shape: [1] + batch.shape.dropFirst(), data: Array(batch.data[(sample * size)..<((sample + 1) * size)]))])[0].data
+            }
+            #expect(together.shape == [count, 3], "\(file)")
+            #expect(together.data == alone, "\(file)")
+        }
+    }
+
     @Test func batchOfOneIsTheGraphsBatch() throws {
         let graph = try readTFLite(path: repositoryRoot.appendingPathComponent("golden/models/mini_densenet/tf.tflite").path)
         #expect(graph[graph.inputs[0]].shape == [1, 32, 32, 3])

@@ -14,13 +14,13 @@ import H5ToLiteKeras
         let path = repository.appendingPathComponent("golden/models/chexnet_trained/keras3.h5").path
         let imported = try importKeras(try loadKerasModel(path: path))
         let samples = seededNormalSamples(shape: Array(imported[imported.inputs[0]].shape.dropFirst()), count: 6)
-        let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.7, recovery: .batchnorm), calibration: samples)
+        let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.7, recovery: .batchnorm), calibration: [samples])
         let graph = try runPipeline(imported, passes: [removeInferenceNoops, constantFolding, pruneWeights, reestimateBatchNorm],
                                     context: PassContext(options: options))
         let normalizations = graph.ops.filter(\.kind.isBatchNormalization)
         #expect(normalizations.count > 10)
         let wanted = Set(normalizations.map { $0.inputs[0] })
-        let observed = try observeBatch(graph, samples) { wanted.contains($0) }
+        let observed = try observeBatch(graph, [samples]) { wanted.contains($0) }
         for op in normalizations {
             let input = try #require(observed[op.inputs[0]])
             let channels = input.shape.last!
@@ -55,10 +55,10 @@ import H5ToLiteKeras
         }
         """)
         let samples = seededNormalSamples(shape: [5, 5, 2], count: 10)
-        let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.5, includeEnds: true), calibration: samples)
+        let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.5, includeEnds: true), calibration: [samples])
         let refitted = try runPipeline(dense, passes: [pruneWeights, refitPruned], context: PassContext(options: options))
         let hidden = try [dense, refitted].map { graph in
-            try #require(try observeBatch(graph, samples) { $0 == graph.ops[0].outputs[0] }.values.first)
+            try #require(try observeBatch(graph, [samples]) { $0 == graph.ops[0].outputs[0] }.values.first)
         }
         let layers: [(op: Int, pruned: Tensor, dense: Tensor, same: Bool, stride: Int)] = [
             (0, samples, samples, true, 1), (1, hidden[1], hidden[0], false, 2),
@@ -98,7 +98,7 @@ extension PruningRecoveryTests {
         }
         """)
         let samples = seededNormalSamples(shape: [5, 5, 3], count: 8)
-        let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.5, includeEnds: true), calibration: samples)
+        let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.5, includeEnds: true), calibration: [samples])
         let refitted = try runPipeline(dense, passes: [pruneWeights, refitPruned], context: PassContext(options: options))
         let kernel = refitted[refitted.ops[0].inputs[1]].constant!.floats!
         let denseKernel = dense[dense.ops[0].inputs[1]].constant!.floats!
@@ -123,9 +123,11 @@ extension PruningRecoveryTests {
 
 /// The values `wanted` picks, for every sample of the batch (the interpreter reports them
 /// sample by sample).
-private func observeBatch(_ graph: Graph, _ samples: Tensor, wanted: (ValueID) -> Bool) throws -> [ValueID: Tensor] {
+/// The wanted values of a whole-graph run on `samples` (one tensor per graph input), every
+/// batch's stacked.
+func observeBatch(_ graph: Graph, _ samples: [Tensor], wanted: (ValueID) -> Bool) throws -> [ValueID: Tensor] {
     var observed: [ValueID: Tensor] = [:]
-    _ = try Interpreter(graph: graph).run([samples]) { id, value in
+    _ = try Interpreter(graph: graph).run(samples) { id, value in
         guard wanted(id) else { return }
         var batch = observed[id] ?? Tensor(shape: [0] + value.shape.dropFirst(), data: [])
         batch.shape[0] += value.shape[0]

@@ -43,7 +43,7 @@ import H5ToLiteKeras
         let (fit, held) = (samples(0..<16), samples(16..<32))
         let dense = try Interpreter(graph: imported).run([held])[0]
         func pruned(_ recovery: PruningRecovery) throws -> (Graph, Float) {
-            let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.5, recovery: recovery), calibration: fit)
+            let options = PipelineOptions(pruning: PruningOptions(sparsity: 0.5, recovery: recovery), calibration: [fit])
             let graph = try runPipeline(imported, context: PassContext(options: options))
             let output = try Interpreter(graph: graph).run([held])[0]
             return (graph, zip(output.data, dense.data).map { abs($0 - $1) }.reduce(0, +) / Float(output.data.count))

@@ -20,7 +20,7 @@ let correctInt8Biases = Pass(name: "correct-int8-biases",
     context.note("correct-int8-biases: bias correction on \(corrected) layers")
 }
 
-private func correctBiases(float: Graph, quantized: inout Graph, samples: Tensor) throws -> Int {
+private func correctBiases(float: Graph, quantized: inout Graph, samples: [Tensor]) throws -> Int {
     let targets = quantized.ops.filter { op in
         guard let operands = op.kind.facts.weights, op.kind.fusedActivation == FusedActivation.none,
               op.inputs.count > operands.bias else { return false }
@@ -47,9 +47,9 @@ private func correctBiases(float: Graph, quantized: inout Graph, samples: Tensor
 }
 
 /// Per-channel mean of the named values over all samples and positions.
-private func channelMeans(_ graph: Graph, names: Set<String>, samples: Tensor) throws -> [String: [Float]] {
+private func channelMeans(_ graph: Graph, names: Set<String>, samples: [Tensor]) throws -> [String: [Float]] {
     var sums: [String: ([Double], Int)] = [:]
-    _ = try Interpreter(graph: graph).run([samples]) { id, tensor in
+    _ = try Interpreter(graph: graph).run(samples) { id, tensor in
         let name = graph[id].name
         guard names.contains(name), let channels = tensor.shape.last, channels > 0 else { return }
         var entry = sums[name] ?? ([Double](repeating: 0, count: channels), 0)

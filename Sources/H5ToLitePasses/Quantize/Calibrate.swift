@@ -1,3 +1,4 @@
+import Foundation
 import H5ToLiteIR
 import H5ToLiteInterpreter
 
@@ -11,15 +12,29 @@ import H5ToLiteInterpreter
 let calibrate = Pass(name: "calibrate",
                      summary: "record every value's range on the calibration data (--quantize int8)") { graph, context in
     let samples = try context.calibrationSamples(for: "calibrate")
-    var ranges: [ValueID: ValueRange] = [:]
-    let interpreter = try Interpreter(graph: graph)
-    _ = try interpreter.run([samples]) { id, tensor in
+    let measured = Ranges()
+    _ = try Interpreter(graph: graph).runConcurrently(samples) { id, tensor in
         guard let low = tensor.data.min(), let high = tensor.data.max() else { return }
-        let old = ranges[id] ?? ValueRange(min: low, max: high)
-        ranges[id] = ValueRange(min: min(old.min, low), max: max(old.max, high))
+        measured.widen(id, ValueRange(min: low, max: high))
     }
-    for (id, range) in ranges where graph[id].constant == nil {
+    let ranges = measured.ranges
+    // The interpreter runs a batch_norm as a multiply and an add through values of its own,
+    // numbered past the graph's: only the graph's values take ranges.
+    for (id, range) in ranges where graph.values.indices.contains(id) && graph[id].constant == nil {
         graph[id].range = range
     }
-    context.note("calibrate: \(samples.shape.first ?? 0) samples, \(ranges.count) values measured")
+    context.note("calibrate: \(samples.sampleCount) samples, \(ranges.count) values measured")
+}
+
+/// Each value's range over the samples the workers have seen so far.
+private final class Ranges: @unchecked Sendable {
+    private(set) var ranges: [ValueID: ValueRange] = [:]
+    private let lock = NSLock()
+
+    func widen(_ id: ValueID, _ range: ValueRange) {
+        lock.withLock {
+            let old = ranges[id] ?? range
+            ranges[id] = ValueRange(min: min(old.min, range.min), max: max(old.max, range.max))
+        }
+    }
 }

@@ -1,0 +1,52 @@
+import Foundation
+import H5ToLiteCore
+import H5ToLiteInterpreter
+import H5ToLiteTFLite
+
+/// `h5tolite bench`: how fast the bundled interpreter runs a .tflite file, on seeded normal
+/// samples (the values do not change the work an inference does).
+public struct BenchmarkResult {
+    /// Milliseconds per sample of each timed run, after one warm-up run.
+    public let millisecondsPerSample: [Double]
+    /// With profiling: per kernel kind, the milliseconds one sample spends in it and how many
+    /// kernels of that kind run, slowest kind first.
+    public let kinds: [(kind: String, count: Int, milliseconds: Double)]
+
+    public var median: Double {
+        let sorted = millisecondsPerSample.sorted()
+        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+    }
+}
+
+public func benchmarkTFLite(model: String, threads: Int, runs: Int, batch: Int, profile: Bool) throws -> BenchmarkResult {
+    let graph = try readTFLite(path: model)
+    let interpreter: Interpreter
+    do {
+        interpreter = try Interpreter(graph: graph, threads: threads)
+    } catch {
+        throw H5ToLiteError(file: model, "\(error)")
+    }
+    let inputs = graph.inputs.map { id in
+        let shape = graph[id].shape
+        return seededNormalSamples(shape: Array(shape.dropFirst()), count: batch * (shape.first ?? 1))
+    }
+    _ = try interpreter.run(inputs)
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let start = DispatchTime.now().uptimeNanoseconds
+        _ = try interpreter.run(inputs)
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(batch))
+    }
+    var kinds: [String: (count: Int, milliseconds: Double)] = [:]
+    if profile {
+        let repeats = max(runs, 1)
+        for _ in 0..<repeats {
+            for op in try interpreter.timeOps(inputs) {
+                kinds[op.kind, default: (0, 0)].milliseconds += op.seconds * 1000 / Double(repeats)
+            }
+        }
+        for op in try interpreter.timeOps(inputs) { kinds[op.kind]!.count += 1 }
+    }
+    return BenchmarkResult(millisecondsPerSample: times,
+                           kinds: kinds.map { ($0.key, $0.value.count, $0.value.milliseconds) }.sorted { $0.milliseconds > $1.milliseconds })
+}

@@ -1,0 +1,366 @@
+import CKernels
+import Foundation
+import H5ToLiteIR
+
+/// Where each row of a product reads its inputs: for a convolution, one offset per output
+/// pixel and filter tap into the NHWC image (-1 where the window hangs over the padding),
+/// so that no patches are copied; for a dense layer or a 1x1 convolution that reads every
+/// pixel, consecutive rows of the input.
+struct ProductRows {
+    let count: Int
+    let taps: Int
+    let channels: Int
+    /// count * taps offsets, or empty when row r starts at r * channels.
+    let offsets: [Int32]
+
+    /// Rows that are the input's own rows of `depth` values.
+    init(count: Int, depth: Int) {
+        self.count = count
+        taps = 1
+        channels = depth
+        offsets = []
+    }
+
+    /// Rows of a window sliding over one image whose pixels start `pixelStride` elements apart
+    /// (the channel count, or more where the kernels read a padded layout).
+    init(_ g: WindowGeometry, pixelStride: Int) {
+        count = g.outputHeight * g.outputWidth
+        taps = g.kernelHeight * g.kernelWidth
+        channels = g.inputChannels
+        let direct = taps == 1 && g.strideHeight == 1 && g.strideWidth == 1 && g.padTop == 0 && g.padLeft == 0
+            && g.inputHeight == g.outputHeight && g.inputWidth == g.outputWidth
+        offsets = direct ? [] : windowOffsets(g, pixelStride: pixelStride)
+    }
+
+    /// The offsets of rows from `first` on, for the kernels.
+    func offsets(from first: Int, _ body: (UnsafePointer<Int32>?) -> Void) {
+        guard !offsets.isEmpty else { return body(nil) }
+        offsets.withUnsafeBufferPointer { body($0.baseAddress! + first * taps) }
+    }
+}
+
+/// Per output pixel and tap, where the tap's input pixel starts, or -1 in the padding.
+func windowOffsets(_ g: WindowGeometry, pixelStride: Int) -> [Int32] {
+    var offsets: [Int32] = []
+    offsets.reserveCapacity(g.outputHeight * g.outputWidth * g.kernelHeight * g.kernelWidth)
+    for y in 0..<g.outputHeight {
+        for x in 0..<g.outputWidth {
+            for ky in 0..<g.kernelHeight {
+                let iy = g.inputRow(y) + ky * g.dilationHeight
+                for kx in 0..<g.kernelWidth {
+                    let ix = g.inputColumn(x) + kx * g.dilationWidth
+                    let inside = iy >= 0 && iy < g.inputHeight && ix >= 0 && ix < g.inputWidth
+                    offsets.append(inside ? Int32((iy * g.inputWidth + ix) * pixelStride) : -1)
+                }
+            }
+        }
+    }
+    return offsets
+}
+
+/// Splits a product of `rows` rows and `units` output channels into tiles for `parallelFor`:
+/// a few rows each (a multiple of every kernel's row block), and where rows are few, groups of
+/// channel panels, so that every worker has some.
+struct ProductTiles {
+    static let rowsPerTile = 48
+    let rowTiles: Int
+    let panelsPerTile: Int
+    let panelTiles: Int
+
+    init(rows: Int, units: Int, threads: Int) {
+        rowTiles = (rows + Self.rowsPerTile - 1) / Self.rowsPerTile
+        let panels = (units + Int(H5T_PANEL) - 1) / Int(H5T_PANEL)
+        let wanted = threads > 1 ? max(1, (4 * threads + rowTiles - 1) / rowTiles) : 1
+        panelsPerTile = (panels + min(wanted, panels) - 1) / min(wanted, panels)
+        panelTiles = (panels + panelsPerTile - 1) / panelsPerTile
+    }
+
+    var count: Int { rowTiles * panelTiles }
+
+    /// The rows and output channels of tile `index`.
+    func tile(_ index: Int, rows: Int, units: Int) -> (rows: Range<Int>, units: Range<Int>) {
+        let row = (index / panelTiles) * Self.rowsPerTile
+        let unit = (index % panelTiles) * panelsPerTile * Int(H5T_PANEL)
+        return (row..<min(rows, row + Self.rowsPerTile), unit..<min(units, unit + panelsPerTile * Int(H5T_PANEL)))
+    }
+}
+
+/// CONV_2D and FULLY_CONNECTED in float32: each output row is a row of inputs (a pixel's
+/// window, or a dense layer's input) times the weights, packed once into the layout the
+/// kernels read, with the bias and the fused activation applied as the sums are stored.
+struct FloatProductKernel: Kernel {
+    let rows: ProductRows
+    let units: Int
+    /// Weights and biases packed when the program was built, or nil when they are not
+    /// constants and are packed into scratch memory on every run.
+    let packed: [Float]?
+    let hasBias: Bool
+    let activation: FusedActivation
+    let threads: Int
+    let tiles: ProductTiles
+    /// One input pixel of zeros: what a window reads in the padding.
+    let zeros: [Float]
+
+    init(rows: ProductRows, units: Int, weights: [Float]?, bias: [Float]?, hasBias: Bool, activation: FusedActivation, threads: Int) {
+        self.rows = rows
+        self.units = units
+        self.hasBias = hasBias
+        self.activation = activation
+        self.threads = threads
+        tiles = ProductTiles(rows: rows.count, units: units, threads: threads)
+        zeros = [Float](repeating: 0, count: rows.channels)
+        packed = weights.flatMap { weights in hasBias && bias == nil ? nil : packFloat(units: units, depth: rows.taps * rows.channels, weights, bias) }
+    }
+
+    var scratchCount: Int { packed == nil ? h5t_f32_packed_count(Int32(units), Int32(rows.taps * rows.channels)) : 0 }
+
+    func run(_ context: KernelContext) {
+        if let packed {
+            packed.withUnsafeBufferPointer { multiply(context, weights: $0.baseAddress!) }
+        } else {
+            h5t_f32_pack(Int32(units), Int32(rows.taps * rows.channels), context.inputs[1], hasBias ? context.inputs[2] : nil,
+                         context.scratch)
+            multiply(context, weights: context.scratch)
+        }
+    }
+
+    private func multiply(_ context: KernelContext, weights: UnsafePointer<Float>) {
+        let (lo, hi) = clampBounds(activation)
+        let panelSize = Int(H5T_PANEL) * (rows.taps * rows.channels + 1)
+        zeros.withUnsafeBufferPointer { zeros in
+            parallelFor(tiles.count, threads: threads) { _, range in
+                for index in range {
+                    let tile = tiles.tile(index, rows: rows.count, units: units)
+                    rows.offsets(from: tile.rows.lowerBound) { offsets in
+                        h5t_f32_igemm(Int32(tile.rows.count), Int32(tile.units.count), Int32(rows.taps), Int32(rows.channels),
+                                      context.inputs[0] + (offsets == nil ? tile.rows.lowerBound * rows.channels : 0), offsets,
+                                      rows.channels, zeros.baseAddress, weights + tile.units.lowerBound / Int(H5T_PANEL) * panelSize,
+                                      context.output + tile.rows.lowerBound * units + tile.units.lowerBound, units, lo, hi)
+                    }
+                    if activation == .tanh {
+                        for row in tile.rows {
+                            let start = context.output + row * units + tile.units.lowerBound
+                            for j in 0..<tile.units.count { start[j] = tanh(start[j]) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Weights (units rows of depth) and biases in h5t_f32_igemm's packed layout.
+func packFloat(units: Int, depth: Int, _ weights: [Float], _ bias: [Float]?) -> [Float] {
+    [Float](unsafeUninitializedCapacity: h5t_f32_packed_count(Int32(units), Int32(depth))) { buffer, count in
+        if let bias {
+            h5t_f32_pack(Int32(units), Int32(depth), weights, bias, buffer.baseAddress!)
+        } else {
+            h5t_f32_pack(Int32(units), Int32(depth), weights, nil, buffer.baseAddress!)
+        }
+        count = buffer.count
+    }
+}
+
+/// The bounds a fused activation clamps to; tanh is applied after the clamp-free store.
+func clampBounds(_ activation: FusedActivation) -> (Float, Float) {
+    switch activation {
+    case .none, .tanh: return (-.infinity, .infinity)
+    case .relu: return (0, .infinity)
+    case .relu6: return (0, 6)
+    case .reluN1To1: return (-1, 1)
+    }
+}
+
+/// CONV_2D and FULLY_CONNECTED on int8 activations, with TFLite's reference arithmetic: exact
+/// int32 sums of the input less its zero point times the weights less theirs, requantized per
+/// output channel. The input is first staged in the layout the kernels multiply (int16 pairs, or
+/// unsigned byte quads with VNNI); the input zero point's products are folded into the packed
+/// biases.
+struct IntegerProductKernel: Kernel {
+    let rows: ProductRows
+    let units: Int
+    let layout: h5t_qs8_layout
+    /// Input pixels (or rows) staged per run.
+    let pixels: Int
+    let packed: [UInt8]
+    /// One staged pixel of the input zero point: what a window reads in the padding.
+    let padding: [UInt8]
+    let inputZeroPoint: Int32
+    let multipliers: [Int32]
+    let shifts: [Int32]
+    let outputZeroPoint: Int32
+    let bounds: ClosedRange<Int32>
+    let threads: Int
+    let tiles: ProductTiles
+
+    /// `weights` holds the units rows of taps * channels weights less their zero point;
+    /// `window` the convolution's geometry, nil for a dense layer.
+    init(window: WindowGeometry?, units: Int, inputCount: Int, weights: [Int16], bias: [Int32]?, inputZeroPoint: Int32,
+         multipliers: [QuantizedMultiplier], outputZeroPoint: Int32, bounds: ClosedRange<Int32>, threads: Int) {
+        let channels = weights.count / units / (window.map { $0.kernelHeight * $0.kernelWidth } ?? 1)
+        layout = h5t_qs8_choose_layout(weights, weights.count)
+        let stride = h5t_qs8_staged_pixel_bytes(layout, Int32(channels))
+        rows = window.map { ProductRows($0, pixelStride: stride) } ?? ProductRows(count: inputCount / channels, depth: channels)
+        self.units = units
+        pixels = inputCount / channels
+        self.inputZeroPoint = inputZeroPoint
+        self.multipliers = multipliers.map(\.significand)
+        shifts = multipliers.map { Int32($0.shift) }
+        self.outputZeroPoint = outputZeroPoint
+        self.bounds = bounds
+        self.threads = threads
+        tiles = ProductTiles(rows: rows.count, units: units, threads: threads)
+        padding = [UInt8](unsafeUninitializedCapacity: stride) { [layout] buffer, initialized in
+            let zeros = [Int8](repeating: Int8(truncatingIfNeeded: inputZeroPoint), count: channels)
+            h5t_qs8_stage(layout, 1, Int32(channels), zeros, inputZeroPoint, buffer.baseAddress!)
+            initialized = stride
+        }
+        let count = h5t_qs8_packed_bytes(layout, Int32(units), Int32(rows.taps), Int32(channels))
+        packed = [UInt8](unsafeUninitializedCapacity: count) { [layout, rows] buffer, initialized in
+            h5t_qs8_pack(layout, Int32(units), Int32(rows.taps), Int32(channels), weights, bias, inputZeroPoint, buffer.baseAddress!)
+            initialized = count
+        }
+    }
+
+    private var pixelBytes: Int { h5t_qs8_staged_pixel_bytes(layout, Int32(rows.channels)) }
+
+    var scratchCount: Int { wordCount(pixels * pixelBytes, size: 1) }
+
+    func run(_ context: KernelContext) {
+        let stride = pixelBytes
+        let staged = context.scratch(as: UInt8.self, count: pixels * stride)
+        parallelFor(pixels, threads: threads, grain: max(1, (1 << 14) / max(rows.channels, 1))) { _, range in
+            h5t_qs8_stage(layout, Int32(range.count), Int32(rows.channels), context.input(0, as: Int8.self) + range.lowerBound * rows.channels,
+                          inputZeroPoint, staged + range.lowerBound * stride)
+        }
+        let output = context.output(as: Int8.self)
+        packed.withUnsafeBufferPointer { packed in
+        padding.withUnsafeBufferPointer { padding in
+        multipliers.withUnsafeBufferPointer { multipliers in
+        shifts.withUnsafeBufferPointer { shifts in
+            let panelSize = packed.count / ((units + Int(H5T_PANEL) - 1) / Int(H5T_PANEL))
+            parallelFor(tiles.count, threads: threads) { _, range in
+                for index in range {
+                    let tile = tiles.tile(index, rows: rows.count, units: units)
+                    var requantization = h5t_requantization(multiplier: multipliers.baseAddress! + tile.units.lowerBound,
+                                                            shift: shifts.baseAddress! + tile.units.lowerBound,
+                                                            output_zero_point: outputZeroPoint, lo: bounds.lowerBound, hi: bounds.upperBound)
+                    rows.offsets(from: tile.rows.lowerBound) { offsets in
+                        h5t_qs8_igemm(layout, Int32(tile.rows.count), Int32(tile.units.count), Int32(rows.taps), Int32(rows.channels),
+                                      staged + (offsets == nil ? tile.rows.lowerBound * stride : 0), offsets, stride,
+                                      padding.baseAddress, packed.baseAddress! + tile.units.lowerBound / Int(H5T_PANEL) * panelSize,
+                                      &requantization, output + tile.rows.lowerBound * units + tile.units.lowerBound, units)
+                    }
+                }
+            }
+        }
+        }
+        }
+        }
+    }
+}
+
+/// Where DEPTHWISE_CONV_2D's window reads: per output pixel and tap, the input pixel's offset
+/// (-1 in the padding), and how input channels map to output channels.
+struct DepthwiseWindows {
+    let pixels: Int
+    let taps: Int
+    let channels: Int
+    let multiplier: Int
+    let offsets: [Int32]
+
+    init(_ g: WindowGeometry, multiplier: Int) {
+        pixels = g.outputHeight * g.outputWidth
+        taps = g.kernelHeight * g.kernelWidth
+        channels = g.inputChannels
+        self.multiplier = multiplier
+        offsets = windowOffsets(g, pixelStride: g.inputChannels)
+    }
+
+    /// Output channels per pixel.
+    var width: Int { channels * multiplier }
+
+    /// Output pixels worth a chunk of their own.
+    var grain: Int { max(1, (1 << 12) / max(width * taps, 1)) }
+
+    /// The shape in the kernels' form, valid inside `body`.
+    func withShape<Result>(_ body: (UnsafePointer<h5t_depthwise>) -> Result) -> Result {
+        offsets.withUnsafeBufferPointer { offsets in
+            withUnsafePointer(to: h5t_depthwise(taps: Int32(taps), channels: Int32(channels), multiplier: Int32(multiplier),
+                                                offsets: offsets.baseAddress)) { body($0) }
+        }
+    }
+}
+
+/// DEPTHWISE_CONV_2D in float32: each output channel sums its input channel under the window,
+/// vectorized across channels (h5t_f32_depthwise).
+struct DepthwiseKernel: Kernel {
+    let windows: DepthwiseWindows
+    let hasBias: Bool
+    let activation: FusedActivation
+    let threads: Int
+
+    func run(_ context: KernelContext) {
+        let width = windows.width
+        let (lo, hi) = clampBounds(activation)
+        windows.withShape { shape in
+            parallelFor(windows.pixels, threads: threads, grain: windows.grain) { _, range in
+                let output = context.output + range.lowerBound * width
+                h5t_f32_depthwise(shape, Int32(range.lowerBound), Int32(range.count), context.inputs[0], context.inputs[1],
+                                  hasBias ? context.inputs[2] : nil, output, lo, hi)
+                if activation == .tanh {
+                    for i in 0..<(range.count * width) { output[i] = tanh(output[i]) }
+                }
+            }
+        }
+    }
+}
+
+/// DEPTHWISE_CONV_2D on int8 activations, with TFLite's reference arithmetic (h5t_qs8_depthwise):
+/// exact int32 sums of the centred input times the weights less their zero point, plus the bias,
+/// requantized per output channel.
+struct Int8DepthwiseKernel: Kernel {
+    let windows: DepthwiseWindows
+    let weights: [Int32]
+    let bias: [Int32]?
+    let inputZeroPoint: Int32
+    let multipliers: [Int32]
+    let shifts: [Int32]
+    let outputZeroPoint: Int32
+    let bounds: ClosedRange<Int32>
+    let threads: Int
+
+    init(windows: DepthwiseWindows, weights: [Int32], bias: [Int32]?, inputZeroPoint: Int32,
+         multipliers: [QuantizedMultiplier], outputZeroPoint: Int32, bounds: ClosedRange<Int32>, threads: Int) {
+        self.windows = windows
+        self.weights = weights
+        self.bias = bias
+        self.inputZeroPoint = inputZeroPoint
+        self.multipliers = multipliers.map(\.significand)
+        shifts = multipliers.map { Int32($0.shift) }
+        self.outputZeroPoint = outputZeroPoint
+        self.bounds = bounds
+        self.threads = threads
+    }
+
+    func run(_ context: KernelContext) {
+        let width = windows.width
+        let input = context.input(0, as: Int8.self), output = context.output(as: Int8.self)
+        windows.withShape { shape in
+        weights.withUnsafeBufferPointer { weights in
+        multipliers.withUnsafeBufferPointer { multipliers in
+        shifts.withUnsafeBufferPointer { shifts in
+            let requantization = h5t_requantization(multiplier: multipliers.baseAddress, shift: shifts.baseAddress,
+                                                    output_zero_point: outputZeroPoint, lo: bounds.lowerBound, hi: bounds.upperBound)
+            withUnsafePointer(to: requantization) { requantization in
+                parallelFor(windows.pixels, threads: threads, grain: windows.grain) { _, range in
+                    h5t_qs8_depthwise(shape, Int32(range.lowerBound), Int32(range.count), input, weights.baseAddress,
+                                      bias, inputZeroPoint, requantization, output + range.lowerBound * width)
+                }
+            }
+        }
+        }
+        }
+        }
+    }
+}
