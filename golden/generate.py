@@ -37,6 +37,10 @@ Exception: pruned_tfmot (TensorFlow Model Optimization Toolkit pruning, saved
 without strip_pruning) is tf_keras only - tfkeras.h5, input.npy,
 output_tfkeras.npy, output_stripped.npy, tf.tflite (from the stripped model),
 info.json with the observed HDF5 layout; see generate_pruned_tfmot.
+Exception: models with tf_refuses (layers_pool3d, mini_ct3d: 3D pooling, dilated Conv3D)
+are ones TensorFlow's converter cannot convert with builtin ops; they get no tf*.tflite,
+info.json records the converter's "TF Select ops: ..." line as tf_refusal, and
+calibration.npy is written for h5tolite's own int8 tests (calibration=True).
 Exception: chexnet_trained is a TRAINED model (Keras 3, ~150 s on CPU, seeded) with
 synthetic labelled radiographs in golden/data/chexnet/ (PNG, CSV, .npy, DICOM) and
 reference AUROC numbers (Keras, TF float32/float16/dynamic/int8 in LiteRT, a pruning +
@@ -598,6 +602,70 @@ def build_unet(K):
     d1 = conv_bn_relu(L.Concatenate(name="skip1")([u1, e1]), 8, "dec1")
     y = L.Conv2D(1, 1, activation="sigmoid", name="mask")(d1)
     return K.Model(inp, y, name="unet")
+
+
+def build_layers_conv3d(K):
+    """Conv3D and the volume layers TensorFlow converts with builtin ops: Conv3D same + relu,
+    a (3,2,1) kernel with strides (2,1,2) valid without bias, a 1x1x1 conv, Conv3D without bias
+    + BatchNormalization + ReLU, ZeroPadding3D, Cropping3D, SpatialDropout3D,
+    GlobalMaxPooling3D and GlobalAveragePooling3D (keepdims). UpSampling3D is in
+    layers_pool3d: TensorFlow writes it as an int8 TILE (version 3) that LiteRT's reference
+    kernels lack."""
+    L = K.layers
+    inp = K.Input(shape=(6, 8, 7, 2), name="volume")
+    a = L.Conv3D(4, 3, padding="same", activation="relu", name="conv_same_relu")(inp)        # 6x8x7x4
+    b = L.Conv3D(3, (3, 2, 1), strides=(2, 1, 2), use_bias=False, name="conv_strided")(inp)  # 2x7x4x3
+    c = L.Conv3D(5, 1, name="conv_pointwise")(a)                                             # 6x8x7x5
+    d = L.ZeroPadding3D(((1, 0), (0, 2), (1, 1)), name="pad")(inp)                            # 7x10x9x2
+    d = L.Conv3D(4, 3, use_bias=False, name="conv_bn")(d)                                    # 5x8x7x4
+    d = L.BatchNormalization(name="conv_bn_bn")(d)
+    d = L.Activation("relu", name="conv_bn_relu")(d)
+    d = L.SpatialDropout3D(0.3, name="dropout")(d)
+    e = L.Cropping3D(((1, 0), (2, 1), (0, 1)), name="crop")(d)                                # 4x5x6x4
+    f = L.Flatten(name="flatten_strided")(b)
+    g = L.GlobalMaxPooling3D(name="global_max")(c)
+    h = L.GlobalAveragePooling3D(keepdims=True, name="global_average")(e)
+    y = L.Concatenate(name="concat")([L.Flatten(name=f"flatten_{i}")(t) for i, t in enumerate((e, f, g, h))])
+    return K.Model(inp, y, name="layers_conv3d")
+
+
+def build_layers_pool3d(K):
+    """3D pooling on odd sizes, which TensorFlow's converter refuses without Flex ops:
+    MaxPooling3D 2 valid, (3,2,3) strides (2,3,1) same; AveragePooling3D (2,3,2) strides
+    (1,2,3) same, 3 strides 2 valid, 3 strides 1 same (strides unlike the window); and
+    UpSampling3D (2,1,3) and (1,2,1) on two of the pooled volumes."""
+    L = K.layers
+    inp = K.Input(shape=(7, 9, 11, 2), name="volume")
+    pools = [
+        L.MaxPooling3D(2, name="max_valid")(inp),                                               # 3x4x5
+        L.MaxPooling3D((3, 2, 3), strides=(2, 3, 1), padding="same", name="max_same")(inp),     # 4x3x11
+        L.AveragePooling3D((2, 3, 2), strides=(1, 2, 3), padding="same", name="average_same")(inp),  # 7x5x4
+        L.AveragePooling3D(3, strides=2, name="average_valid")(inp),                            # 3x4x5
+        L.AveragePooling3D(3, strides=1, padding="same", name="average_same_stride1")(inp),     # 7x9x11
+    ]
+    pools.append(L.UpSampling3D((2, 1, 3), name="upsample_depth_width")(pools[0]))             # 6x4x15
+    pools.append(L.UpSampling3D((1, 2, 1), name="upsample_height")(pools[3]))                  # 3x8x5
+    y = L.Concatenate(name="concat")([L.Flatten(name=f"flatten_{i}")(t) for i, t in enumerate(pools)])
+    return K.Model(inp, y, name="layers_pool3d")
+
+
+def build_mini_ct3d(K):
+    """A small 3D CNN for a CT volume: Conv3D + BN + ReLU, MaxPooling3D, AveragePooling3D with
+    SAME padding, a strided and a dilated Conv3D, GlobalAveragePooling3D, Dense sigmoid."""
+    L = K.layers
+    inp = K.Input(shape=(8, 16, 16, 1), name="ct")
+    x = L.Conv3D(8, 3, padding="same", use_bias=False, name="conv1")(inp)
+    x = L.BatchNormalization(name="conv1_bn")(x)
+    x = L.Activation("relu", name="conv1_relu")(x)
+    x = L.MaxPooling3D(2, name="pool1")(x)                                                      # 4x8x8
+    x = L.Conv3D(16, 3, strides=(1, 2, 2), padding="same", name="conv2")(x)                     # 4x4x4
+    x = L.BatchNormalization(name="conv2_bn")(x)
+    x = L.Activation("relu", name="conv2_relu")(x)
+    x = L.AveragePooling3D((2, 3, 3), strides=1, padding="same", name="pool2")(x)               # 4x4x4
+    x = L.Conv3D(16, 3, dilation_rate=(1, 2, 2), padding="same", activation="relu", name="conv3")(x)
+    x = L.GlobalAveragePooling3D(name="gap")(x)
+    y = L.Dense(1, activation="sigmoid", name="finding")(x)
+    return K.Model(inp, y, name="mini_ct3d")
 
 
 def build_multi_io(K):
@@ -2100,6 +2168,25 @@ MODELS = [
               "MaxPool -> bottleneck (32) -> up2 Conv2DTranspose(16, 2, s2, same, bias) -> Concatenate with enc2 -> "
               "dec2 (16) -> up1 Conv2DTranspose(8, 3, s2, same, no bias) + BN + ReLU -> Concatenate with enc1 -> "
               "dec1 (8) -> Conv2D(1, 1, sigmoid) per-pixel mask 32x32x1."),
+    dict(name="layers_conv3d", build=build_layers_conv3d, input_shape=(6, 8, 7, 2), quant=QUANT, tf_int8_float_tensors=12,
+         note="Volume layers TensorFlow converts: Conv3D(4, 3, same, relu), Conv3D(3, (3,2,1), strides (2,1,2), "
+              "valid, no bias), Conv3D(5, 1) on the first, ZeroPadding3D(((1,0),(0,2),(1,1))) -> Conv3D no bias -> "
+              "BN -> ReLU -> SpatialDropout3D -> Cropping3D(((1,0),(2,1),(0,1))), GlobalMaxPooling3D, "
+              "GlobalAveragePooling3D(keepdims); flattened, concatenated. TF writes CONV_3D without a bias "
+              "operand (a separate ADD) and keeps CONV_3D float32 in its int8 file."),
+    dict(name="layers_pool3d", build=build_layers_pool3d, input_shape=(7, 9, 11, 2), calibration=True,
+         tf_refuses=("MaxPool3D", "AvgPool3D"),
+         note="MaxPooling3D and AveragePooling3D on odd sizes (7x9x11x2): max 2 valid; max (3,2,3) strides "
+              "(2,3,1) same; average (2,3,2) strides (1,2,3) same; average 3 strides 2 valid; average 3 strides "
+              "1 same; UpSampling3D (2,1,3) of the first, (1,2,1) of the fourth; flattened, concatenated. "
+              "TensorFlow's converter refuses MaxPool3D/AvgPool3D without Flex ops: no tf*.tflite files."),
+    dict(name="mini_ct3d", build=build_mini_ct3d, input_shape=(8, 16, 16, 1), calibration=True,
+         tf_refuses=("MaxPool3D", "AvgPool3D", "BatchToSpaceND"),
+         note="A small CT-volume 3D CNN: Conv3D(8, 3, same, no bias) + BN + ReLU, MaxPooling3D(2), Conv3D(16, 3, "
+              "strides (1,2,2), same) + BN + ReLU, AveragePooling3D((2,3,3), strides 1, same), Conv3D(16, 3, "
+              "dilation (1,2,2), same, relu), GlobalAveragePooling3D, Dense(1, sigmoid). TensorFlow's converter "
+              "refuses it (MaxPool3D, AvgPool3D and the dilated Conv3D's rank-5 SpaceToBatchND/BatchToSpaceND "
+              "need Flex ops): no tf*.tflite files."),
     dict(name="multi_io", build=build_multi_io, generate=generate_multi_io, check=check_multi_io,
          note="Two inputs (image 32x32x1, clinical 4) and three outputs in Keras order: findings (Dense 14 "
               "sigmoid), box (Dense 4 linear), heatmap (Conv2D 1x1 sigmoid, 8x8x1). Files per input/output "
@@ -2410,9 +2497,10 @@ def generate_model(spec, out_root):
         vt.save(os.path.join(d, f"tfkeras_{v['suffix']}.h5"))
         save_keras3_h5(vk, os.path.join(d, f"keras3_{v['suffix']}.h5"))
         vk.save(os.path.join(d, f"model_{v['suffix']}.keras"))
-    tfl = convert_tflite(km)
-    with open(os.path.join(d, "tf.tflite"), "wb") as f:
-        f.write(tfl)
+    tfl = None if spec.get("tf_refuses") else convert_tflite(km)
+    if tfl is not None:
+        with open(os.path.join(d, "tf.tflite"), "wb") as f:
+            f.write(tfl)
 
     info = {
         "name": name,
@@ -2424,8 +2512,13 @@ def generate_model(spec, out_root):
         "input_data": f"RandomState({SEED}).normal(0,1)*{spec.get('data_scale', 1.0)}",
         "weights": f"fill_weights(seed={SEED}) keyed by (layer name with '/'->'_', weight kind)",
         "max_abs_diff_tfkeras_vs_keras3": float(np.max(np.abs(yk - yt))),
-        "max_abs_diff_tflite_vs_keras3": float(np.max(np.abs(run_tflite(tfl, x) - yk))),
     }
+    if tfl is not None:
+        info["max_abs_diff_tflite_vs_keras3"] = float(np.max(np.abs(run_tflite(tfl, x) - yk)))
+    else:
+        info["tf_refusal"] = tensorflow_refusal(km, spec["tf_refuses"])
+    if spec.get("calibration"):  # for h5tolite's int8 tests, where TensorFlow makes no quantized files
+        np.save(os.path.join(d, "calibration.npy"), make_calibration(spec["input_shape"], spec.get("data_scale", 1.0)))
     if spec.get("quant"):
         errs, details = write_quantized(spec, km, x, yk, d)
         info.update(errs)
@@ -2437,8 +2530,22 @@ def generate_model(spec, out_root):
         f.write("\n")
     q = "".join(f", {k[len('max_abs_diff_'):-len('_vs_keras3')]} {v:.3g}" for k, v in info.items()
                 if k.startswith("max_abs_diff_tf_"))
+    tflite = (f"tflite-vs-keras3 {info['max_abs_diff_tflite_vs_keras3']:.3g}" if tfl is not None
+              else f"TensorFlow refuses: {info['tf_refusal']}")
     print(f"[gen] {name}: out {yk.shape}, tfkeras-vs-keras3 {info['max_abs_diff_tfkeras_vs_keras3']:.3g}, "
-          f"tflite-vs-keras3 {info['max_abs_diff_tflite_vs_keras3']:.3g}{q}", flush=True)
+          f"{tflite}{q}", flush=True)
+
+
+def tensorflow_refusal(model, ops):
+    """TensorFlow's converter on a model it cannot convert with builtin ops: the error must name
+    every op in `ops` (TF Select ops it would need); returns the line that names them."""
+    try:
+        convert_tflite(model)
+    except Exception as e:  # the converter raises its own ConverterError
+        line = next((l.strip() for l in str(e).splitlines() if l.strip().startswith("TF Select ops:")), "")
+        assert all(op in line for op in ops), f"expected a refusal naming {ops}, got: {str(e)[-400:]}"
+        return line
+    raise AssertionError(f"TensorFlow's converter was expected to refuse {model.name} ({', '.join(ops)})")
 
 
 # --------------------------------------------------------------------------
@@ -2557,10 +2664,21 @@ def self_check(out_root, names):
                 check(np.allclose(r, yk, atol=1e-6), f"keras3{sfx}.h5 reload max err {np.max(np.abs(r - yk)):.2g}")
             r = predict(keras.models.load_model(os.path.join(d, f"model{sfx}.keras"), compile=False), x)
             check(np.allclose(r, yk, atol=1e-6), f"model{sfx}.keras reload max err {np.max(np.abs(r - yk)):.2g}")
-        r = run_tflite(os.path.join(d, "tf.tflite"), x)
-        err = float(np.max(np.abs(r - yk)))
-        # relative above 1, as the end-to-end tests measure (layers_preprocessing reaches 6)
-        check(err <= 1e-5 * max(1.0, float(np.abs(yk).max())), f"tf.tflite (LiteRT) vs keras3 max err {err:.2g}")
+        if spec.get("tf_refuses"):
+            with open(os.path.join(d, "info.json")) as f:
+                refusal = json.load(f).get("tf_refusal", "")
+            check(not any(fn.startswith("tf") and fn.endswith(".tflite") for fn in os.listdir(d))
+                  and all(op in refusal for op in spec["tf_refuses"]),
+                  f"no tf*.tflite; info.json records TensorFlow's refusal: {refusal}")
+        else:
+            r = run_tflite(os.path.join(d, "tf.tflite"), x)
+            err = float(np.max(np.abs(r - yk)))
+            # relative above 1, as the end-to-end tests measure (layers_preprocessing reaches 6)
+            check(err <= 1e-5 * max(1.0, float(np.abs(yk).max())), f"tf.tflite (LiteRT) vs keras3 max err {err:.2g}")
+        if spec.get("calibration"):
+            cal = np.load(os.path.join(d, "calibration.npy"))
+            check(np.array_equal(cal, make_calibration(spec["input_shape"], spec.get("data_scale", 1.0))),
+                  f"calibration.npy {cal.shape} == RandomState({CALIB_SEED}) samples")
         if spec.get("quant"):
             check_quantized(spec, d, x, yk, check)
         diff = float(np.max(np.abs(yk - yt)))

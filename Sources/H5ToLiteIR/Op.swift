@@ -1,4 +1,5 @@
-/// Window geometry shared by convolutions and pools (NHWC, height first).
+/// Window geometry shared by convolutions and pools (NHWC, height first; conv3d's NDHWC,
+/// depth first: three strides and dilations).
 public struct Window: Sendable, Equatable {
     public var size: [Int]  // [h, w]; for convolutions it is read from the filter
     public var stride: [Int]
@@ -41,6 +42,8 @@ public enum ResizeMode: String, Sendable, Equatable {
 /// - prelu: input, alpha (broadcast against input without the batch axis)
 /// - transposeConv2d: input NHWC, filter OHWI, optional bias [O]; the output's height and
 ///   width are an attribute, as the input does not fix them (Keras's output_padding)
+/// - conv3d: input NDHWC, filter DHWIO (Keras's own layout, which TFLite's CONV_3D keeps),
+///   optional bias [O]
 public enum OpKind: Sendable, Equatable {
     case conv2d(Window, FusedActivation)
     case depthwiseConv2d(Window, multiplier: Int, FusedActivation)
@@ -79,6 +82,8 @@ public enum OpKind: Sendable, Equatable {
     /// The gradient of conv2d with respect to its input (Keras Conv2DTranspose, TFLite
     /// TRANSPOSE_CONV): each input pixel scatters filter x value onto an output of `outputSize`.
     case transposeConv2d(Window, outputSize: [Int], FusedActivation)
+    /// A convolution over depth, height and width (Keras Conv3D, TFLite CONV_3D).
+    case conv3d(Window, FusedActivation)
 
     /// Stable lower-case name used by the printer and in error messages.
     public var name: String {
@@ -109,6 +114,7 @@ public enum OpKind: Sendable, Equatable {
         case .quantize: return "quantize"
         case .dequantize: return "dequantize"
         case .transposeConv2d: return "transpose_conv2d"
+        case .conv3d: return "conv3d"
         }
     }
 
@@ -117,7 +123,7 @@ public enum OpKind: Sendable, Equatable {
         switch self {
         case .conv2d(_, let a), .depthwiseConv2d(_, _, let a), .fullyConnected(let a),
              .maxPool(_, let a), .averagePool(_, let a), .binary(_, let a), .concat(_, let a),
-             .transposeConv2d(_, _, let a):
+             .transposeConv2d(_, _, let a), .conv3d(_, let a):
             return a
         default:
             return nil
@@ -135,6 +141,7 @@ public enum OpKind: Sendable, Equatable {
         case .binary(let b, _): return .binary(b, activation)
         case .concat(let axis, _): return .concat(axis: axis, activation)
         case .transposeConv2d(let w, let size, _): return .transposeConv2d(w, outputSize: size, activation)
+        case .conv3d(let w, _): return .conv3d(w, activation)
         default: return nil
         }
     }

@@ -35,7 +35,7 @@ public struct WeightOperands: Sendable, Equatable {
     public let channelAxis: Int
     /// Whether quantize-weights gives it int8 weights with float activations (a hybrid op).
     /// TRANSPOSE_CONV stays float: LiteRT's hybrid kernel quantizes its input in a way the
-    /// bundled interpreter does not reproduce yet.
+    /// bundled interpreter does not reproduce yet. CONV_3D has only a float32 kernel.
     public var dynamicRange = true
 }
 
@@ -86,6 +86,9 @@ extension OpKind {
             return OpFacts()
         case .transposeConv2d:
             return OpFacts(weights: WeightOperands(channelAxis: 0, dynamicRange: false), int8: .computes, fusesActivation: true)
+        case .conv3d:
+            // LiteRT's CONV_3D runs float32 only: int8 models keep it in float, as TensorFlow's do.
+            return OpFacts(weights: WeightOperands(channelAxis: 4, dynamicRange: false), fusesActivation: true)
         }
     }
 

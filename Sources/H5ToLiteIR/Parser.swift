@@ -130,10 +130,13 @@ private struct Attributes {
         try text(key) == "true"
     }
 
-    func pair(_ key: String) throws -> [Int] {
-        let parts = try text(key).split(separator: "x").compactMap { Int($0) }
-        guard parts.count == 2 else { throw H5ToLiteError("attribute '\(key)' must look like 2x2") }
-        return parts
+    /// `2x2`, or with `axes` 3, `1x2x2`.
+    func dims(_ key: String, axes: Int = 2) throws -> [Int] {
+        let parts = try text(key).split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == axes, parts.allSatisfy({ $0 != nil }) else {
+            throw H5ToLiteError("attribute '\(key)' must look like \(axes == 3 ? "1x2x2" : "2x2")")
+        }
+        return parts.map { $0! }
     }
 
     func list(_ key: String) throws -> [Int] {
@@ -157,10 +160,10 @@ private struct Attributes {
         }
     }
 
-    func window(withSize: Bool) throws -> Window {
+    func window(withSize: Bool, axes: Int = 2) throws -> Window {
         guard let padding = Padding(rawValue: try text("padding")) else { throw H5ToLiteError("unknown padding") }
-        return Window(size: withSize ? try pair("window") : [1, 1], stride: try pair("stride"),
-                      dilation: try pair("dilation"), padding: padding)
+        return Window(size: withSize ? try dims("window") : [1, 1], stride: try dims("stride", axes: axes),
+                      dilation: try dims("dilation", axes: axes), padding: padding)
     }
 }
 
@@ -193,6 +196,7 @@ private func makeKind(_ name: String, _ a: Attributes) throws -> OpKind {
     case "resize_nearest", "resize_bilinear":
         return .resize(name == "resize_nearest" ? .nearest : .bilinear, size: try a.list("size"),
                        alignCorners: try a.bool("align_corners"), halfPixelCenters: try a.bool("half_pixel_centers"))
+    case "conv3d": return .conv3d(try a.window(withSize: false, axes: 3), try a.activation)
     case "transpose_conv2d":
         return .transposeConv2d(try a.window(withSize: false), outputSize: try a.list("output_size"), try a.activation)
     default: throw H5ToLiteError("unknown op '\(name)'")

@@ -78,9 +78,14 @@ private func listText(_ values: [Int]) -> String {
     "[" + values.map(String.init).joined(separator: ",") + "]"
 }
 
+/// `2x2` for two window axes, `1x2x2` for three.
+private func dimsText(_ values: [Int]) -> String {
+    values.map(String.init).joined(separator: "x")
+}
+
 private func windowText(_ w: Window, withSize: Bool) -> String {
-    (withSize ? "window=\(w.size[0])x\(w.size[1]) " : "")
-        + "stride=\(w.stride[0])x\(w.stride[1]) dilation=\(w.dilation[0])x\(w.dilation[1]) padding=\(w.padding.rawValue)"
+    (withSize ? "window=\(dimsText(w.size)) " : "")
+        + "stride=\(dimsText(w.stride)) dilation=\(dimsText(w.dilation)) padding=\(w.padding.rawValue)"
 }
 
 private func activationText(_ a: FusedActivation) -> String {
@@ -89,7 +94,7 @@ private func activationText(_ a: FusedActivation) -> String {
 
 private func attributeText(_ kind: OpKind) -> String {
     switch kind {
-    case .conv2d(let w, let a):
+    case .conv2d(let w, let a), .conv3d(let w, let a):
         return windowText(w, withSize: false) + activationText(a)
     case .depthwiseConv2d(let w, let m, let a):
         return windowText(w, withSize: false) + " multiplier=\(m)" + activationText(a)

@@ -89,6 +89,13 @@ public func inferShape(_ kind: OpKind, inputs: [[Int]]) throws -> [Int] {
         return x
     case .transposeConv2d(let window, let outputSize, _):
         return try transposeConvOutput(x, filter: inputs[1], window, outputSize)
+    case .conv3d(let window, _):
+        try expectRank(x, 5, kind)
+        let filter = inputs[1]
+        guard filter.count == 5, filter[3] == x[4] else {
+            throw H5ToLiteError("conv3d filter \(filter) does not match input channels \(x[4])")
+        }
+        return [x[0]] + (try windowOutput(x, kernel: Array(filter[0..<3]), window)) + [filter[4]]
     }
 }
 
@@ -98,20 +105,22 @@ private func expectRank(_ shape: [Int], _ rank: Int, _ kind: OpKind) throws {
     }
 }
 
-/// Spatial output size of a window sliding over an NHWC input (TFLite's rules).
+/// Spatial output size of a window sliding over an NHWC (or, with three window axes,
+/// NDHWC) input, by TFLite's rules.
 private func windowOutput(_ x: [Int], kernel: [Int], _ window: Window) throws -> [Int] {
-    guard kernel.count == 2, window.stride.count == 2, window.dilation.count == 2,
+    let axes = kernel.count
+    guard axes == 2 || axes == 3, x.count == axes + 2, window.stride.count == axes, window.dilation.count == axes,
           (kernel + window.stride + window.dilation).allSatisfy({ $0 > 0 }) else {
-        throw H5ToLiteError("window sizes, strides and dilations must be two positive numbers")
+        throw H5ToLiteError("window sizes, strides and dilations must be \(axes == 3 ? "three" : "two") positive numbers")
     }
-    return try (0..<2).map { i in
+    return try (0..<axes).map { i in
         let effective = (kernel[i] - 1) * window.dilation[i] + 1
         let size = x[1 + i]
         let out = window.padding == .same
             ? (size + window.stride[i] - 1) / window.stride[i]
             : (size - effective + window.stride[i]) / window.stride[i]
         guard out > 0 else {
-            throw H5ToLiteError("window \(kernel) does not fit input \(Array(x[1...2]))")
+            throw H5ToLiteError("window \(kernel) does not fit input \(Array(x[1...axes]))")
         }
         return out
     }

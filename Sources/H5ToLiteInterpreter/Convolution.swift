@@ -96,9 +96,18 @@ func gatherPatches(_ g: WindowGeometry, _ input: UnsafePointer<Float>, rows: Ran
     }
 }
 
-/// The patch rows a CONV_2D multiplies with its OHWI filter, for chosen output pixels of one
+/// The patch rows a convolution multiplies with its filter, for chosen output pixels of one
 /// sample: what pruning's refit fits the kept weights on, laid out as the interpreter's.
-public struct ConvolutionPatches {
+public protocol PatchRows {
+    /// Length of one row.
+    var depth: Int { get }
+    var pixelsPerSample: Int { get }
+    /// Rows for `pixels` (indices into the sample's output, row-major) of sample `sample`.
+    func rows(of input: Tensor, sample: Int, pixels: [Int]) -> [Float]
+}
+
+/// CONV_2D's patch rows, in the order of its OHWI filter's rows.
+public struct ConvolutionPatches: PatchRows {
     let geometry: WindowGeometry
     /// Length of one row: the filter's H*W*I.
     public let depth: Int

@@ -156,6 +156,8 @@ private func stepsForward(_ kind: OpKind) -> Bool {
         return size.count == 2
     case .transposeConv2d(let window, let size, _):
         return window.stride.count == 2 && window.stride.allSatisfy { $0 > 0 } && size.count == 2
+    case .conv3d(let window, _):
+        return window.stride.count == 3 && window.dilation.count == 3 && (window.stride + window.dilation).allSatisfy { $0 > 0 }
     default:
         return true
     }

@@ -138,6 +138,14 @@ func makeKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
     case .transposeConv2d(let window, _, let activation):
         return TransposeConvolutionKernel(geometry: TransposeGeometry(input: shapes[0], filter: shapes[1], output: output, window: window),
                                           hasBias: hasBias, activation: activation)
+    case .conv3d(let window, let activation):
+        // The product packs its weights from OHWI-like rows; a DHWIO filter is transposed once, so
+        // it must be a constant (TensorFlow's files hold it as one, behind DEQUANTIZE at most).
+        guard let filter = graph[op.inputs[1]].constant?.floats else { throw unsupported(op, "with a filter that is not a constant") }
+        return FloatProductKernel(rows: ProductRows(VolumeGeometry(input: shapes[0], filter: shapes[1], output: output, window: window)),
+                                  units: shapes[1][4], weights: conv3dWeightRows(filter, outputs: shapes[1][4]),
+                                  bias: hasBias ? graph[op.inputs[2]].constant?.floats : nil, hasBias: hasBias,
+                                  activation: activation, threads: threads)
     }
 }
 

@@ -157,6 +157,7 @@ private func constantOperandKernel(_ op: Op, _ graph: Graph, _ kernel: Quantized
 /// XNNPACK does not take with int8 weights, runs TFLite's built-in kernel.
 func makeHybridKernel(_ op: Op, in graph: Graph, threads: Int) throws -> any Kernel {
     try expect(op, graph, inputs: [.float32], output: [.float32])
+    if case .conv3d = op.kind { throw unsupported(op, "with int8 weights (TFLite's CONV_3D runs float32 only)") }
     if case .depthwiseConv2d = op.kind {
         return try makeIntegerConvolution(op, in: graph, input: .asymmetric, threads: threads)
     }

@@ -1,7 +1,7 @@
 import H5ToLiteIR
 
-/// Folds a zero PAD of the spatial axes into the VALID convolution or max pool that reads
-/// it, when TFLite's SAME padding of the unpadded input pads exactly the same amounts
+/// Folds a zero PAD of the spatial axes into the VALID convolution (2D or 3D) or max pool that
+/// reads it, when TFLite's SAME padding of the unpadded input pads exactly the same amounts
 /// (keras.applications' ZeroPadding2D + strided conv, DenseNet's pad + max pool).
 /// Max pool only folds when its input cannot be negative: SAME max pooling ignores the
 /// border, while zero padding competes with it.
@@ -24,7 +24,7 @@ let foldPadding = Pass(name: "fold-padding",
 
 /// The reader of `pad` and its kind with SAME padding, if that pads exactly as `pad` does.
 private func foldedReader(of pad: Op, _ rewriter: GraphRewriter) -> (Int, OpKind)? {
-    guard case .pad(let paddings) = pad.kind, paddings.count == 4, paddings[0] == [0, 0], paddings[3] == [0, 0],
+    guard case .pad(let paddings) = pad.kind, paddings.count >= 4, paddings.first == [0, 0], paddings.last == [0, 0],
           rewriter.hasSingleReader(pad.outputs[0]), let readerIndex = rewriter.readers(of: pad.outputs[0]).first,
           rewriter.ops[readerIndex].inputs.first == pad.outputs[0] else { return nil }
     let graph = rewriter.graph
@@ -43,6 +43,11 @@ private func foldedReader(of pad: Op, _ rewriter: GraphRewriter) -> (Int, OpKind
         guard samePadding(shape, kernel: [filter[1], filter[2]], w) == paddings else { return nil }
         w.padding = .same
         folded = .depthwiseConv2d(w, multiplier: m, a)
+    case .conv3d(var w, let a) where w.padding == .valid:
+        let filter = graph[reader.inputs[1]].shape
+        guard samePadding(shape, kernel: Array(filter.prefix(3)), w) == paddings else { return nil }
+        w.padding = .same
+        folded = .conv3d(w, a)
     case .maxPool(var w, let a) where w.padding == .valid:
         guard isNonNegative(rewriter, input), samePadding(shape, kernel: w.size, w) == paddings else { return nil }
         w.padding = .same
@@ -56,9 +61,11 @@ private func foldedReader(of pad: Op, _ rewriter: GraphRewriter) -> (Int, OpKind
     return (readerIndex, folded)
 }
 
-/// The paddings TFLite's SAME mode applies to an NHWC input: half of the total before, the rest after.
+/// The paddings TFLite's SAME mode applies to an NHWC (or NDHWC) input: half of the total
+/// before, the rest after.
 private func samePadding(_ shape: [Int], kernel: [Int], _ w: Window) -> [[Int]] {
-    let spatial = (0..<2).map { i -> [Int] in
+    guard shape.count == kernel.count + 2 else { return [] }
+    let spatial = kernel.indices.map { i -> [Int] in
         let size = shape[1 + i]
         let output = (size + w.stride[i] - 1) / w.stride[i]
         let effective = (kernel[i] - 1) * w.dilation[i] + 1

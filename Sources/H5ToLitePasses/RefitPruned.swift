@@ -60,7 +60,10 @@ private func refitLayer(_ index: Int, pruned: inout StagedRunner, reference: Sta
                         report: inout [String]) throws {
     let op = pruned.graph.ops[index]
     guard let problem = RefitProblem(op: op, graph: pruned.graph, pruned: try pruned.firstInput(of: index),
-                                     reference: try reference.firstInput(of: index)) else { return }
+                                     reference: try reference.firstInput(of: index)) else {
+        report.append("\(op.origin): no refit for \(op.kind.name), kept as pruned")
+        return
+    }
     let filterID = filterOperand(of: op)
     let kernel = pruned.graph[filterID].constant?.floats ?? []
     let denseKernel = dense[filterOperand(of: dense.ops[index])].constant?.floats ?? []
@@ -73,6 +76,16 @@ private func refitLayer(_ index: Int, pruned: inout StagedRunner, reference: Sta
 /// A conv or dense layer has one set, shared by all its output channels, over its patch
 /// columns; a depthwise layer one set per channel, over that channel's window taps.
 struct RefitProblem {
+    /// Where a layer's weights for one output channel sit in its filter.
+    enum Layout {
+        /// One row per channel: OHWI (CONV_2D) or (O, I) (FULLY_CONNECTED).
+        case channelRows
+        /// Channels along the last axis, one shared set of equations: DHWIO (CONV_3D).
+        case channelsLast
+        /// Channels along the last axis, one set of equations per channel: 1HWC (DEPTHWISE_CONV_2D).
+        case depthwise
+    }
+
     /// Rows per layer at most: several times the largest kernels' H*W*I (1152 in DenseNet121),
     /// without a 224x224 model's millions of pixels. Measured on DenseNet121 at 0.5 and the
     /// trained golden model at 0.7: the same accuracy from 8192 to 65536 rows (48 s vs 67 s).
@@ -83,7 +96,7 @@ struct RefitProblem {
     /// Columns of one set of equations.
     let width: Int
     let channels: Int
-    let isDepthwise: Bool
+    let layout: Layout
     /// Per set, P^T P and P^T O (width x width): pruned rows against themselves and
     /// against the reference rows.
     var grams: [[Double]]
@@ -96,31 +109,35 @@ struct RefitProblem {
         let output = graph[op.outputs[0]].shape
         switch op.kind {
         case .conv2d(let window, _):
-            self.init(width: filter[1] * filter[2] * filter[3], channels: filter[0], depthwise: false)
+            self.init(width: filter[1] * filter[2] * filter[3], channels: filter[0], layout: .channelRows)
             accumulate(ConvolutionPatches(input: pruned.shape, filter: filter, output: output, window: window), pruned, reference)
         case .depthwiseConv2d(let window, let multiplier, _) where multiplier == 1:
             // Its 1HWC filter gathers the patches of a CONV_2D over all channels; each channel
             // then reads its own column of every tap.
-            self.init(width: filter[1] * filter[2], channels: filter[3], depthwise: true)
+            self.init(width: filter[1] * filter[2], channels: filter[3], layout: .depthwise)
             accumulate(ConvolutionPatches(input: pruned.shape, filter: filter, output: output, window: window), pruned, reference)
+        case .conv3d(let window, _):
+            self.init(width: filter[0] * filter[1] * filter[2] * filter[3], channels: filter[4], layout: .channelsLast)
+            accumulate(VolumePatches(input: pruned.shape, filter: filter, output: [pruned.shape[0]] + output.dropFirst(), window: window),
+                       pruned, reference)
         case .fullyConnected:
-            self.init(width: filter[1], channels: filter[0], depthwise: false)
+            self.init(width: filter[1], channels: filter[0], layout: .channelRows)
             accumulate(pruned.data, reference.data)
         default:
             return nil
         }
     }
 
-    private init(width: Int, channels: Int, depthwise: Bool) {
+    private init(width: Int, channels: Int, layout: Layout) {
         self.width = width
         self.channels = channels
-        isDepthwise = depthwise
-        let sets = depthwise ? channels : 1
+        self.layout = layout
+        let sets = layout == .depthwise ? channels : 1
         grams = Array(repeating: [Double](repeating: 0, count: width * width), count: sets)
         crosses = grams
     }
 
-    private mutating func accumulate(_ patches: ConvolutionPatches, _ pruned: Tensor, _ reference: Tensor) {
+    private mutating func accumulate(_ patches: some PatchRows, _ pruned: Tensor, _ reference: Tensor) {
         let samples = pruned.shape[0]
         let step = max(1, (samples * patches.pixelsPerSample + Self.maxRows - 1) / Self.maxRows)
         // Several samples' rows per product: one product per sample is slow for small images.
@@ -138,8 +155,8 @@ struct RefitProblem {
 
     /// Adds P^T P and P^T O for these rows (row-major patches) to the sums.
     private mutating func accumulate(_ prunedRows: [Float], _ referenceRows: [Float]) {
-        rowCount += prunedRows.count / (isDepthwise ? width * channels : width)
-        if isDepthwise {
+        rowCount += prunedRows.count / (layout == .depthwise ? width * channels : width)
+        if layout == .depthwise {
             addPerChannelProducts(prunedRows, referenceRows)
             return
         }
@@ -191,9 +208,9 @@ struct RefitProblem {
     }
 
     /// Where weight `column` of output channel `channel` sits in the kernel: OHWI or (O, I)
-    /// rows per channel, or a depthwise 1HWC filter's taps strided by the channel count.
+    /// rows per channel, or a DHWIO or depthwise 1HWC filter's taps strided by the channel count.
     private func position(_ channel: Int, _ column: Int) -> Int {
-        isDepthwise ? column * channels + channel : channel * width + column
+        layout == .channelRows ? channel * width + column : column * channels + channel
     }
 
     /// New weights for `kernel` (zeros = pruned) and how many channels could not be solved
@@ -203,7 +220,7 @@ struct RefitProblem {
         var result = kernel
         var failed = 0
         for channel in 0..<channels {
-            let set = isDepthwise ? channel : 0
+            let set = layout == .depthwise ? channel : 0
             let kept = (0..<width).filter { kernel[position(channel, $0)] != 0 }
             guard !kept.isEmpty else { continue }
             let (gram, cross) = (grams[set], crosses[set])

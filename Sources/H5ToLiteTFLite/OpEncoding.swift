@@ -131,7 +131,8 @@ private func encodeKind(_ kind: OpKind, inputShape: [Int], outputShape: [Int], h
             b.add(Slot.ConcatenationOptions.fused_activation_function, activationCode(a))
         })
     case .pad(let paddings):
-        return EncodedOp(code: .PAD, optionsType: .PadOptions, options: table { _ in },
+        // TFLite's PAD and STRIDED_SLICE take rank-5 tensors (3D volumes) from version 4.
+        return EncodedOp(code: .PAD, version: rank > 4 ? 4 : 1, optionsType: .PadOptions, options: table { _ in },
                          constantOperands: [([rank, 2], paddings.flatMap { $0.map { Int32($0) } })])
     case .reshape(let shape):
         // The batch axis stays dynamic, as in the tensors' shape_signature.
@@ -142,7 +143,7 @@ private func encodeKind(_ kind: OpKind, inputShape: [Int], outputShape: [Int], h
                          constantOperands: [([perm.count], perm.map { Int32($0) })])
     case .stridedSlice(let begin, let end, let strides):
         // begin_mask/end_mask bit 0 keep the whole (dynamic) batch axis.
-        return EncodedOp(code: .STRIDED_SLICE, optionsType: .StridedSliceOptions, options: table { b in
+        return EncodedOp(code: .STRIDED_SLICE, version: rank > 4 ? 4 : 1, optionsType: .StridedSliceOptions, options: table { b in
             b.add(Slot.StridedSliceOptions.begin_mask, Int32(1))
             b.add(Slot.StridedSliceOptions.end_mask, Int32(1))
         }, constantOperands: [([rank], begin.map { Int32($0) }), ([rank], end.map { Int32($0) }), ([rank], strides.map { Int32($0) })])
@@ -203,6 +204,17 @@ private func encodeKind(_ kind: OpKind, inputShape: [Int], outputShape: [Int], h
             b.add(Slot.TransposeConvOptions.stride_h, Int32(w.stride[0]))
             b.add(Slot.TransposeConvOptions.fused_activation_function, activationCode(a))
         }, constantOperands: [([4], [1] + size.map { Int32($0) } + [Int32(outputShape.last ?? 0)])], constantsLead: true)
+    case .conv3d(let w, let a):
+        return EncodedOp(code: .CONV_3D, optionsType: .Conv3DOptions, options: table { b in
+            b.add(Slot.Conv3DOptions.padding, paddingCode(w.padding))
+            b.add(Slot.Conv3DOptions.stride_d, Int32(w.stride[0]))
+            b.add(Slot.Conv3DOptions.stride_w, Int32(w.stride[2]))
+            b.add(Slot.Conv3DOptions.stride_h, Int32(w.stride[1]))
+            b.add(Slot.Conv3DOptions.fused_activation_function, activationCode(a))
+            b.add(Slot.Conv3DOptions.dilation_d_factor, Int32(w.dilation[0]), default: 1)
+            b.add(Slot.Conv3DOptions.dilation_w_factor, Int32(w.dilation[2]), default: 1)
+            b.add(Slot.Conv3DOptions.dilation_h_factor, Int32(w.dilation[1]), default: 1)
+        })
     }
 }
 
@@ -281,6 +293,9 @@ func minimumRuntime(_ code: BuiltinOperator, _ version: Int32) -> String {
     case (.TRANSPOSE_CONV, 2): return "2.2.0"
     case (.TRANSPOSE_CONV, 3): return "2.3.0"
     case (.TRANSPOSE_CONV, 4): return "2.13.0"
+    case (.STRIDED_SLICE, 4): return "2.2.0"
+    case (.CONV_3D, 1): return "2.5.0"
+    case (.PAD, 4): return "2.6.0"
     default: return "1.5.0"
     }
 }

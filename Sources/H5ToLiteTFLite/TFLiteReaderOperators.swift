@@ -66,6 +66,7 @@ extension TFLiteGraphReader {
             try op.expectInputs(3...3)
             try emit(.select, try op.inputs.map { try value($0) }, output: try op.output)
         case .TRANSPOSE_CONV: try readTransposeConvolution(op)
+        case .CONV_3D: try readConvolution3D(op)
         default: throw H5ToLiteError("this operator is not supported")
         }
     }
@@ -197,6 +198,38 @@ extension TFLiteGraphReader {
         let window = try readWindow(options, padding: S.padding, strideW: S.stride_w, strideH: S.stride_h)
         let activation = try fusedActivation(options, S.fused_activation_function)
         try emit(.transposeConv2d(window, outputSize: Array(outputShape[1...2]), activation), inputs, output: try op.output)
+    }
+
+    /// CONV_3D: input NDHWC, DHWIO filter, optional bias. TensorFlow writes a grouped Conv3D
+    /// as a CONV_3D whose filter holds a group's input channels, which LiteRT cannot run.
+    private mutating func readConvolution3D(_ op: OperatorEntry) throws {
+        try op.expectInputs(2...3)
+        let input = try value(try op.input(0))
+        let filter = try value(try op.input(1))
+        let (inputShape, filterShape) = (shape(input), shape(filter))
+        guard inputShape.count == 5, filterShape.count == 5, filterShape[3] == inputShape[4] else {
+            throw H5ToLiteError("filter \(filterShape) does not fit input \(inputShape) (grouped 3D convolutions are not supported)")
+        }
+        var inputs = [input, filter]
+        if let biasTensor = op.optionalInput(2) {
+            let bias = try value(biasTensor)
+            guard shape(bias) == [filterShape[4]] else {
+                throw H5ToLiteError("bias has shape \(shape(bias)), expected [\(filterShape[4])]")
+            }
+            inputs.append(bias)
+        }
+        let options = try op.options(.Conv3DOptions)
+        typealias S = Slot.Conv3DOptions
+        let rawPadding = try options.byte(S.padding, default: 0)
+        guard let mode = H5ToLiteTFLite.Padding(rawValue: rawPadding) else { throw H5ToLiteError("unknown padding \(rawPadding)") }
+        let window = Window(stride: try [S.stride_d, S.stride_h, S.stride_w].map { try options.int($0, default: 0) },
+                            dilation: try [S.dilation_d_factor, S.dilation_h_factor, S.dilation_w_factor].map { try options.int($0, default: 1) },
+                            padding: mode == .SAME ? .same : .valid)
+        guard (window.stride + window.dilation).allSatisfy({ $0 >= 1 }) else {
+            throw H5ToLiteError("stride \(window.stride) and dilation \(window.dilation) must be positive")
+        }
+        let activation = try fusedActivation(options, S.fused_activation_function)
+        try emit(.conv3d(window, activation), inputs, output: try op.output)
     }
 
     private func readWindow(_ options: FlatTable?, padding: Int, strideW: Int, strideH: Int,

@@ -10,7 +10,7 @@ import H5ToLiteKeras
 /// run on the golden inputs and compared with the graph as imported (and with Keras).
 @Suite struct NumericPreservationTests {
     @Test(arguments: ["mini_densenet", "mini_inception", "mini_mobilenetv2", "chexnet_nested", "layers_conv",
-                      "layers_activation", "layers_shape", "layers_merge"])
+                      "layers_activation", "layers_shape", "layers_merge", "layers_conv3d", "layers_pool3d", "mini_ct3d"])
     func floatPassesPreserveOutputs(model: String) throws {
         let folder = repository.appendingPathComponent("golden/models/\(model)")
         let imported = try importKeras(try loadKerasModel(path: folder.appendingPathComponent("keras3.h5").path))

@@ -71,7 +71,8 @@ func caseLine(_ name: String, in text: String) -> String {
 }
 
 @Suite struct TextRoundTripTests {
-    @Test(arguments: ["mini_densenet", "chexnet_nested", "layers_activation", "layers_shape", "layers_merge", "layers_conv"])
+    @Test(arguments: ["mini_densenet", "chexnet_nested", "layers_activation", "layers_shape", "layers_merge", "layers_conv",
+                      "layers_conv3d", "mini_ct3d"])
     func importedGraphsRoundTrip(model: String) throws {
         let path = repository.appendingPathComponent("golden/models/\(model)/keras3.h5").path
         let graph = try runPipeline(try importKeras(try loadKerasModel(path: path)))

@@ -1,4 +1,5 @@
 """Shared fixtures for the end-to-end tests: the built h5tolite binary and golden files."""
+import json
 import os
 import pathlib
 import subprocess
@@ -35,6 +36,13 @@ def h5tolite(*args, check=True):
 # bundled interpreter does not reproduce yet, so h5tolite keeps transposed convolutions float in
 # --quantize dynamic (a larger file than TensorFlow's) and refuses to run TensorFlow's by name.
 HYBRID_TRANSPOSE_CONV = {("unet", "dynamic")}
+
+
+def tensorflow_refusal(model):
+    """Why TensorFlow's converter wrote no tf.tflite for a golden model (3D pooling needs Flex
+    ops), as golden/generate.py recorded it; None when it wrote one."""
+    info = GOLDEN / model / "info.json"
+    return json.loads(info.read_text()).get("tf_refusal") if info.exists() else None
 
 
 def golden_models():

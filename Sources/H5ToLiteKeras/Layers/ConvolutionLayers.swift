@@ -19,13 +19,14 @@ let convolutionLayers: [String: LayerImporter] = [
     "Dense": LayerImporter(weights: kernelAndBias, build: importDense),
 ]
 
-/// Window settings shared by the convolution layers; only channels-last data is supported.
-func window(_ config: LayerConfig) throws -> Window {
-    let format = try config.string("data_format", default: "channels_last")
-    guard format == "channels_last" else { throw H5ToLiteError("data_format '\(format)' is not supported (only channels_last)") }
+/// Window settings shared by the convolution layers over `axes` spatial axes (3 for Conv3D);
+/// only channels-last data is supported.
+func window(_ config: LayerConfig, axes: Int = 2) throws -> Window {
+    try channelsLast(config)
     let padding = try config.string("padding", default: "valid")
     guard let pad = Padding(rawValue: padding) else { throw H5ToLiteError("padding '\(padding)' is not supported") }
-    let window = Window(stride: try config.ints("strides", count: 2), dilation: try config.ints("dilation_rate", count: 2), padding: pad)
+    let window = Window(stride: try config.ints("strides", count: axes), dilation: try config.ints("dilation_rate", count: axes),
+                        padding: pad)
     guard (window.stride + window.dilation).allSatisfy({ $0 > 0 }) else {
         throw H5ToLiteError("strides and dilation_rate must be positive")
     }

@@ -20,6 +20,7 @@ let layerImporters: [String: LayerImporter] = convolutionLayers
     .merging(transformerLayers) { $1 }
     .merging(transposeConvolutionLayers) { $1 }
     .merging(preprocessingLayers) { $1 }
+    .merging(volumeLayers) { $1 }
 
 func importer(for layer: LayerNode) throws -> LayerImporter {
     if layer.isOperation { return try operationImporter(for: layer) }

@@ -13,11 +13,23 @@ let poolingLayers: [String: LayerImporter] = [
 ]
 
 private func poolWindow(_ config: LayerConfig) throws -> Window {
-    let format = try config.string("data_format", default: "channels_last")
-    guard format == "channels_last" else { throw H5ToLiteError("data_format '\(format)' is not supported (only channels_last)") }
-    let size = try positive(try config.ints("pool_size", count: 2), "pool_size")
-    let strides = config.has("strides") ? try positive(try config.ints("strides", count: 2), "strides") : size
+    let (size, strides, padding) = try poolSettings(config, axes: 2)
+    return Window(size: size, stride: strides, padding: padding)
+}
+
+/// A pooling layer's window, strides (the window when not given) and padding over `axes`
+/// spatial axes; only channels-last data is supported.
+func poolSettings(_ config: LayerConfig, axes: Int) throws -> (size: [Int], strides: [Int], padding: Padding) {
+    try channelsLast(config)
+    let size = try positive(try config.ints("pool_size", count: axes), "pool_size")
+    let strides = config.has("strides") ? try positive(try config.ints("strides", count: axes), "strides") : size
     let padding = try config.string("padding", default: "valid")
     guard let pad = Padding(rawValue: padding) else { throw H5ToLiteError("padding '\(padding)' is not supported") }
-    return Window(size: size, stride: strides, padding: pad)
+    return (size, strides, pad)
+}
+
+/// Refuses channels-first data by name: h5tolite's ops take channels last, as TFLite's do.
+func channelsLast(_ config: LayerConfig) throws {
+    let format = try config.string("data_format", default: "channels_last")
+    guard format == "channels_last" else { throw H5ToLiteError("data_format '\(format)' is not supported (only channels_last)") }
 }

@@ -90,7 +90,9 @@ private struct Int8Rewriter {
         func fixedOutput(_ id: ValueID) -> Quantization? {
             producers[id].flatMap { graph.ops[$0].kind.facts.fixedOutputParameters }
         }
-        var touched: Set<ValueID> = []
+        // --io int8|uint8: the model's inputs and outputs are 8-bit even where only a float op
+        // (CONV_3D, a --keep-float layer) reads or writes them; DEQUANTIZE and QUANTIZE join them.
+        var touched: Set<ValueID> = io == .float32 ? [] : Set(graph.inputs + graph.outputs)
         var fixed: [ValueID: Quantization] = [:]
         for index in integerOps.sorted() {
             let op = graph.ops[index]
@@ -215,12 +217,16 @@ private struct Int8Rewriter {
     }
 
     /// The float form of an activation: itself if float, else a DEQUANTIZE of it. A model
-    /// output keeps its name on the float value.
+    /// output keeps its name on the float value; a model input (8-bit with --io) keeps its own.
     private mutating func floatVersion(_ id: ValueID) -> ValueID {
         guard graph[id].dtype == .int8 || graph[id].dtype == .uint8 else { return id }
         if let existing = dequantized[id] { return existing }
-        let name = graph[id].name
-        graph[id].name = "\(name)/int8"
+        var name = graph[id].name
+        if graph.inputs.contains(id) {
+            name += "/dequantized"
+        } else {
+            graph[id].name = "\(name)/int8"
+        }
         let result = converted(id, by: .dequantize, to: Value(name: name, dtype: .float32, shape: graph[id].shape), origin: name)
         dequantized[id] = result
         return result
@@ -228,7 +234,14 @@ private struct Int8Rewriter {
 
     /// `--io int8|uint8` outputs: int8 as computed, or requantized to uint8.
     private mutating func integerOutput(_ id: ValueID) -> ValueID {
-        let int8 = graph[id].dtype == .int8 ? id : integerVersion(id)
+        var int8 = id
+        if graph[id].dtype != .int8 {
+            // A float op (CONV_3D) computed it: its QUANTIZE's result takes the output's name.
+            let name = graph[id].name
+            int8 = integerVersion(id)
+            graph[id].name = "\(name)/float"
+            graph[int8].name = name
+        }
         guard io == .uint8, let parameters = graph[int8].quantization else { return int8 }
         let name = graph[int8].name
         graph[int8].name = "\(name)/int8"
