@@ -34,8 +34,11 @@ private struct ConstantKey: Hashable {
     let data: ConstantData
     let quantization: Quantization?
 
+    /// Bit for bit, as the hash sees them: 0.0 and -0.0 (equal as numbers) are different data,
+    /// so whether they share a buffer cannot depend on where the hash puts them.
     static func == (a: ConstantKey, b: ConstantKey) -> Bool {
-        a.shape == b.shape && a.data == b.data && a.quantization == b.quantization
+        a.shape == b.shape && a.data.dtype == b.data.dtype && a.quantization == b.quantization
+            && a.data.withUnsafeBytes { x in b.data.withUnsafeBytes { y in x.elementsEqual(y) } }
     }
 
     func hash(into hasher: inout Hasher) {
