@@ -118,9 +118,6 @@ struct Convert: ParsableCommand {
         if let pruneChannels, !(0..<1).contains(pruneChannels) {
             throw ValidationError("--prune-channels takes a fraction of multiply-adds in [0, 1), e.g. 0.3")
         }
-        if pruneChannels != nil && calibration == nil {
-            throw ValidationError("--prune-channels needs --calibration (representative inputs, .npy or an image folder): the channels that go are chosen and refitted on them")
-        }
         if stopAfter != nil && verify {
             throw ValidationError("--stop-after writes IR, which --verify cannot run as a file; drop one of them")
         }
@@ -128,6 +125,11 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         let start = Date()
+        if pruneChannels != nil && calibration == nil {
+            // One line, not the usage text a validation error adds: nothing is wrong with the flags' spelling.
+            throw H5ToLiteError(file: model, "--prune-channels needs --calibration (representative inputs, .npy or an image folder): "
+                                + "the channels that go are chosen and refitted on them")
+        }
         if prune != nil && calibration == nil {
             FileHandle.standardError.write(Data(("warning: pruning without retraining lowers accuracy; give --calibration "
                 + "(representative inputs, .npy or an image folder) so the weights pruning keeps are refitted to win it back\n").utf8))

@@ -30,6 +30,10 @@ def calibration(model, tmp_path):
     return path
 
 
+def model_file(model):
+    return next(GOLDEN / model / name for name in ("keras3.h5", "tfkeras.h5", "model.keras") if (GOLDEN / model / name).exists())
+
+
 def removed_share(stdout):
     """The share of multiply-adds slice-channels reports removed (0 when it removed none)."""
     found = re.search(r"slice-channels: multiply-adds (\d+) -> (\d+)", stdout)
@@ -39,7 +43,7 @@ def removed_share(stdout):
 @pytest.mark.parametrize("model", golden_models())
 def test_litert_runs_channel_pruned_files_as_the_interpreter_does(model, tmp_path):
     out = tmp_path / "pruned.tflite"
-    result = h5tolite("convert", GOLDEN / model / "keras3.h5", "-o", out, "--prune-channels", "0.3",
+    result = h5tolite("convert", model_file(model), "-o", out, "--prune-channels", "0.3",
                       "--calibration", calibration(model, tmp_path))
     if model in CONVOLUTIONAL:
         assert removed_share(result.stdout) >= 0.3, result.stdout
