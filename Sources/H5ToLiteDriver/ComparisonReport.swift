@@ -10,6 +10,8 @@ public struct VariantResult: Encodable {
     public let perClassAUROC: [Double]
     public let top1Agreement: Double
     public let millisecondsPerImage: Double
+    /// Multiply-adds of one inference (convolutions, dense layers, matrix products).
+    public let multiplyAdds: Int
     /// With several model outputs: each output's mean absolute error against the original's,
     /// in the model's output order (nil in the original's own row).
     public let outputErrors: [Double]?
@@ -17,7 +19,7 @@ public struct VariantResult: Encodable {
     public let outputs: [[Float]]
 
     enum CodingKeys: String, CodingKey {
-        case name, bytes, gzipBytes, metric, change, perClassAUROC, top1Agreement, millisecondsPerImage, outputErrors
+        case name, bytes, gzipBytes, metric, change, perClassAUROC, top1Agreement, millisecondsPerImage, multiplyAdds, outputErrors
     }
 }
 
@@ -36,14 +38,15 @@ public struct ComparisonReport: Encodable {
         let original = Double(rows.first?.bytes ?? 1)
         let errorColumns = (outputs ?? []).map { " \($0) mean abs error |" }.joined()
         let scored = labelledOutput.map { "\(metric) of \($0)" } ?? metric
-        var lines = ["| variant | size | gzip size | size vs original | \(scored) | change | top-1 agreement | ms/image |" + errorColumns,
-                     "|---|---|---|---|---|---|---|---|" + String(repeating: "---|", count: outputs?.count ?? 0)]
+        var lines = ["| variant | size | gzip size | size vs original | \(scored) | change | top-1 agreement | ms/image | multiply-adds |" + errorColumns,
+                     "|---|---|---|---|---|---|---|---|---|" + String(repeating: "---|", count: outputs?.count ?? 0)]
         for row in rows {
             let gzip = row.gzipBytes > 0 ? megabytes(row.gzipBytes) : "-"
             let errors = (outputs ?? []).indices.map { index in row.outputErrors.map { String(format: " %.3g |", $0[index]) } ?? " - |" }
             lines.append("| \(row.name) | \(megabytes(row.bytes)) | \(gzip) | \(String(format: "%.2fx", Double(row.bytes) / original)) | "
                          + "\(String(format: "%.4f", row.metric)) | \(String(format: "%+.4f", row.change)) | "
-                         + "\(String(format: "%.1f%%", row.top1Agreement * 100)) | \(String(format: "%.2f", row.millisecondsPerImage)) |"
+                         + "\(String(format: "%.1f%%", row.top1Agreement * 100)) | \(String(format: "%.2f", row.millisecondsPerImage)) | "
+                         + "\(millions(row.multiplyAdds)) |"
                          + errors.joined())
         }
         return lines.joined(separator: "\n") + "\n"
@@ -55,6 +58,10 @@ public struct ComparisonReport: Encodable {
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
     }
+}
+
+private func millions(_ count: Int) -> String {
+    String(format: "%.2f M", Double(count) / 1e6)
 }
 
 private func megabytes(_ bytes: Int) -> String {

@@ -98,6 +98,7 @@ public func evaluate(_ graph: Graph, name: String, on data: LabelledData, file: 
                          change: reference.map { value - $0.metric } ?? 0, perClassAUROC: perClass.map { $0 ?? .nan },
                          top1Agreement: reference.map { top1Agreement(scored, $0.outputs[data.output], classes: classes) } ?? 1,
                          millisecondsPerImage: seconds * 1000 / Double(data.samples.sampleCount),
+                         multiplyAdds: multiplyAdds(graph),
                          outputErrors: outputs.count > 1 ? reference.map { meanAbsoluteErrors(outputs, $0.outputs) } : nil,
                          outputs: outputs)
 }

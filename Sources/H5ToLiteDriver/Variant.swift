@@ -4,10 +4,13 @@ import H5ToLitePasses
 /// One column of a comparison, as `compare --variants` spells it: a quantization mode,
 /// optionally after pruning, joined by `+`: `float32`, `float16`, `dynamic`, `int8`,
 /// `prune:S` (refit on the calibration data), `prune:S:batchnorm`, `prune:S:raw`,
+/// `channels:F` (channel pruning removing a fraction F of multiply-adds, recovered likewise;
+/// `channels:F:batchnorm`, `channels:F:raw`),
 /// `bias-correction`, `int8-head` (the final sigmoid or softmax in int8, as TensorFlow writes it).
 public struct Variant: Equatable {
     public var quantization: QuantizationMode = .none
     public var prune: Double?
+    public var channels: Double?
     public var recovery = PruningRecovery.refit
     public var biasCorrection = false
     public var integerHead = false
@@ -16,8 +19,11 @@ public struct Variant: Equatable {
     public init(_ spec: String) throws {
         self.spec = spec
         for part in spec.split(separator: "+") {
-            if let (sparsity, recovery) = Self.pruning(part) {
+            if let (sparsity, recovery) = Self.pruning(part, "prune") {
                 prune = sparsity
+                self.recovery = recovery
+            } else if let (fraction, recovery) = Self.pruning(part, "channels") {
+                channels = fraction
                 self.recovery = recovery
             } else if part == "float32" {
                 quantization = .none
@@ -29,15 +35,15 @@ public struct Variant: Equatable {
                 quantization = mode
             } else {
                 throw H5ToLiteError("--variants: '\(spec)' is not float32, float16, dynamic, int8, prune:S[:batchnorm|:raw], "
-                                   + "bias-correction, int8-head or a '+' of them")
+                                   + "channels:F[:batchnorm|:raw], bias-correction, int8-head or a '+' of them")
             }
         }
     }
 
-    /// `prune:S`, `prune:S:batchnorm` or `prune:S:raw` with S in [0, 1).
-    private static func pruning(_ part: Substring) -> (Double, PruningRecovery)? {
+    /// `NAME:S`, `NAME:S:batchnorm` or `NAME:S:raw` with S in [0, 1).
+    private static func pruning(_ part: Substring, _ name: String) -> (Double, PruningRecovery)? {
         let fields = part.split(separator: ":", omittingEmptySubsequences: false)
-        guard (2...3).contains(fields.count), fields[0] == "prune", let sparsity = Double(fields[1]), (0..<1).contains(sparsity)
+        guard (2...3).contains(fields.count), fields[0] == name, let sparsity = Double(fields[1]), (0..<1).contains(sparsity)
         else { return nil }
         switch fields.count == 3 ? fields[2] : nil {
         case nil: return (sparsity, .refit)
@@ -56,7 +62,8 @@ public struct Variant: Equatable {
     public func options(calibration: [Tensor]) -> PipelineOptions {
         var options = PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0, recovery: recovery) },
                                       quantization: quantization,
-                                      calibration: quantization == .int8 || prune != nil ? calibration : nil)
+                                      calibration: quantization == .int8 || prune != nil || channels != nil ? calibration : nil)
+        options.channelPruning = channels.map { ChannelPruningOptions(fraction: $0, recovery: recovery) }
         options.biasCorrection = biasCorrection
         options.floatHead = !integerHead
         return options

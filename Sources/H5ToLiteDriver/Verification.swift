@@ -21,7 +21,7 @@ public struct VerificationReport {
 /// The largest absolute error `--verify` accepts by default: float modes must match
 /// closely; lossy modes (pruning, int8 weights) only report.
 public func defaultTolerance(_ options: PipelineOptions) -> Double? {
-    guard options.pruning == nil else { return nil }
+    guard options.pruning == nil, options.channelPruning == nil else { return nil }
     switch options.quantization {
     case .none: return 1e-4
     case .float16: return 1e-2
@@ -57,9 +57,11 @@ public func verifyConversion(original: Graph, optimized: Graph, written: [UInt8]
     }
     let conversion = try comparison(try readTFLite(bytes: written, name: "the written file"))
     var withoutRecovery: [NamedComparison]?
-    if options.calibration != nil, let pruning = options.pruning, pruning.recovery != .none {
+    let recovery = options.pruning?.recovery ?? options.channelPruning?.recovery ?? .none
+    if options.calibration != nil, recovery != .none {
         var unrecovered = options
         unrecovered.pruning?.recovery = .none
+        unrecovered.channelPruning?.recovery = .none
         withoutRecovery = try comparison(try runPipeline(original, context: PassContext(options: unrecovered)))
     }
     let quantized = options.quantization == .dynamic || options.quantization == .int8

@@ -9,12 +9,13 @@ import H5ToLiteInterpreter
 public struct Pass: Sendable {
     public let name: String
     public let summary: String
-    /// The earlier pass whose starting graph this one measures against (`PassContext.graphBefore(for:)`);
-    /// the pass manager keeps only graphs some pass of the run reads.
-    public let readsGraphBefore: String?
+    /// The earlier passes whose starting graph this one measures against: of those that ran,
+    /// the first listed (`PassContext.graphBefore(for:)`); the pass manager keeps only graphs
+    /// some pass of the run reads.
+    public let readsGraphBefore: [String]
     public let run: @Sendable (inout Graph, PassContext) throws -> Void
 
-    public init(name: String, summary: String, readsGraphBefore: String? = nil,
+    public init(name: String, summary: String, readsGraphBefore: [String] = [],
                 run: @escaping @Sendable (inout Graph, PassContext) throws -> Void) {
         self.name = name
         self.summary = summary
@@ -28,9 +29,11 @@ public struct Pass: Sendable {
 public let passRegistry: [Pass] = [
     removeInferenceNoops,
     constantFolding,
+    pruneChannels,
     pruneWeights,
     refitPruned,
     reestimateBatchNorm,
+    sliceChannels,
     lowerBatchNorm,
     foldBatchNorm,
     fuseActivations,
@@ -82,10 +85,10 @@ public final class PassContext {
         graphsBefore[pass] = graph
     }
 
-    /// The graph `reader.readsGraphBefore` started from in this run.
+    /// The graph the first of `reader.readsGraphBefore` that ran in this run started from.
     func graphBefore(for reader: Pass) throws -> Graph {
-        guard let pass = reader.readsGraphBefore, let graph = graphsBefore[pass] else {
-            throw H5ToLiteError("\(reader.name) needs \(reader.readsGraphBefore ?? "?") to run before it in the same pipeline")
+        guard let graph = reader.readsGraphBefore.lazy.compactMap({ self.graphsBefore[$0] }).first else {
+            throw H5ToLiteError("\(reader.name) needs \(reader.readsGraphBefore.joined(separator: " or ")) to run before it in the same pipeline")
         }
         return graph
     }
@@ -109,7 +112,7 @@ public struct PassEvent {
 public func runPipeline(_ graph: Graph, passes: [Pass], context: PassContext = PassContext(),
                         observe: (PassEvent) throws -> Void = { _ in }) throws -> Graph {
     // Each kept graph holds on to the constants the passes after it replace.
-    let read = Set(passes.compactMap(\.readsGraphBefore))
+    let read = Set(passes.flatMap(\.readsGraphBefore))
     var current = graph
     for (index, pass) in passes.enumerated() {
         var next = current

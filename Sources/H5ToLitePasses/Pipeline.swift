@@ -17,6 +17,8 @@ public enum QuantizationMode: String, Sendable, CaseIterable {
 /// parameters its passes read.
 public struct PipelineOptions: Sendable {
     public var pruning: PruningOptions?
+    /// `--prune-channels F`.
+    public var channelPruning: ChannelPruningOptions?
     public var quantization: QuantizationMode
     /// Preprocessed samples, one tensor per model input in the model's input order, batch
     /// first, the same count in each: calibrate int8 activations, recover pruning.
@@ -64,7 +66,8 @@ public struct Pipeline: Sendable {
 /// The pipeline for `options`:
 ///
 ///     cleanup:  remove-inference-noops, constant-folding
-///     prune:    prune-weights, then refit-pruned or reestimate-batchnorm     (--prune; recovery with --calibration)
+///     prune:    [prune-channels,] [prune-weights,] then refit-pruned or reestimate-batchnorm,
+///               [slice-channels]   (--prune-channels F / --prune S; recovery with --calibration)
 ///     lower:    lower-batchnorm, fold-batchnorm, fuse-activations, fold-padding, fuse-hard-swish
 ///     float16:  quantize-float16 | dynamic: quantize-weights
 ///     int8:     calibrate; quantize: quantize-int8 [, correct-int8-biases]
@@ -74,9 +77,13 @@ public struct Pipeline: Sendable {
 public func pipeline(for options: PipelineOptions) -> Pipeline {
     var stages = [Stage(name: "cleanup", passes: [removeInferenceNoops, constantFolding])]
     var name = [String]()
-    if let pruning = options.pruning {
-        stages.append(Stage(name: "prune", passes: [pruneWeights] + recoveryPasses(pruning.recovery, options)))
-        name.append("prune")
+    if options.pruning != nil || options.channelPruning != nil {
+        let channels = options.channelPruning != nil
+        let recovery = options.pruning?.recovery ?? options.channelPruning?.recovery ?? .refit
+        stages.append(Stage(name: "prune", passes: (channels ? [pruneChannels] : []) + (options.pruning != nil ? [pruneWeights] : [])
+                            + recoveryPasses(recovery, options) + (channels ? [sliceChannels] : [])))
+        if channels { name.append("prune-channels") }
+        if options.pruning != nil { name.append("prune") }
     }
     stages.append(Stage(name: "lower", passes: [lowerBatchNorm, foldBatchNorm, fuseActivations, foldPadding, fuseHardSwish]))
     switch options.quantization {
@@ -110,7 +117,7 @@ private func recoveryPasses(_ recovery: PruningRecovery, _ options: PipelineOpti
 extension PipelineOptions {
     /// Options written as `key=value` words, the form golden pass cases carry in a
     /// `# options:` line and `h5tolite opt --options` takes:
-    /// `prune=0.5 prune-scope=global prune-ends prune-recovery=batchnorm quantize=int8
+    /// `prune=0.5 prune-scope=global prune-ends prune-recovery=batchnorm prune-channels=0.3 quantize=int8
     /// calibration=normal:16 keep-float=a,b io=int8 bias-correction`. `calibration=normal:N`
     /// stands for N seeded standard-normal samples of each of the graph's inputs.
     public init(words: String, graph: Graph) throws {
@@ -133,6 +140,7 @@ extension PipelineOptions {
                   calibration: try parsed("calibration") { spec in Self.seededSamples(spec, graph) },
                   keepFloat: Set((try parsed("keep-float") { $0 } ?? "").split(separator: ",").map(String.init)),
                   io: try parsed("io") { ["float32": DType.float32, "int8": .int8, "uint8": .uint8][$0] } ?? .float32)
+        channelPruning = try parsed("prune-channels") { Double($0) }.map { ChannelPruningOptions(fraction: $0, recovery: recovery) }
         biasCorrection = try parsed("bias-correction") { $0 == "true" ? true : nil } ?? false
         if let unknown = settings.keys.sorted().first {
             throw H5ToLiteError("options: unknown option '\(unknown)'")

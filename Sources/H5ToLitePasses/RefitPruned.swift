@@ -12,14 +12,16 @@ import H5ToLiteInterpreter
 /// error of the pruned layers before it. The zeros stay where magnitude put them. Measured
 /// on the trained golden model (mean AUROC 0.977) at 0.7 sparsity: 0.753 pruned as is,
 /// 0.898 with BatchNorm re-estimation, 0.967 refitted. The dense network is the graph
-/// prune-weights started from.
+/// prune-weights (or prune-channels, when it ran first) started from. After prune-channels,
+/// the layers reading removed channels are the pruned ones: their zeroed input channels stay
+/// zero and the rest is refitted.
 ///
 ///     const %5 "dense/kernel": f32[2,2] [0.0, -2.0, 0.0, 3.0]
 ///   ->
 ///     const %5 "dense/kernel": f32[2,2] [0.0, -1.93, 0.0, 3.12]
 let refitPruned = Pass(name: "refit-pruned",
                        summary: "refit the weights pruning kept by least squares on calibration data (--prune-recovery refit)",
-                       readsGraphBefore: "prune-weights") { graph, context in
+                       readsGraphBefore: ["prune-channels", "prune-weights"]) { graph, context in
     let samples = try context.calibrationSamples(for: "refit-pruned")
     let dense = try context.graphBefore(for: refitPruned)
     guard dense.ops.count == graph.ops.count else {

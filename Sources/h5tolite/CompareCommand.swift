@@ -12,7 +12,9 @@ struct Compare: ParsableCommand {
         bundled interpreter, and writes results.md, results.json and chart.svg to --out. \
         Variants: float32, float16, dynamic, int8, prune:S (magnitude pruning to sparsity S, \
         the kept weights refitted on the calibration data), prune:S:batchnorm (BatchNorm \
-        statistics re-measured instead), prune:S:raw (neither), \
+        statistics re-measured instead), prune:S:raw (neither), channels:F (channel pruning \
+        removing a fraction F of the multiply-adds, recovered the same ways: channels:F:batchnorm, \
+        channels:F:raw), \
         and combinations such as prune:0.5+int8, int8+bias-correction or int8+int8-head (the \
         final sigmoid/softmax in int8, as TensorFlow writes it).
         """)

@@ -76,6 +76,9 @@ struct Convert: ParsableCommand {
     @Option(help: "Zero this fraction (0..1) of the smallest-magnitude conv, depthwise and dense weights.")
     var prune: Double?
 
+    @Option(name: .customLong("prune-channels"), help: "Remove whole channels (0..1: the fraction of multiply-adds to remove), chosen and recovered on the --calibration data; the file is an ordinary smaller, faster model.")
+    var pruneChannels: Double?
+
     @Option(name: .customLong("prune-scope"), help: "Rank weights per 'layer' or across all layers ('global').")
     var pruneScope: PruningScope = .layer
 
@@ -83,7 +86,7 @@ struct Convert: ParsableCommand {
     var pruneEnds = false
 
     @Option(name: .customLong("prune-recovery"), help: ArgumentHelp(
-        "How --prune wins back accuracy from the --calibration data: refit (the weights pruning keeps are refitted by least squares to the dense layers' outputs), batchnorm (BatchNorm statistics re-measured) or none.",
+        "How --prune and --prune-channels win back accuracy from the --calibration data: refit (the weights pruning keeps are refitted by least squares to the dense layers' outputs), batchnorm (BatchNorm statistics re-measured) or none.",
         valueName: "refit|batchnorm|none"))
     var pruneRecovery: PruningRecovery = .refit
 
@@ -112,6 +115,9 @@ struct Convert: ParsableCommand {
         if let prune, !(0..<1).contains(prune) {
             throw ValidationError("--prune takes a fraction in [0, 1), e.g. 0.5")
         }
+        if let pruneChannels, !(0..<1).contains(pruneChannels) {
+            throw ValidationError("--prune-channels takes a fraction of multiply-adds in [0, 1), e.g. 0.3")
+        }
         if stopAfter != nil && verify {
             throw ValidationError("--stop-after writes IR, which --verify cannot run as a file; drop one of them")
         }
@@ -119,6 +125,11 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         let start = Date()
+        if pruneChannels != nil && calibration == nil {
+            // One line, not the usage text a validation error adds: nothing is wrong with the flags' spelling.
+            throw H5ToLiteError(file: model, "--prune-channels needs --calibration (representative inputs, .npy or an image folder): "
+                                + "the channels that go are chosen and refitted on them")
+        }
         if prune != nil && calibration == nil {
             FileHandle.standardError.write(Data(("warning: pruning without retraining lowers accuracy; give --calibration "
                 + "(representative inputs, .npy or an image folder) so the weights pruning keeps are refitted to win it back\n").utf8))
@@ -162,6 +173,7 @@ struct Convert: ParsableCommand {
                                       quantization: quantize,
                                       keepFloat: Set((keepFloat ?? "").split(separator: ",").map(String.init)), io: io.dtype)
         options.biasCorrection = biasCorrection
+        options.channelPruning = pruneChannels.map { ChannelPruningOptions(fraction: $0, recovery: pruneRecovery) }
         return ConversionRequest(
             options: options,
             calibration: calibration.map { SampleFile(list: $0, preprocessing: preprocess, limit: calibrationSamples) },

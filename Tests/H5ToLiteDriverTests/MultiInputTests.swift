@@ -153,7 +153,7 @@ import H5ToLiteTFLite
         #expect(try #require(report.rows[2].outputErrors).allSatisfy { $0 > 0 })
         #expect(report.rows[1].metric == 1)
         #expect(report.markdown.hasPrefix("| variant | size | gzip size | size vs original | accuracy of findings | change | top-1 agreement | "
-                                          + "ms/image | findings mean abs error | box mean abs error | heatmap mean abs error |"))
+                                          + "ms/image | multiply-adds | findings mean abs error | box mean abs error | heatmap mean abs error |"))
         #expect(try report.json().contains("\"outputErrors\""))
     }
 }

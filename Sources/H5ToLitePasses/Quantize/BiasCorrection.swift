@@ -13,7 +13,7 @@ import H5ToLiteInterpreter
 ///     const %6 "conv/bias": i32[4] quant(...) [118, -35, 5, 1]
 let correctInt8Biases = Pass(name: "correct-int8-biases",
                              summary: "fold each int8 channel's mean shift against float into its bias (--bias-correction)",
-                             readsGraphBefore: "quantize-int8") { graph, context in
+                             readsGraphBefore: ["quantize-int8"]) { graph, context in
     let samples = try context.calibrationSamples(for: "correct-int8-biases")
     let float = try context.graphBefore(for: correctInt8Biases)
     let corrected = try correctBiases(float: float, quantized: &graph, samples: samples)
