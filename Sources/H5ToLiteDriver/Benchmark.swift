@@ -4,7 +4,7 @@ import H5ToLiteInterpreter
 import H5ToLiteTFLite
 
 /// `h5tolite bench`: how fast the bundled interpreter runs a .tflite file, on seeded normal
-/// samples (the values do not change the work an inference does).
+/// samples (the values do not change the work an inference does), after a warm-up.
 public struct BenchmarkResult {
     /// Milliseconds per sample of each timed run, after one warm-up run.
     public let millisecondsPerSample: [Double]
@@ -30,7 +30,10 @@ public func benchmarkTFLite(model: String, threads: Int, runs: Int, batch: Int, 
         let shape = graph[id].shape
         return seededNormalSamples(shape: Array(shape.dropFirst()), count: batch * (shape.first ?? 1))
     }
-    _ = try interpreter.run(inputs)
+    // Warm-up: a third of a second, or one run if that takes longer, so that the threads, the
+    // arena's pages and the processor's clock have settled before the timed runs.
+    let warmUpEnd = DispatchTime.now().uptimeNanoseconds + 300_000_000
+    repeat { _ = try interpreter.run(inputs) } while DispatchTime.now().uptimeNanoseconds < warmUpEnd
     var times: [Double] = []
     for _ in 0..<runs {
         let start = DispatchTime.now().uptimeNanoseconds

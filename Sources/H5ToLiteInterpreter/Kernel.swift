@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import H5ToLiteIR
 
@@ -47,10 +48,10 @@ func chunkCount(_ count: Int, threads: Int, grain: Int = 1) -> Int {
     threads > 1 ? max(1, min(threads * 4, count / max(grain, 1))) : 1
 }
 
-/// Runs `body` on contiguous chunks of `0..<count` in parallel; `grain` is the
-/// least work worth a chunk of its own. The body gets its chunk index (for
-/// per-chunk scratch) and its range. Inside a worker of `parallelWorkers` the
-/// chunks run one after another on the worker's thread: the cores are taken.
+/// Runs `body` on contiguous chunks of `0..<count` in parallel, on the kernels' thread pool
+/// (h5t_parallel); `grain` is the least work worth a chunk of its own. The body gets its chunk
+/// index (for per-chunk scratch) and its range. Inside a worker of `parallelWorkers` the chunks
+/// run one after another on the worker's thread: the cores are taken.
 func parallelFor(_ count: Int, threads: Int, grain: Int = 1, _ body: (Int, Range<Int>) -> Void) {
     let chunks = chunkCount(count, threads: threads, grain: grain)
     @Sendable func range(_ chunk: Int) -> Range<Int> { (count * chunk / chunks)..<(count * (chunk + 1) / chunks) }
@@ -60,11 +61,19 @@ func parallelFor(_ count: Int, threads: Int, grain: Int = 1, _ body: (Int, Range
     }
     withoutActuallyEscaping(body) { body in
         // Chunks write disjoint ranges of the output, so sharing the body is safe.
-        let shared = UncheckedSendable(body)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            shared.value(chunk, range(chunk))
+        let job = ChunkJob { chunk in body(chunk, range(chunk)) }
+        withExtendedLifetime(job) {
+            h5t_parallel(Int32(chunks), Int32(threads), { context, chunk in
+                Unmanaged<ChunkJob>.fromOpaque(context!).takeUnretainedValue().run(Int(chunk))
+            }, Unmanaged.passUnretained(job).toOpaque())
         }
     }
+}
+
+/// A chunked job as the thread pool's C callback finds it.
+private final class ChunkJob {
+    let run: (Int) -> Void
+    init(_ run: @escaping (Int) -> Void) { self.run = run }
 }
 
 /// Runs `body(worker)` for workers 0..<count at once, each on a thread of its

@@ -7,7 +7,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the bundled interpreter on a .tflite model.",
         discussion: """
-        Runs the model on seeded normal samples: one warm-up run, then --runs timed runs of \
+        Runs the model on seeded normal samples: a third of a second of warm-up, then --runs timed runs of \
         --batch samples each, and prints the median milliseconds per sample. A batch of more \
         than one sample spreads over the threads, one sample per worker. --profile adds the \
         time one sample spends in each kind of kernel.

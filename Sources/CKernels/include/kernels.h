@@ -152,4 +152,10 @@ void h5t_f32_pool(const h5t_pool *p, int first, int count, const float *input, f
 void h5t_qs8_pool(const h5t_pool *p, int first, int count, const int8_t *input, int8_t *output, int32_t *totals,
                   int32_t lo, int32_t hi);
 
+/* Runs function(context, chunk) for every chunk in 0..<chunks, on the calling thread and up to
+   threads - 1 pooled workers, and returns when all are done. Chunks must be independent. */
+typedef void (*h5t_chunk_function)(void *context, int chunk);
+
+void h5t_parallel(int chunks, int threads, h5t_chunk_function function, void *context);
+
 #endif
