@@ -186,17 +186,14 @@ struct IntegerProductKernel: Kernel {
     /// One staged pixel of the input zero point: what a window reads in the padding.
     let padding: [UInt8]
     let inputZeroPoint: Int32
-    let multipliers: [Int32]
-    let shifts: [Int32]
-    let outputZeroPoint: Int32
-    let bounds: ClosedRange<Int32>
+    let requantization: Requantization
     let threads: Int
     let tiles: ProductTiles
 
     /// `weights` holds the units rows of taps * channels weights less their zero point;
     /// `window` the convolution's geometry, nil for a dense layer.
     init(window: WindowGeometry?, units: Int, inputCount: Int, weights: [Int16], bias: [Int32]?, inputZeroPoint: Int32,
-         multipliers: [QuantizedMultiplier], outputZeroPoint: Int32, bounds: ClosedRange<Int32>, threads: Int) {
+         requantization: Requantization, threads: Int) {
         let channels = weights.count / units / (window.map { $0.kernelHeight * $0.kernelWidth } ?? 1)
         layout = h5t_qs8_choose_layout(weights, weights.count)
         let stride = h5t_qs8_staged_pixel_bytes(layout, Int32(channels))
@@ -204,10 +201,7 @@ struct IntegerProductKernel: Kernel {
         self.units = units
         pixels = inputCount / channels
         self.inputZeroPoint = inputZeroPoint
-        self.multipliers = multipliers.map(\.significand)
-        shifts = multipliers.map { Int32($0.shift) }
-        self.outputZeroPoint = outputZeroPoint
-        self.bounds = bounds
+        self.requantization = requantization
         self.threads = threads
         tiles = ProductTiles(rows: rows.count, units: units, threads: threads)
         padding = [UInt8](unsafeUninitializedCapacity: stride) { [layout] buffer, initialized in
@@ -236,25 +230,20 @@ struct IntegerProductKernel: Kernel {
         let output = context.output(as: Int8.self)
         packed.withUnsafeBufferPointer { packed in
         padding.withUnsafeBufferPointer { padding in
-        multipliers.withUnsafeBufferPointer { multipliers in
-        shifts.withUnsafeBufferPointer { shifts in
             let panelSize = packed.count / ((units + Int(H5T_PANEL) - 1) / Int(H5T_PANEL))
             parallelFor(tiles.count, threads: threads) { _, range in
                 for index in range {
                     let tile = tiles.tile(index, rows: rows.count, units: units)
-                    var requantization = h5t_requantization(multiplier: multipliers.baseAddress! + tile.units.lowerBound,
-                                                            shift: shifts.baseAddress! + tile.units.lowerBound,
-                                                            output_zero_point: outputZeroPoint, lo: bounds.lowerBound, hi: bounds.upperBound)
-                    rows.offsets(from: tile.rows.lowerBound) { offsets in
-                        h5t_qs8_igemm(layout, Int32(tile.rows.count), Int32(tile.units.count), Int32(rows.taps), Int32(rows.channels),
-                                      staged + (offsets == nil ? tile.rows.lowerBound * stride : 0), offsets, stride,
-                                      padding.baseAddress, packed.baseAddress! + tile.units.lowerBound / Int(H5T_PANEL) * panelSize,
-                                      &requantization, output + tile.rows.lowerBound * units + tile.units.lowerBound, units)
+                    requantization.withParameters(from: tile.units.lowerBound) { requantization in
+                        rows.offsets(from: tile.rows.lowerBound) { offsets in
+                            h5t_qs8_igemm(layout, Int32(tile.rows.count), Int32(tile.units.count), Int32(rows.taps), Int32(rows.channels),
+                                          staged + (offsets == nil ? tile.rows.lowerBound * stride : 0), offsets, stride,
+                                          padding.baseAddress, packed.baseAddress! + tile.units.lowerBound / Int(H5T_PANEL) * panelSize,
+                                          requantization, output + tile.rows.lowerBound * units + tile.units.lowerBound, units)
+                        }
                     }
                 }
             }
-        }
-        }
         }
         }
     }
@@ -324,35 +313,15 @@ struct Int8DepthwiseKernel: Kernel {
     let weights: [Int32]
     let bias: [Int32]?
     let inputZeroPoint: Int32
-    let multipliers: [Int32]
-    let shifts: [Int32]
-    let outputZeroPoint: Int32
-    let bounds: ClosedRange<Int32>
+    let requantization: Requantization
     let threads: Int
-
-    init(windows: DepthwiseWindows, weights: [Int32], bias: [Int32]?, inputZeroPoint: Int32,
-         multipliers: [QuantizedMultiplier], outputZeroPoint: Int32, bounds: ClosedRange<Int32>, threads: Int) {
-        self.windows = windows
-        self.weights = weights
-        self.bias = bias
-        self.inputZeroPoint = inputZeroPoint
-        self.multipliers = multipliers.map(\.significand)
-        shifts = multipliers.map { Int32($0.shift) }
-        self.outputZeroPoint = outputZeroPoint
-        self.bounds = bounds
-        self.threads = threads
-    }
 
     func run(_ context: KernelContext) {
         let width = windows.width
         let input = context.input(0, as: Int8.self), output = context.output(as: Int8.self)
         windows.withShape { shape in
         weights.withUnsafeBufferPointer { weights in
-        multipliers.withUnsafeBufferPointer { multipliers in
-        shifts.withUnsafeBufferPointer { shifts in
-            let requantization = h5t_requantization(multiplier: multipliers.baseAddress, shift: shifts.baseAddress,
-                                                    output_zero_point: outputZeroPoint, lo: bounds.lowerBound, hi: bounds.upperBound)
-            withUnsafePointer(to: requantization) { requantization in
+            requantization.withParameters(from: 0) { requantization in
                 parallelFor(windows.pixels, threads: threads, grain: windows.grain) { _, range in
                     h5t_qs8_depthwise(shape, Int32(range.lowerBound), Int32(range.count), input, weights.baseAddress,
                                       bias, inputZeroPoint, requantization, output + range.lowerBound * width)
@@ -360,7 +329,32 @@ struct Int8DepthwiseKernel: Kernel {
             }
         }
         }
-        }
+    }
+}
+
+/// How int32 sums become int8 outputs, channel by channel, for the C kernels: TFLite's
+/// multiplier and shift per channel, the output zero point and the activation's bounds.
+struct Requantization {
+    let multipliers: [Int32]
+    let shifts: [Int32]
+    let outputZeroPoint: Int32
+    let bounds: ClosedRange<Int32>
+
+    init(_ multipliers: [QuantizedMultiplier], outputZeroPoint: Int32, bounds: ClosedRange<Int32>) {
+        self.multipliers = multipliers.map(\.significand)
+        shifts = multipliers.map { Int32($0.shift) }
+        self.outputZeroPoint = outputZeroPoint
+        self.bounds = bounds
+    }
+
+    /// The parameters of channels `first`... in the kernels' form, valid inside `body`.
+    func withParameters<Result>(from first: Int, _ body: (UnsafePointer<h5t_requantization>) -> Result) -> Result {
+        multipliers.withUnsafeBufferPointer { multipliers in
+            shifts.withUnsafeBufferPointer { shifts in
+                withUnsafePointer(to: h5t_requantization(multiplier: multipliers.baseAddress! + first, shift: shifts.baseAddress! + first,
+                                                         output_zero_point: outputZeroPoint, lo: bounds.lowerBound,
+                                                         hi: bounds.upperBound)) { body($0) }
+            }
         }
     }
 }

@@ -187,8 +187,9 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
             window = WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: convolution)
         }
         return IntegerProductKernel(window: window, units: channels, inputCount: elementCount(shapes[0]), weights: weights.map { Int16($0) },
-                                    bias: biasValues, inputZeroPoint: zeroPoint, multipliers: multipliers,
-                                    outputZeroPoint: outputZeroPoint, bounds: bounds, threads: threads)
+                                    bias: biasValues, inputZeroPoint: zeroPoint,
+                                    requantization: Requantization(multipliers, outputZeroPoint: outputZeroPoint, bounds: bounds),
+                                    threads: threads)
     }
     if case .int8(let zeroPoint) = input, case .int8(let multipliers, let outputZeroPoint, let bounds) = stage,
        case .depthwiseConv2d(let window, let multiplier, _) = op.kind {
@@ -198,8 +199,10 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
             biasValues = values
         }
         let geometry = WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window)
-        return Int8DepthwiseKernel(windows: DepthwiseWindows(geometry, multiplier: multiplier), weights: weights.map { Int32($0) }, bias: biasValues, inputZeroPoint: zeroPoint,
-                                   multipliers: multipliers, outputZeroPoint: outputZeroPoint, bounds: bounds, threads: threads)
+        return Int8DepthwiseKernel(windows: DepthwiseWindows(geometry, multiplier: multiplier), weights: weights.map { Int32($0) },
+                                   bias: biasValues, inputZeroPoint: zeroPoint,
+                                   requantization: Requantization(multipliers, outputZeroPoint: outputZeroPoint, bounds: bounds),
+                                   threads: threads)
     }
     if op.kind.isProduct {
         var window: WindowGeometry?
