@@ -579,6 +579,21 @@ def build_layers_transpose(K):
     return K.Model(inp, y, name="layers_transpose")
 
 
+def build_layers_prelu(K):
+    """PReLU in int8: a conv, PReLU with one alpha per channel shared over height and width,
+    a strided conv, PReLU with an alpha per element, a dense head. TensorFlow's int8 file keeps
+    PRELU int8 with an int8 alpha constant of its own scale."""
+    L = K.layers
+    inp = K.Input(shape=(8, 8, 3), name="input")
+    x = L.Conv2D(8, 3, padding="same", name="conv1")(inp)                  # 8x8x8
+    x = L.PReLU(shared_axes=[1, 2], name="prelu_shared")(x)
+    x = L.Conv2D(8, 3, strides=2, padding="same", name="conv2")(x)        # 4x4x8
+    x = L.PReLU(name="prelu_full")(x)
+    x = L.GlobalAveragePooling2D(name="pool")(x)
+    y = L.Dense(4, name="head")(x)
+    return K.Model(inp, y, name="layers_prelu")
+
+
 def build_unet(K):
     """A small U-Net for lung segmentation: two down levels (Conv-BN-ReLU, MaxPool), a
     bottleneck, two up levels (Conv2DTranspose upsampling, skip Concatenate with the encoder
@@ -2174,6 +2189,9 @@ MODELS = [
               "BN -> ReLU -> SpatialDropout3D -> Cropping3D(((1,0),(2,1),(0,1))), GlobalMaxPooling3D, "
               "GlobalAveragePooling3D(keepdims); flattened, concatenated. TF writes CONV_3D without a bias "
               "operand (a separate ADD) and keeps CONV_3D float32 in its int8 file."),
+    dict(name="layers_prelu", build=build_layers_prelu, input_shape=(8, 8, 3), quant=QUANT,
+         note="PReLU in int8: Conv2D(8, 3, same) -> PReLU(shared_axes=[1,2]) (alpha 1x1x8) -> Conv2D(8, 3, "
+              "strides 2, same) -> PReLU() (alpha 4x4x8) -> GlobalAveragePooling2D -> Dense(4)."),
     dict(name="layers_pool3d", build=build_layers_pool3d, input_shape=(7, 9, 11, 2), calibration=True,
          tf_refuses=("MaxPool3D", "AvgPool3D"),
          note="MaxPooling3D and AveragePooling3D on odd sizes (7x9x11x2): max 2 valid; max (3,2,3) strides "

@@ -76,7 +76,10 @@ extension OpKind {
             return OpFacts()
         case .unary:
             return OpFacts(int8: .computes)
-        case .prelu, .greater, .batchMatMul:
+        case .prelu:
+            // TFLite's int8 PRELU rescales each side of zero to the output's calibrated range.
+            return OpFacts(int8: .computes, operands: 2...2)
+        case .greater, .batchMatMul:
             return OpFacts(operands: 2...2)
         case .select:
             return OpFacts(operands: 3...3)

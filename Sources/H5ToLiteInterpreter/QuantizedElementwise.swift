@@ -2,7 +2,7 @@ import CKernels
 import H5ToLiteCore
 import H5ToLiteIR
 
-/// ADD, SUB, MUL, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE and GREATER on int8 operands, broadcast as
+/// ADD, SUB, MUL, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE, GREATER and PRELU on int8 operands, broadcast as
 /// the float kernels are, with TFLite's integer arithmetic.
 struct QuantizedBinaryKernel: Kernel {
     enum Operation {
@@ -19,6 +19,9 @@ struct QuantizedBinaryKernel: Kernel {
         /// SQUARED_DIFFERENCE: both inputs rescaled to a shared scale 2^7 finer than twice
         /// the larger input scale; the squared difference rescaled to the output.
         case squaredDifference(QuantizedMultiplier, QuantizedMultiplier, output: QuantizedMultiplier)
+        /// PRELU: a centred input x >= 0 times s_in / s_out, a negative one times its centred
+        /// alpha and s_in * s_alpha / s_out.
+        case prelu(positive: QuantizedMultiplier, negative: QuantizedMultiplier)
     }
 
     let operation: Operation
@@ -49,6 +52,11 @@ struct QuantizedBinaryKernel: Kernel {
                                            QuantizedMultiplier(Double(r.scale) / twiceLarger),
                                            output: QuantizedMultiplier(twiceLarger * twiceLarger
                                                / Double(Float(1 << 14) * AffineParameters(output.quantization!).scale)))
+        case .prelu:
+            // TFLite forms both ratios in float before widening them.
+            let o = AffineParameters(output.quantization!)
+            operation = .prelu(positive: QuantizedMultiplier(Double(l.scale / o.scale)),
+                               negative: QuantizedMultiplier(Double(l.scale * r.scale / o.scale)))
         case .binary(.maximum, _): operation = .maximum
         case .binary(.minimum, _): operation = .minimum
         case .greater: operation = .greater(QuantizedMultiplier(Double(l.scale)), QuantizedMultiplier(Double(r.scale)))
@@ -114,6 +122,9 @@ struct QuantizedBinaryKernel: Kernel {
         case .mul(let multiplier):
             visitor.visit(MulFunction(multiplier: multiplier, leftZeroPoint: leftZeroPoint, rightZeroPoint: rightZeroPoint,
                                       outputZeroPoint: outputZeroPoint))
+        case .prelu(let positive, let negative):
+            visitor.visit(PreluFunction(positive: positive, negative: negative, inputZeroPoint: leftZeroPoint,
+                                        alphaZeroPoint: rightZeroPoint, outputZeroPoint: outputZeroPoint))
         case .maximum: visitor.visit(MaximumFunction())
         case .minimum: visitor.visit(MinimumFunction())
         case .greater(let left, let right):
@@ -347,6 +358,19 @@ private struct MulFunction: IntegerBinaryFunction {
     @inline(__always)
     func apply(_ x: Int32, _ y: Int32) -> Int32 {
         multiplier.apply((x &- leftZeroPoint) &* (y &- rightZeroPoint)) &+ outputZeroPoint
+    }
+}
+
+/// The right operand is alpha.
+private struct PreluFunction: IntegerBinaryFunction {
+    let positive, negative: QuantizedMultiplier
+    let inputZeroPoint, alphaZeroPoint, outputZeroPoint: Int32
+
+    @inline(__always)
+    func apply(_ x: Int32, _ alpha: Int32) -> Int32 {
+        let centred = x &- inputZeroPoint
+        let scaled = centred >= 0 ? positive.apply(centred) : negative.apply(centred &* (alpha &- alphaZeroPoint))
+        return scaled &+ outputZeroPoint
     }
 }
 

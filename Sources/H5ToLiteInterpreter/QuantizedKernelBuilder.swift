@@ -97,6 +97,14 @@ private func makeInt8ArithmeticKernel(_ op: Op, in graph: Graph, threads: Int) t
         return IntegerReduceKernel(isMax: false, input: input, output: output, axes: axes)
     case .reduceMax(let axes, _):
         return IntegerReduceKernel(isMax: true, input: input, output: output, axes: axes)
+    case .prelu:
+        let alpha = graph[op.inputs[1]]
+        guard alpha.dtype == .int8, let quantization = alpha.quantization, quantization.scales.count == 1 else {
+            throw unsupported(op, "unless its alpha is int8 with one scale")
+        }
+        let kernel = try QuantizedBinaryKernel(op.kind, left: input, right: alpha, output: output, threads: threads)
+        // A constant alpha shared over all but the last axis runs as a table.
+        return constantOperandKernel(op, graph, kernel, threads: threads) ?? kernel
     case .binary, .greater:
         let kernel = try QuantizedBinaryKernel(op.kind, left: input, right: graph[op.inputs[1]], output: output, threads: threads)
         if case .binary = op.kind, let table = constantOperandKernel(op, graph, kernel, threads: threads) { return table }

@@ -243,7 +243,8 @@ private func quantizedVersion(_ code: BuiltinOperator, _ op: Op, in graph: Graph
     }
     guard input == .int8 else { return 1 }
     switch code {
-    case .RESHAPE, .HARD_SWISH: return 1
+    // TensorFlow writes int8 PRELU as version 1, the version LiteRT registers it under.
+    case .RESHAPE, .HARD_SWISH, .PRELU: return 1
     case .CONV_2D, .DEPTHWISE_CONV_2D: return 3
     case .FULLY_CONNECTED: return 4
     default: return 2

@@ -103,3 +103,28 @@ def test_bias_correction_runs_and_changes_biases(tmp_path):
     inputs = np.load(folder / "input.npy")
     assert np.isfinite(run_litert(corrected, inputs)).all()
     assert plain.read_bytes() != corrected.read_bytes()
+
+
+def prelu_operands(path):
+    """Each int8 PRELU's alpha constant in the file: (raw values, scale, zero point)."""
+    from ai_edge_litert.interpreter import Interpreter
+    interpreter = Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    operands = []
+    for op in interpreter._get_ops_details():
+        if op["op_name"] == "PRELU":
+            data, alpha = (tensors[i] for i in op["inputs"])
+            assert data["dtype"] == np.int8 and alpha["dtype"] == np.int8
+            operands.append((interpreter.get_tensor(alpha["index"]), *alpha["quantization"]))
+    return operands
+
+
+def test_prelu_alpha_is_quantized_as_tensorflow_does(tmp_path):
+    out = tmp_path / "prelu.tflite"
+    convert("layers_prelu", "int8", out)
+    ours, theirs = prelu_operands(out), prelu_operands(GOLDEN / "layers_prelu" / "tf_int8.tflite")
+    assert len(ours) == len(theirs) == 2
+    for (our_values, our_scale, our_zero), (values, scale, zero) in zip(ours, theirs):
+        assert our_zero == zero == 0 and our_scale == pytest.approx(scale, rel=1e-6)
+        np.testing.assert_array_equal(our_values, values)

@@ -4,7 +4,7 @@ import H5ToLiteIR
 /// `--quantize int8`, second step: turns every op TFLite runs in int8 into an int8 op, from
 /// the ranges `calibrate` recorded. Activations are asymmetric per tensor; weights
 /// symmetric int8 per output channel (CONV_2D and FULLY_CONNECTED axis 0,
-/// DEPTHWISE_CONV_2D axis 3); biases int32 at input scale x weight scale; LOGISTIC and
+/// DEPTHWISE_CONV_2D axis 3), PRELU's alpha symmetric per tensor; biases int32 at input scale x weight scale; LOGISTIC and
 /// SOFTMAX outputs fixed at (1/256, -128), TANH at (1/128, 0). Ops that only move data
 /// (pools, pad, reshape, concatenation) share one set of parameters with their inputs, so
 /// DenseNet's and Inception's concatenations need no requantization. QUANTIZE and
@@ -261,6 +261,11 @@ private struct Int8Rewriter {
         }
         if let weights = op.kind.facts.weights, position == weights.bias {
             return quantizedBias(id, floats, weights: newInputs[weights.filter], inputScale: inputScale)
+        }
+        if case .prelu = op.kind, position == 1 {
+            // TensorFlow quantizes PReLU's alpha as it does weights: symmetric, one scale for the tensor.
+            let (data, quantization) = symmetricInt8(floats, shape: value.shape, axis: nil)
+            return graph.addConstant(name: value.name, shape: value.shape, data: .int8(data), quantization: quantization)
         }
         let quantization = activationParameters(ValueRange(min: floats.min() ?? 0, max: floats.max() ?? 0))
         let data = floats.map { Int8(clamping: Int(($0 / quantization.scales[0]).rounded()) + quantization.zeroPoints[0]) }
