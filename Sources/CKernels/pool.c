@@ -6,15 +6,22 @@
 
 static inline int clip(int x, int size) { return x < 0 ? 0 : x > size ? size : x; }
 
+/* The input rows (or columns) under output row `y` (column), clipped to the input. */
+static inline void window_span(int y, int stride, int pad, int window, int size, int *first, int *end) {
+    int start = y * stride - pad;
+    *first = clip(start, size);
+    *end = clip(start + window, size);
+}
+
 static inline __attribute__((always_inline)) void f32_rows(const h5t_pool *p, int first, int count, const float *input,
                                                              float *output, float lo, float hi) {
     int channels = p->channels;
     for (int y = first; y < first + count; y++) {
-        int top = y * p->stride_height - p->pad_top;
-        int y0 = clip(top, p->input_height), y1 = clip(top + p->window_height, p->input_height);
+        int y0, y1;
+        window_span(y, p->stride_height, p->pad_top, p->window_height, p->input_height, &y0, &y1);
         for (int x = 0; x < p->output_width; x++) {
-            int left = x * p->stride_width - p->pad_left;
-            int x0 = clip(left, p->input_width), x1 = clip(left + p->window_width, p->input_width);
+            int x0, x1;
+            window_span(x, p->stride_width, p->pad_left, p->window_width, p->input_width, &x0, &x1);
             float *out = output + ((size_t)(y - first) * p->output_width + x) * channels;
             for (int c = 0; c < channels; c++) out[c] = p->is_max ? -__FLT_MAX__ : 0;
             for (int iy = y0; iy < y1; iy++) {
@@ -42,11 +49,11 @@ static inline __attribute__((always_inline)) void qs8_rows(const h5t_pool *p, in
                                                              int8_t *output, int32_t *totals, int32_t lo, int32_t hi) {
     int channels = p->channels;
     for (int y = first; y < first + count; y++) {
-        int top = y * p->stride_height - p->pad_top;
-        int y0 = clip(top, p->input_height), y1 = clip(top + p->window_height, p->input_height);
+        int y0, y1;
+        window_span(y, p->stride_height, p->pad_top, p->window_height, p->input_height, &y0, &y1);
         for (int x = 0; x < p->output_width; x++) {
-            int left = x * p->stride_width - p->pad_left;
-            int x0 = clip(left, p->input_width), x1 = clip(left + p->window_width, p->input_width);
+            int x0, x1;
+            window_span(x, p->stride_width, p->pad_left, p->window_width, p->input_width, &x0, &x1);
             for (int c = 0; c < channels; c++) totals[c] = p->is_max ? -128 : 0;
             for (int iy = y0; iy < y1; iy++) {
                 for (int ix = x0; ix < x1; ix++) {

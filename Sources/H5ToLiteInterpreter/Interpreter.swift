@@ -68,11 +68,7 @@ public struct Interpreter: Sendable {
     /// graphs' values with it. Every op runs on its own here (no fused pairs), so
     /// it is a little slower than `run`.
     public func run(_ inputs: [Tensor], observe: (ValueID, Tensor) -> Void) throws -> [Tensor] {
-        let batches = try batchCount(inputs)
-        let program = try observer.program()
-        return withoutActuallyEscaping(observe) { observe in
-            shaped(program.run(inputs.map(\.data), batches: batches, raw: false, observe: observe), batches: batches)
-        }
+        try observing(inputs, concurrently: false, observe)
     }
 
     /// Runs the first sample of `inputs` once, timing each kernel: for each op the
@@ -89,10 +85,15 @@ public struct Interpreter: Sendable {
     /// spreads them: `observe` is called from several threads at once, in no
     /// order across samples. For observers that only accumulate (calibration).
     public func runConcurrently(_ inputs: [Tensor], observe: @Sendable (ValueID, Tensor) -> Void) throws -> [Tensor] {
+        try observing(inputs, concurrently: true, observe)
+    }
+
+    private func observing(_ inputs: [Tensor], concurrently: Bool, _ observe: (ValueID, Tensor) -> Void) throws -> [Tensor] {
         let batches = try batchCount(inputs)
         let program = try observer.program()
         return withoutActuallyEscaping(observe) { observe in
-            shaped(program.run(inputs.map(\.data), batches: batches, raw: false, observe: observe, concurrently: true), batches: batches)
+            shaped(program.run(inputs.map(\.data), batches: batches, raw: false, observe: observe, concurrently: concurrently),
+                   batches: batches)
         }
     }
 

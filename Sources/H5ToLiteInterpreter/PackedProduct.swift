@@ -171,80 +171,110 @@ func clampBounds(_ activation: FusedActivation) -> (Float, Float) {
     }
 }
 
+/// An integer CONV_2D or FULLY_CONNECTED's weights packed for h5t_qs8_igemm, the rows it
+/// multiplies and how they split over the threads: what the int8 and hybrid kernels share.
+struct IntegerProduct {
+    let rows: ProductRows
+    let units: Int
+    let layout: h5t_qs8_layout
+    /// Input pixels (rows for a dense layer) staged per run.
+    let pixels: Int
+    let packed: [UInt8]
+    let threads: Int
+    let tiles: ProductTiles
+
+    /// `weights` holds the units rows of taps * channels weights less their zero point;
+    /// `window` the convolution's geometry, nil for a dense layer; `layout` nil to choose the
+    /// best for the weights.
+    init(window: WindowGeometry?, units: Int, inputCount: Int, weights: [Int16], bias: [Int32]?, inputZeroPoint: Int32,
+         layout: h5t_qs8_layout?, threads: Int) {
+        let channels = weights.count / units / (window.map { $0.kernelHeight * $0.kernelWidth } ?? 1)
+        let layout = layout ?? h5t_qs8_choose_layout(weights, weights.count)
+        let stride = h5t_qs8_staged_pixel_bytes(layout, Int32(channels))
+        let rows = window.map { ProductRows($0, pixelStride: stride) } ?? ProductRows(count: inputCount / channels, depth: channels)
+        self.rows = rows
+        self.units = units
+        self.layout = layout
+        pixels = inputCount / channels
+        self.threads = threads
+        tiles = ProductTiles(rows: rows.count, units: units, threads: threads)
+        let count = h5t_qs8_packed_bytes(layout, Int32(units), Int32(rows.taps), Int32(channels))
+        packed = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            h5t_qs8_pack(layout, Int32(units), Int32(rows.taps), Int32(channels), weights, bias, inputZeroPoint, buffer.baseAddress!)
+            initialized = count
+        }
+    }
+
+    /// Bytes one staged pixel takes.
+    var pixelBytes: Int { h5t_qs8_staged_pixel_bytes(layout, Int32(rows.channels)) }
+
+    /// Multiplies the staged input by the weights into `output`: int8 values requantized, or
+    /// without a requantization the int32 sums.
+    func multiply(staged: UnsafeRawPointer, padding: UnsafeRawPointer, requantization: Requantization?,
+                  into output: UnsafeMutableRawPointer) {
+        let stride = pixelBytes
+        let elementSize = requantization == nil ? MemoryLayout<Int32>.size : 1
+        packed.withUnsafeBufferPointer { packed in
+            let panelSize = packed.count / ((units + Int(H5T_PANEL) - 1) / Int(H5T_PANEL))
+            parallelFor(tiles.count, threads: threads) { _, range in
+                for index in range {
+                    let tile = tiles.tile(index, rows: rows.count, units: units)
+                    let target = output + (tile.rows.lowerBound * units + tile.units.lowerBound) * elementSize
+                    let weights = packed.baseAddress! + tile.units.lowerBound / Int(H5T_PANEL) * panelSize
+                    func multiply(_ parameters: UnsafePointer<h5t_requantization>?) {
+                        rows.offsets(from: tile.rows.lowerBound) { offsets in
+                            h5t_qs8_igemm(layout, Int32(tile.rows.count), Int32(tile.units.count), Int32(rows.taps), Int32(rows.channels),
+                                          staged + (offsets == nil ? tile.rows.lowerBound * stride : 0), offsets, stride,
+                                          padding, weights, parameters, target, units)
+                        }
+                    }
+                    if let requantization {
+                        requantization.withParameters(from: tile.units.lowerBound) { multiply($0) }
+                    } else {
+                        multiply(nil)
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// CONV_2D and FULLY_CONNECTED on int8 activations, with TFLite's reference arithmetic: exact
 /// int32 sums of the input less its zero point times the weights less theirs, requantized per
 /// output channel. The input is first staged in the layout the kernels multiply (int16 pairs, or
 /// unsigned byte quads with VNNI); the input zero point's products are folded into the packed
 /// biases.
 struct IntegerProductKernel: Kernel {
-    let rows: ProductRows
-    let units: Int
-    let layout: h5t_qs8_layout
-    /// Input pixels (or rows) staged per run.
-    let pixels: Int
-    let packed: [UInt8]
+    let product: IntegerProduct
     /// One staged pixel of the input zero point: what a window reads in the padding.
     let padding: [UInt8]
     let inputZeroPoint: Int32
     let requantization: Requantization
-    let threads: Int
-    let tiles: ProductTiles
 
-    /// `weights` holds the units rows of taps * channels weights less their zero point;
-    /// `window` the convolution's geometry, nil for a dense layer.
-    init(window: WindowGeometry?, units: Int, inputCount: Int, weights: [Int16], bias: [Int32]?, inputZeroPoint: Int32,
-         requantization: Requantization, threads: Int) {
-        let channels = weights.count / units / (window.map { $0.kernelHeight * $0.kernelWidth } ?? 1)
-        layout = h5t_qs8_choose_layout(weights, weights.count)
-        let stride = h5t_qs8_staged_pixel_bytes(layout, Int32(channels))
-        rows = window.map { ProductRows($0, pixelStride: stride) } ?? ProductRows(count: inputCount / channels, depth: channels)
-        self.units = units
-        pixels = inputCount / channels
+    init(product: IntegerProduct, inputZeroPoint: Int32, requantization: Requantization) {
+        self.product = product
         self.inputZeroPoint = inputZeroPoint
         self.requantization = requantization
-        self.threads = threads
-        tiles = ProductTiles(rows: rows.count, units: units, threads: threads)
-        padding = [UInt8](unsafeUninitializedCapacity: stride) { [layout] buffer, initialized in
+        let channels = product.rows.channels
+        padding = [UInt8](unsafeUninitializedCapacity: product.pixelBytes) { buffer, initialized in
             let zeros = [Int8](repeating: Int8(truncatingIfNeeded: inputZeroPoint), count: channels)
-            h5t_qs8_stage(layout, 1, Int32(channels), zeros, inputZeroPoint, buffer.baseAddress!)
-            initialized = stride
-        }
-        let count = h5t_qs8_packed_bytes(layout, Int32(units), Int32(rows.taps), Int32(channels))
-        packed = [UInt8](unsafeUninitializedCapacity: count) { [layout, rows] buffer, initialized in
-            h5t_qs8_pack(layout, Int32(units), Int32(rows.taps), Int32(channels), weights, bias, inputZeroPoint, buffer.baseAddress!)
-            initialized = count
+            h5t_qs8_stage(product.layout, 1, Int32(channels), zeros, inputZeroPoint, buffer.baseAddress!)
+            initialized = buffer.count
         }
     }
 
-    private var pixelBytes: Int { h5t_qs8_staged_pixel_bytes(layout, Int32(rows.channels)) }
-
-    var scratchCount: Int { wordCount(pixels * pixelBytes, size: 1) }
+    var scratchCount: Int { wordCount(product.pixels * product.pixelBytes, size: 1) }
 
     func run(_ context: KernelContext) {
-        let stride = pixelBytes
-        let staged = context.scratch(as: UInt8.self, count: pixels * stride)
-        parallelFor(pixels, threads: threads, grain: max(1, (1 << 14) / max(rows.channels, 1))) { _, range in
-            h5t_qs8_stage(layout, Int32(range.count), Int32(rows.channels), context.input(0, as: Int8.self) + range.lowerBound * rows.channels,
+        let stride = product.pixelBytes, channels = product.rows.channels
+        let staged = context.scratch(as: UInt8.self, count: product.pixels * stride)
+        parallelFor(product.pixels, threads: product.threads, grain: max(1, (1 << 14) / max(channels, 1))) { _, range in
+            h5t_qs8_stage(product.layout, Int32(range.count), Int32(channels), context.input(0, as: Int8.self) + range.lowerBound * channels,
                           inputZeroPoint, staged + range.lowerBound * stride)
         }
-        let output = context.output(as: Int8.self)
-        packed.withUnsafeBufferPointer { packed in
-        padding.withUnsafeBufferPointer { padding in
-            let panelSize = packed.count / ((units + Int(H5T_PANEL) - 1) / Int(H5T_PANEL))
-            parallelFor(tiles.count, threads: threads) { _, range in
-                for index in range {
-                    let tile = tiles.tile(index, rows: rows.count, units: units)
-                    requantization.withParameters(from: tile.units.lowerBound) { requantization in
-                        rows.offsets(from: tile.rows.lowerBound) { offsets in
-                            h5t_qs8_igemm(layout, Int32(tile.rows.count), Int32(tile.units.count), Int32(rows.taps), Int32(rows.channels),
-                                          staged + (offsets == nil ? tile.rows.lowerBound * stride : 0), offsets, stride,
-                                          padding.baseAddress, packed.baseAddress! + tile.units.lowerBound / Int(H5T_PANEL) * panelSize,
-                                          requantization, output + tile.rows.lowerBound * units + tile.units.lowerBound, units)
-                        }
-                    }
-                }
-            }
-        }
+        padding.withUnsafeBytes { padding in
+            product.multiply(staged: staged, padding: padding.baseAddress!, requantization: requantization,
+                             into: UnsafeMutableRawPointer(context.output))
         }
     }
 }

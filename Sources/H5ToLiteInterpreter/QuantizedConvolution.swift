@@ -161,49 +161,36 @@ func centredWeights(_ graph: Graph, _ id: ValueID) throws -> [Float] {
 /// it so), exact int32 sums of the centred input and weights (h5t_qs8_igemm without
 /// requantization), then each sum scaled to a float with the bias and the fused activation.
 struct HybridProductKernel: Kernel {
-    let rows: ProductRows
-    let units: Int
-    /// Input pixels (rows for a dense layer) quantized and staged per run.
-    let pixels: Int
+    /// Weights packed as int16 pairs: the centred input does not fit a byte.
+    let product: IntegerProduct
     let input: IntegerInput
     /// Whether each input pixel (row) is quantized on its own: each output row then has its scale.
     let perPixel: Bool
-    let packed: [UInt8]
     let output: IntegerOutput
     let hasBias: Bool
-    let threads: Int
-    let tiles: ProductTiles
 
     init(window: WindowGeometry?, units: Int, inputCount: Int, weights: [Int16], input: IntegerInput, output: IntegerOutput,
          hasBias: Bool, threads: Int) {
-        let channels = weights.count / units / (window.map { $0.kernelHeight * $0.kernelWidth } ?? 1)
-        let stride = h5t_qs8_staged_pixel_bytes(H5T_PAIRS, Int32(channels))
-        rows = window.map { ProductRows($0, pixelStride: stride) } ?? ProductRows(count: inputCount / channels, depth: channels)
-        self.units = units
-        pixels = inputCount / channels
+        product = IntegerProduct(window: window, units: units, inputCount: inputCount, weights: weights, bias: nil,
+                                 inputZeroPoint: 0, layout: H5T_PAIRS, threads: threads)
         self.input = input
         // XNNPACK takes a dense layer, and a 1x1 stride-1 convolution as one, row by row.
+        let channels = product.rows.channels
         let pointwise = window.map { $0.kernelHeight == 1 && $0.kernelWidth == 1 && $0.strideHeight == 1 && $0.strideWidth == 1
             && $0.inputHeight == $0.outputHeight && $0.inputWidth == $0.outputWidth && channels + units > 2 } ?? true
         perPixel = input == .xnnpack && pointwise
         self.output = output
         self.hasBias = hasBias
-        self.threads = threads
-        tiles = ProductTiles(rows: rows.count, units: units, threads: threads)
-        let count = h5t_qs8_packed_bytes(H5T_PAIRS, Int32(units), Int32(rows.taps), Int32(channels))
-        packed = [UInt8](unsafeUninitializedCapacity: count) { [rows] buffer, initialized in
-            h5t_qs8_pack(H5T_PAIRS, Int32(units), Int32(rows.taps), Int32(channels), weights, nil, 0, buffer.baseAddress!)
-            initialized = count
-        }
     }
 
-    private var channels: Int { rows.channels }
-    private var stride: Int { h5t_qs8_staged_pixel_bytes(H5T_PAIRS, Int32(channels)) }
+    private var pixels: Int { product.pixels }
+    private var channels: Int { product.rows.channels }
+    private var units: Int { product.units }
     /// Words of scratch: centred floats, staged pixels and their padding pixel, int32 sums, scales.
     private var layout: (staged: Int, sums: Int, scales: Int, end: Int) {
         let staged = pixels * channels
-        let sums = staged + wordCount((pixels + 1) * stride, size: 1)
-        let scales = sums + rows.count * units
+        let sums = staged + wordCount((pixels + 1) * product.pixelBytes, size: 1)
+        let scales = sums + product.rows.count * units
         return (staged, sums, scales, scales + pixels)
     }
 
@@ -212,34 +199,24 @@ struct HybridProductKernel: Kernel {
     func run(_ context: KernelContext) {
         let (stagedStart, sumsStart, scalesStart, _) = layout
         let centred = context.scratch
-        let staged = UnsafeMutableRawPointer(context.scratch + stagedStart).bindMemory(to: Int16.self, capacity: (pixels + 1) * stride / 2)
-        let sums = UnsafeMutableRawPointer(context.scratch + sumsStart).bindMemory(to: Int32.self, capacity: rows.count * units)
+        let width = product.pixelBytes / 2
+        let staged = UnsafeMutableRawPointer(context.scratch + stagedStart).bindMemory(to: Int16.self, capacity: (pixels + 1) * width)
+        let sums = UnsafeMutableRawPointer(context.scratch + sumsStart).bindMemory(to: Int32.self, capacity: product.rows.count * units)
         let scales = context.scratch + scalesStart
         if perPixel {
             for pixel in 0..<pixels { scales[pixel] = input.center(context, from: pixel * channels, count: channels, into: centred + pixel * channels) }
         } else {
             scales[0] = input.center(context, from: 0, count: pixels * channels, into: centred)
         }
-        let width = stride / 2
-        staged.update(repeating: 0, count: (pixels + 1) * width)
+        // Each pixel's channels, zeros past them; then one pixel of zeros, the padding.
         for pixel in 0..<pixels {
-            for c in 0..<channels { staged[pixel * width + c] = Int16(centred[pixel * channels + c]) }
+            let row = staged + pixel * width
+            for c in 0..<channels { row[c] = Int16(centred[pixel * channels + c]) }
+            (row + channels).update(repeating: 0, count: width - channels)
         }
-        packed.withUnsafeBufferPointer { packed in
-            let panelSize = packed.count / ((units + Int(H5T_PANEL) - 1) / Int(H5T_PANEL))
-            parallelFor(tiles.count, threads: threads) { _, range in
-                for index in range {
-                    let tile = tiles.tile(index, rows: rows.count, units: units)
-                    rows.offsets(from: tile.rows.lowerBound) { offsets in
-                        h5t_qs8_igemm(H5T_PAIRS, Int32(tile.rows.count), Int32(tile.units.count), Int32(rows.taps), Int32(channels),
-                                      staged + (offsets == nil ? tile.rows.lowerBound * width : 0), offsets, stride,
-                                      staged + pixels * width, packed.baseAddress! + tile.units.lowerBound / Int(H5T_PANEL) * panelSize,
-                                      nil, sums + tile.rows.lowerBound * units + tile.units.lowerBound, units)
-                    }
-                }
-            }
-        }
-        parallelFor(rows.count, threads: threads, grain: max(1, (1 << 12) / max(units, 1))) { _, range in
+        (staged + pixels * width).update(repeating: 0, count: width)
+        product.multiply(staged: staged, padding: staged + pixels * width, requantization: nil, into: UnsafeMutableRawPointer(sums))
+        parallelFor(product.rows.count, threads: product.threads, grain: max(1, (1 << 12) / max(units, 1))) { _, range in
             for row in range {
                 output.finish(sums + row * units, count: units, inputScale: scales[perPixel ? row : 0],
                               bias: hasBias ? UnsafeRawPointer(context.inputs[2]) : nil,

@@ -194,10 +194,11 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
         if case .conv2d(let convolution, _) = op.kind {
             window = WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: convolution)
         }
-        return IntegerProductKernel(window: window, units: channels, inputCount: elementCount(shapes[0]), weights: weights.map { Int16($0) },
-                                    bias: biasValues, inputZeroPoint: zeroPoint,
-                                    requantization: Requantization(multipliers, outputZeroPoint: outputZeroPoint, bounds: bounds),
-                                    threads: threads)
+        let product = IntegerProduct(window: window, units: channels, inputCount: elementCount(shapes[0]),
+                                     weights: weights.map { Int16($0) }, bias: biasValues, inputZeroPoint: zeroPoint, layout: nil,
+                                     threads: threads)
+        return IntegerProductKernel(product: product, inputZeroPoint: zeroPoint,
+                                    requantization: Requantization(multipliers, outputZeroPoint: outputZeroPoint, bounds: bounds))
     }
     if case .int8(let zeroPoint) = input, case .int8(let multipliers, let outputZeroPoint, let bounds) = stage,
        case .depthwiseConv2d(let window, let multiplier, _) = op.kind {
