@@ -37,20 +37,35 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static int started;
 
 static _Atomic unsigned long generation;
-static _Atomic(h5t_chunk_function) job_function;
-static _Atomic(void *) job_context;
-static _Atomic int job_chunks;
-static _Atomic int next_chunk;
-static _Atomic int finished_chunks;
 
-/* Takes chunks of the current job until none is left. The job's fields are read after the
-   fetch that claims a chunk, which orders them after the caller published them. */
+/* A job's chunks are claimed through one cursor that holds the job's number and its next chunk,
+   and each job's fields sit in one of two slots by its number's parity. A worker that was
+   delayed between two jobs thus cannot claim a chunk with one job's count and another's
+   function: a claim succeeds only while the cursor still names the job whose slot it read, and
+   that slot is rewritten only two jobs later, after the cursor has moved on. */
+struct job {
+    _Atomic(h5t_chunk_function) function;
+    _Atomic(void *) context;
+    _Atomic unsigned chunks;
+};
+static struct job jobs[2];
+static _Atomic unsigned long long cursor;
+static _Atomic unsigned finished_chunks;
+
+/* Takes chunks of the current job until none is left. */
 static void take_chunks(void) {
+    unsigned long long claim = atomic_load(&cursor);
     for (;;) {
-        int chunk = atomic_fetch_add(&next_chunk, 1);
-        if (chunk >= atomic_load(&job_chunks)) return;
-        atomic_load(&job_function)(atomic_load(&job_context), chunk);
+        struct job *job = &jobs[(claim >> 32) & 1];
+        h5t_chunk_function function = atomic_load(&job->function);
+        void *context = atomic_load(&job->context);
+        unsigned chunk = (unsigned)claim;
+        if (chunk >= atomic_load(&job->chunks)) return;
+        /* On failure `claim` is reloaded and the slot read again. */
+        if (!atomic_compare_exchange_weak(&cursor, &claim, claim + 1)) continue;
+        function(context, (int)chunk);
         atomic_fetch_add(&finished_chunks, 1);
+        claim = atomic_load(&cursor);
     }
 }
 
@@ -99,17 +114,19 @@ void h5t_parallel(int chunks, int threads, h5t_chunk_function function, void *co
         return;
     }
     start_workers(threads - 1);
-    atomic_store(&job_function, function);
-    atomic_store(&job_context, context);
-    atomic_store(&job_chunks, chunks);
+    unsigned long long number = (atomic_load(&cursor) >> 32) + 1;
+    struct job *job = &jobs[number & 1];
+    atomic_store(&job->function, function);
+    atomic_store(&job->context, context);
+    atomic_store(&job->chunks, (unsigned)chunks);
     atomic_store(&finished_chunks, 0);
-    atomic_store(&next_chunk, 0);
+    atomic_store(&cursor, number << 32);
     pthread_mutex_lock(&sleeping);
     atomic_fetch_add(&generation, 1);
     pthread_cond_broadcast(&wake);
     pthread_mutex_unlock(&sleeping);
     take_chunks();
-    for (int spin = 1; atomic_load(&finished_chunks) < chunks; spin++) {
+    for (int spin = 1; atomic_load(&finished_chunks) < (unsigned)chunks; spin++) {
         if (spin % 256 == 0) sched_yield(); else RELAX();
     }
     pthread_mutex_unlock(&submitting);
