@@ -45,6 +45,15 @@ let pruneChannels = Pass(name: "prune-channels",
 /// least-squares refit of the next one wins back.
 let minimumKept = 0.1
 
+/// A group of 32 channels or more keeps a multiple of 8: runtimes' kernels compute output
+/// channels in tiles of 8 or 16 (XNNPACK's, ours), so a ragged count pays for a whole tile
+/// anyway. Measured on DenseNet121 at 0.3 in LiteRT: 0.85x the dense latency with ragged
+/// counts, 0.78x with multiples of 8. Smaller groups keep any count: a step of 8 would leave
+/// them too coarse to reach the asked share.
+func keptChannelStep(_ size: Int) -> Int {
+    size >= 32 ? 8 : 1
+}
+
 /// Per group, each channel's score: the share of each reader's output energy it carries,
 /// summed over readers (zero for groups that are never pruned).
 func channelScores(_ graph: Graph, _ analysis: ChannelAnalysis, samples: [Tensor]) throws -> [[Double]] {
@@ -94,7 +103,8 @@ private func inputColumnNorms(_ filter: Value) -> [Double] {
 }
 
 /// Per group, the channels to remove: the lowest-scoring channels of all prunable groups,
-/// as few as remove `fraction` of the multiply-adds.
+/// as few as remove `fraction` of the multiply-adds, each group keeping a multiple of its
+/// `keptChannelStep`.
 func chooseChannels(_ graph: Graph, _ analysis: ChannelAnalysis, scores: [[Double]], fraction: Double) -> [[Int]] {
     let cost = ChannelCost(graph, analysis)
     let limits = analysis.groups.map { group in
@@ -114,7 +124,12 @@ func chooseChannels(_ graph: Graph, _ analysis: ChannelAnalysis, scores: [[Doubl
     func removing(_ count: Int) -> [[Int]] {
         var removed = analysis.groups.map { _ in [Int]() }
         for (g, c) in order.prefix(count) { removed[g].append(c) }
-        return removed
+        return removed.enumerated().map { g, channels in
+            let size = analysis.groups[g].size
+            let step = keptChannelStep(size)
+            let kept = ((size - channels.count + step - 1) / step) * step
+            return Array(channels.prefix(max(0, size - kept)))
+        }
     }
     // The fewest channels that reach the target (multiply-adds fall as channels go).
     var (low, high) = (0, order.count)

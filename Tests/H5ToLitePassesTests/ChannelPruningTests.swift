@@ -60,6 +60,30 @@ import H5ToLiteKeras
         #expect(describe(graph) == ["conv: 3 kept -> ", "dense: 2 kept -> "])
     }
 
+    /// A layer of 32 channels or more keeps a multiple of 8 (runtimes' kernel tiles); a smaller
+    /// one any count.
+    @Test func wideLayersKeepMultiplesOfEight() throws {
+        var graph = Graph(name: "wide")
+        let input = graph.addInput(name: "input", shape: [1, 4, 4, 3])
+        let samples = seededNormalSamples(shape: [4, 4, 3], count: 8)
+        var layer = input
+        for (index, (inputs, outputs)) in [(3, 64), (64, 12), (12, 40), (40, 2)].enumerated() {
+            let weights = seededNormalSamples(shape: [outputs, 1, 1, inputs], count: 1).data
+            let kernel = graph.addConstant(name: "conv\(index)/kernel", shape: [outputs, 1, 1, inputs], data: .float32(weights))
+            let activation: FusedActivation = outputs == 2 ? .none : .relu
+            layer = try graph.addOp(.conv2d(Window(padding: .same), activation), inputs: [layer, kernel], name: "conv\(index)", origin: "conv\(index)")
+        }
+        graph.outputs = [layer]
+        var options = PipelineOptions(calibration: [samples])
+        options.channelPruning = ChannelPruningOptions(fraction: 0.3, recovery: .none)
+        let context = PassContext(options: options)
+        let sliced = try runPipeline(graph, passes: [pruneChannels, sliceChannels, deadCodeElimination], context: context)
+        let kept = sliced.ops.filter { if case .conv2d = $0.kind { true } else { false } }.map { sliced[$0.outputs[0]].shape.last! }
+        #expect(kept.count == 4 && kept.last == 2)
+        #expect(kept[0] % 8 == 0 && kept[0] < 64 && kept[2] % 8 == 0, "kept \(kept)")
+        #expect(1 - Double(multiplyAdds(sliced)) / Double(multiplyAdds(graph)) >= 0.3)
+    }
+
     /// On real models: the chosen channels remove the asked share of multiply-adds (not much
     /// more, given
     /// the minis' few channels), and cutting them out of the tensors leaves every output as the zeroed graph had it.
