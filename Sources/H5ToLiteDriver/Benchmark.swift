@@ -1,5 +1,6 @@
 import Foundation
 import H5ToLiteCore
+import H5ToLiteIR
 import H5ToLiteInterpreter
 import H5ToLiteTFLite
 
@@ -20,12 +21,16 @@ public struct BenchmarkResult {
 
 public func benchmarkTFLite(model: String, threads: Int, runs: Int, batch: Int, profile: Bool) throws -> BenchmarkResult {
     let graph = try readTFLite(path: model)
-    let interpreter: Interpreter
     do {
-        interpreter = try Interpreter(graph: graph, threads: threads)
+        return try benchmark(graph, threads: threads, runs: runs, batch: batch, profile: profile)
     } catch {
         throw H5ToLiteError(file: model, "\(error)")
     }
+}
+
+/// The bundled interpreter's speed on `graph` (IR or a file read back), as `bench` measures it.
+public func benchmark(_ graph: Graph, threads: Int, runs: Int, batch: Int = 1, profile: Bool = false) throws -> BenchmarkResult {
+    let interpreter = try Interpreter(graph: graph, threads: threads)
     let inputs = graph.inputs.map { id in
         let shape = graph[id].shape
         return seededNormalSamples(shape: Array(shape.dropFirst()), count: batch * (shape.first ?? 1))

@@ -60,6 +60,10 @@ def test_channel_pruning_combines_with_quantization_and_magnitude_pruning(mode, 
     result = h5tolite("convert", TRAINED / "keras3.h5", "-o", out, "--prune-channels", "0.3", "--prune", "0.3", *args)
     assert removed_share(result.stdout) >= 0.3
     assert out.stat().st_size < dense.stat().st_size
+    # The report times the same conversion without --prune-channels and the pruned model
+    # (how much faster is the machine's business, not the test's).
+    timing = re.search(r"bundled interpreter: ([0-9.]+) ms per image without --prune-channels, ([0-9.]+) ms with it", result.stdout)
+    assert timing and float(timing.group(1)) > 0 and float(timing.group(2)) > 0, result.stdout
     inputs = np.load(TRAINED / "input.npy")
     ours = run_ours(out, inputs, tmp_path)
     assert ours.shape == (2, 14)
