@@ -145,7 +145,9 @@ def test_mediapipe_classifies_with_the_labels_and_litert_scores(mode, image, con
     # LiteRT on the file without the scaling inside, fed torch-preprocessed pixels.
     expected = dict(zip(class_names(), litert(plain, torch_preprocessed(rgb)).tolist()))
     assert sorted(got) == sorted(expected)
-    tolerance = 1e-5 if mode == "float32" else 0.02  # int8: the QUANTIZE after the model's own scaling
+    # int8: the model's own float scaling may round an input to the other side of a quantization
+    # step than numpy's did (measured: no difference on these images; float32 3.6e-7).
+    tolerance = 1e-5 if mode == "float32" else 1e-3
     for name, score in expected.items():
         assert abs(got[name] - score) <= tolerance, (name, got[name], score)
     # And exactly what LiteRT gives on the same file and the same (raw) pixels.
