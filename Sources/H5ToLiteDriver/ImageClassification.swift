@@ -1,6 +1,7 @@
 import Foundation
 import H5ToLiteCore
 import H5ToLiteData
+import H5ToLiteIR
 import H5ToLiteTFLite
 
 /// One class of `run --image`'s answer.
@@ -21,10 +22,17 @@ public func classifyImage(model: String, image: String, threads: Int) throws -> 
                             + "convert with --metadata --preprocess MODE, or run it on arrays with --input")
     }
     guard let input = packed.metadata.inputs.first, packed.metadata.inputs.count == 1,
-          case let .image(_, width, height) = input.content, let normalization = input.normalization else {
+          case .image = input.content, let normalization = input.normalization else {
         throw H5ToLiteError(file: model, location: metadataEntryName, "no single image input with NormalizationOptions")
     }
-    let channels = normalization.mean.count == 3 || input.content == .image(.RGB, width: width, height: height) ? 3 : 1
+    // The size comes from the model's tensor: writers may leave ImageProperties' default_size out.
+    let graph = try readTFLite(path: model)
+    let shape = graph[graph.inputs[0]].shape
+    guard shape.count == 4, [1, 3].contains(shape[3]), [1, shape[3]].contains(normalization.mean.count) else {
+        throw H5ToLiteError(file: model, location: "input '\(input.name)'",
+                            "shape \(shape) with \(normalization.mean.count) normalization value(s) is not an image input of 1 or 3 channels")
+    }
+    let (height, width, channels) = (shape[1], shape[2], shape[3])
     var batch = try loadImageBatch(paths: [image], height: height, width: width, channels: channels, preprocessing: .none)
     normalization.apply(to: &batch.data, channels: channels)
     let scores = try runTFLite(model: model, inputs: [batch], threads: threads)[0].values.data
