@@ -51,7 +51,8 @@ let package = Package(
         .testTarget(name: "H5ToLitePassesTests", dependencies: ["H5ToLitePasses", "H5ToLiteKeras", "H5ToLiteInterpreter", "H5ToLiteCore"]),
         .testTarget(name: "H5ToLiteInterpreterTests", dependencies: ["H5ToLiteInterpreter", "H5ToLiteTFLite", "H5ToLiteCore", "CKernels"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "H5ToLiteTFLiteTests", dependencies: ["H5ToLiteTFLite", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteCore"]),
+        .testTarget(name: "H5ToLiteTFLiteTests", dependencies: ["H5ToLiteTFLite", "H5ToLiteKeras", "H5ToLitePasses", "H5ToLiteCore"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "H5ToLiteDriverTests", dependencies: ["H5ToLiteDriver", "H5ToLiteCore"]),
         .testTarget(name: "H5ToLiteDataTests", dependencies: ["H5ToLiteData", "H5ToLiteCore"]),
     ]

@@ -16,7 +16,7 @@ echo "== swift test"
 swift test
 
 echo "== end-to-end tests (LiteRT as referee)"
-if [ ! -x .test-venv/bin/python ] || ! .test-venv/bin/python -c "import ai_edge_litert, numpy, pytest" 2>/dev/null; then
+if [ ! -x .test-venv/bin/python ] || ! .test-venv/bin/python -c "import ai_edge_litert, numpy, pytest, mediapipe, tflite_support" 2>/dev/null; then
     python3 -m venv .test-venv
     .test-venv/bin/pip install --quiet --disable-pip-version-check -r Tests/e2e/requirements.txt
 fi

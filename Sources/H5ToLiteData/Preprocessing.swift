@@ -13,6 +13,19 @@ public enum Preprocessing: String, Sendable, CaseIterable {
     /// Pixels stay on 0...255 (EfficientNet, whose model rescales itself).
     case none
 
+    /// The same scaling as (pixel - mean) / std per RGB channel on 0...255 pixels, the form
+    /// TFLite metadata's NormalizationOptions gives runtimes; nil for caffe, whose swap to
+    /// BGR no mean and std can say.
+    public var normalization: (mean: [Float], std: [Float])? {
+        switch self {
+        case .none: return ([0], [1])
+        case .tf: return ([127.5], [127.5])
+        // 255 times the ImageNet mean and std above, exactly.
+        case .torch: return ([123.675, 116.28, 103.53], [58.395, 57.12, 57.375])
+        case .caffe: return nil
+        }
+    }
+
     /// Applies the scaling in place to interleaved pixels with `channels` channels.
     /// torch and caffe are per RGB channel, so they need 3.
     public func apply(to pixels: inout [Float], channels: Int) throws {

@@ -32,12 +32,16 @@ public struct ConversionRequest: Sendable {
     public var maxDrop: MaxDrop?
     /// Stop after this pass: the result carries the graph there and no file bytes.
     public var stopAfter: String?
+    /// TFLite metadata to write into the file; nil writes none.
+    public var metadata: MetadataRequest?
 
-    public init(options: PipelineOptions, calibration: SampleFile? = nil, maxDrop: MaxDrop? = nil, stopAfter: String? = nil) {
+    public init(options: PipelineOptions, calibration: SampleFile? = nil, maxDrop: MaxDrop? = nil, stopAfter: String? = nil,
+                metadata: MetadataRequest? = nil) {
         self.options = options
         self.calibration = calibration
         self.maxDrop = maxDrop
         self.stopAfter = stopAfter
+        self.metadata = metadata
     }
 }
 
@@ -49,6 +53,8 @@ public struct ConversionResult {
     public let optimized: Graph
     /// The .tflite file; nil when the pipeline stopped early (`stopAfter`).
     public let bytes: [UInt8]?
+    /// The metadata written into it, if any.
+    public let metadata: PackedMetadata?
     /// What the passes reported, a line each.
     public let report: [String]
 }
@@ -77,12 +83,20 @@ public func convert(_ model: KerasModel, file: String, request: ConversionReques
         let saved = instrumentation?.saveFailure(failure)
         throw H5ToLiteError(file: file, "\(failure.description)" + (saved.map { " (last good IR in \($0))" } ?? ""))
     }
-    let bytes = request.stopAfter == nil ? try writeTFLite(optimized) : nil
+    guard request.stopAfter == nil else {
+        return ConversionResult(imported: imported, options: options, optimized: optimized, bytes: nil, metadata: nil, report: context.report)
+    }
+    var written = optimized
+    if let metadata = request.metadata, metadata.normalizationInModel {
+        written = try embedNormalization(optimized, metadata.preprocessing, file: file)
+    }
+    let metadata = try request.metadata.map { try planMetadata($0, graph: written, modelName: model.name, file: file) }
+    let bytes = try writeTFLite(written, metadata: metadata)
     var report = context.report
-    if options.channelPruning != nil, bytes != nil {
+    if options.channelPruning != nil {
         report.append(try channelPruningSpeedUp(imported, options: options, pruned: optimized))
     }
-    return ConversionResult(imported: imported, options: options, optimized: optimized, bytes: bytes, report: report)
+    return ConversionResult(imported: imported, options: options, optimized: optimized, bytes: bytes, metadata: metadata, report: report)
 }
 
 /// What channel pruning is for, measured: the bundled interpreter's time per image for the same

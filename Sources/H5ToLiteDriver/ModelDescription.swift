@@ -11,6 +11,8 @@ public struct ModelFile {
     public let header: FileHeader
     /// For .tflite files: operator codes, versions, metadata.
     public let summary: TFLiteSummary?
+    /// For .tflite files with TFLite metadata: it, and the files packed after the model.
+    public let metadata: PackedMetadata?
 
     /// Reads `path` by its extension: .tflite with the bounds-checked reader, anything else
     /// as a Keras file with `readKeras` (in the tool, a child process: `loadKerasFileIsolated`).
@@ -20,6 +22,7 @@ public struct ModelFile {
             graph = try importKeras(keras)
             header = FileHeader(format: keras.format.rawValue, kerasVersion: keras.kerasVersion, model: keras.name)
             summary = nil
+            metadata = nil
             return
         }
         let bytes: [UInt8]
@@ -31,7 +34,8 @@ public struct ModelFile {
         do {
             let summary = try summarizeTFLite(bytes: bytes)
             graph = try readTFLite(bytes: bytes, name: path)
-            header = FileHeader(summary)
+            metadata = try readMetadata(bytes: bytes)
+            header = FileHeader(summary, metadata: metadata)
             self.summary = summary
         } catch {
             throw H5ToLiteError(file: path, "\(error)")
@@ -51,6 +55,7 @@ public struct FileHeader: Encodable {
     var minRuntimeVersion: String?
     var signatures: [String]?
     var operatorCodes: [OperatorCode]?
+    var metadata: MetadataDescription?
 
     struct OperatorCode: Encodable {
         var name: String
@@ -64,7 +69,8 @@ public struct FileHeader: Encodable {
         self.model = model
     }
 
-    public init(_ summary: TFLiteSummary) {
+    public init(_ summary: TFLiteSummary, metadata: PackedMetadata? = nil) {
+        self.metadata = metadata.map(MetadataDescription.init)
         schemaVersion = summary.schemaVersion
         bytes = summary.fileBytes
         bufferBytes = summary.bufferBytes
@@ -115,5 +121,56 @@ public struct FileDescription: Encodable {
         ops = graph.ops.map { Operation(kind: $0.kind.name, layer: $0.origin, inputs: $0.inputs.map(tensor),
                                         outputs: $0.outputs.map(tensor)) }
         ir = includeText ? printGraph(graph) : nil
+    }
+}
+
+/// TFLite metadata as `inspect --json` prints it.
+struct MetadataDescription: Encodable {
+    var name: String
+    var description, version, author, license, minParserVersion: String?
+    var inputs: [TensorDescription]
+    var outputs: [TensorDescription]
+    var associatedFiles: [FileEntry]
+
+    struct TensorDescription: Encodable {
+        var name: String
+        var description: String?
+        var content: String
+        var mean, std, min, max: [Float]?
+        var associatedFiles: [String]
+
+        init(_ tensor: TensorMetadata) {
+            name = tensor.name
+            description = tensor.description
+            content = contentText(tensor.content)
+            (mean, std) = (tensor.normalization?.mean, tensor.normalization?.std)
+            (min, max) = (tensor.range?.min, tensor.range?.max)
+            associatedFiles = tensor.associatedFiles.map { "\($0.name) (\($0.type))" }
+        }
+    }
+
+    struct FileEntry: Encodable {
+        var name: String
+        var bytes: Int
+    }
+
+    init(_ packed: PackedMetadata) {
+        let metadata = packed.metadata
+        name = metadata.name
+        (description, version, author, license) = (metadata.description, metadata.version, metadata.author, metadata.license)
+        minParserVersion = metadata.minParserVersion
+        inputs = metadata.inputs.map(TensorDescription.init)
+        outputs = metadata.outputs.map(TensorDescription.init)
+        associatedFiles = packed.files.map { FileEntry(name: $0.name, bytes: $0.contents.count) }
+    }
+}
+
+/// What a tensor's metadata says it holds: "image RGB 64x64", "feature", ...
+public func contentText(_ content: TensorMetadata.Content) -> String {
+    switch content {
+    case .none: return "unspecified"
+    case .feature: return "feature"
+    case let .image(space, width, height): return "image \(space) \(width)x\(height)"
+    case let .other(tag): return MetadataSchema.ContentProperties(rawValue: tag).map { "\($0)" } ?? "content type \(tag)"
     }
 }

@@ -4,8 +4,9 @@ import H5ToLiteIR
 /// Serializes a graph as a TFLite flatbuffer (schema version 3), laid out as
 /// TensorFlow's converter does: buffer 0 empty, constant data 16-byte aligned,
 /// a dynamic batch axis in `shape_signature`, `min_runtime_version` metadata and
-/// a `serving_default` signature named after the model's inputs and outputs.
-public func writeTFLite(_ graph: Graph, description: String = "h5tolite") throws -> [UInt8] {
+/// a `serving_default` signature named after the model's inputs and outputs. With
+/// `metadata`, a TFLITE_METADATA buffer too, and its files in a ZIP after the flatbuffer.
+public func writeTFLite(_ graph: Graph, description: String = "h5tolite", metadata: PackedMetadata? = nil) throws -> [UInt8] {
     var plan = FilePlan()
     for id in graph.inputs { _ = plan.tensor(for: id, in: graph) }
     for op in graph.ops {
@@ -24,6 +25,11 @@ public func writeTFLite(_ graph: Graph, description: String = "h5tolite") throws
         guard !graph.isConstant(id), !graph.inputs.contains(id) else {
             throw H5ToLiteError(location: "output '\(graph[id].name)'", "a model output must be computed by an op")
         }
+    }
+    if let metadata {
+        plan.metadata = encodeMetadata(metadata.metadata)
+        let model = plan.serialize(graph: graph, description: description)
+        return metadata.files.isEmpty ? model : model + ZipArchive.archive(metadata.files, after: model.count)
     }
     return plan.serialize(graph: graph, description: description)
 }
@@ -56,6 +62,8 @@ private struct FilePlan {
     var buffers: [Payload] = [.empty]
     var operators: [PlannedOperator] = []
     var opcodes: [(code: BuiltinOperator, version: Int32)] = []
+    /// The TFLITE_METADATA flatbuffer, stored in a buffer after min_runtime_version's.
+    var metadata: [UInt8]?
     private var tensorIndex: [ValueID: Int32] = [:]
 
     mutating func tensor(for id: ValueID, in graph: Graph) -> Int32 {
@@ -97,6 +105,8 @@ private struct FilePlan {
         var runtime = Array(minimumRuntimeVersion.utf8)
         runtime += [UInt8](repeating: 0, count: 16 - runtime.count)
         allBuffers.append(.bytes(runtime))
+        let runtimeBuffer = allBuffers.count - 1
+        if let metadata { allBuffers.append(.bytes(metadata)) }
         let bufferTables = allBuffers.map { writeBuffer($0, &b) }
         let tensorTables = tensors.map { writeTensor($0, &b) }
         let operatorTables = operators.map { writeOperator($0, &b) }
@@ -108,17 +118,14 @@ private struct FilePlan {
             b.add(Slot.OperatorCode.builtin_code, entry.code.rawValue)
             return b.endTable()
         }
-        let metadataName = b.createString("min_runtime_version")
-        b.startTable()
-        b.add(Slot.Metadata.name, metadataName)
-        b.add(Slot.Metadata.buffer, UInt32(allBuffers.count - 1))
-        let metadata = b.endTable()
+        var entries = [metadataEntry("min_runtime_version", buffer: runtimeBuffer, &b)]
+        if metadata != nil { entries.append(metadataEntry(metadataEntryName, buffer: allBuffers.count - 1, &b)) }
         let signature = writeSignature(graph: graph, &b)
         let descriptionText = b.createString(description)
         let opcodeVector = b.createVector(offsets: opcodeTables)
         let subgraphVector = b.createVector(offsets: [subgraph])
         let bufferVector = b.createVector(offsets: bufferTables)
-        let metadataVector = b.createVector(offsets: [metadata])
+        let metadataVector = b.createVector(offsets: entries)
         let signatureVector = b.createVector(offsets: [signature])
         b.startTable()
         b.add(Slot.Model.version, UInt32(3))
@@ -130,6 +137,14 @@ private struct FilePlan {
         b.add(Slot.Model.signature_defs, signatureVector)
         let model = b.endTable()
         return b.finish(root: model, fileIdentifier: "TFL3")
+    }
+
+    private func metadataEntry(_ name: String, buffer: Int, _ b: inout FlatBufferBuilder) -> FBOffset {
+        let text = b.createString(name)
+        b.startTable()
+        b.add(Slot.Metadata.name, text)
+        b.add(Slot.Metadata.buffer, UInt32(buffer))
+        return b.endTable()
     }
 
     private func estimatedSize(_ graph: Graph) -> Int {

@@ -6,6 +6,7 @@ import H5ToLiteDriver
 import H5ToLiteEvaluation
 import H5ToLiteIR
 import H5ToLitePasses
+import H5ToLiteTFLite
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -90,6 +91,30 @@ struct Convert: ParsableCommand {
         valueName: "refit|batchnorm|none"))
     var pruneRecovery: PruningRecovery = .refit
 
+    @Flag(help: "Write TFLite metadata (implied by --class-names and every --metadata-* option): image inputs with the --preprocess normalization, outputs described, class names as a label file.")
+    var metadata = false
+
+    @Flag(name: .customLong("normalization-in-model"), help: "With --metadata: put the --preprocess scaling into the model as its first ops, so it reads 0..255 pixels and the metadata says mean 0, std 1 (MediaPipe's ImageClassifier takes one mean and std for all channels, so torch models need this there).")
+    var normalizationInModel = false
+
+    @Option(name: .customLong("class-names"), help: "A text file naming the labelled output's classes, one per line, written into the metadata as its label file (default with --max-drop: the --labels CSV's header).")
+    var classNames: String?
+
+    @Option(name: .customLong("metadata-name"), help: "The model's name in the metadata (default: the Keras model's name).")
+    var metadataName: String?
+
+    @Option(name: .customLong("metadata-description"), help: "The model's description in the metadata (default: its source file and what each output means).")
+    var metadataDescription: String?
+
+    @Option(name: .customLong("metadata-version"), help: "The model's version in the metadata (default: none).")
+    var metadataVersion: String?
+
+    @Option(name: .customLong("metadata-author"), help: "The model's author in the metadata (default: none).")
+    var metadataAuthor: String?
+
+    @Option(name: .customLong("metadata-license"), help: "The model's license in the metadata (default: none).")
+    var metadataLicense: String?
+
     @Flag(help: "Run the original model and the written file with the bundled interpreter and compare them.")
     var verify = false
 
@@ -121,6 +146,12 @@ struct Convert: ParsableCommand {
         if stopAfter != nil && verify {
             throw ValidationError("--stop-after writes IR, which --verify cannot run as a file; drop one of them")
         }
+        if normalizationInModel && (verify || io != .float32) {
+            throw ValidationError("--normalization-in-model makes the model read 0..255 pixels: it needs --io float32, and --verify, which feeds preprocessed samples, cannot check it")
+        }
+        if stopAfter != nil && writesMetadata {
+            throw ValidationError("--stop-after writes IR, which carries no TFLite metadata; drop --metadata, --class-names and --metadata-*")
+        }
     }
 
     func run() throws {
@@ -138,7 +169,7 @@ struct Convert: ParsableCommand {
         let instrumentation = try Instrumentation(
             directory: dumpDirectory, dumpAfter: Set(dumpAfter.flatMap { $0.split(separator: ",").map(String.init) }),
             printAfterAll: printAfterAll, printAfterChange: printAfterChange, print: printToStandardError)
-        let result = try convert(keras, file: model, request: request(), instrumentation: instrumentation,
+        let result = try convert(keras, file: model, request: try request(), instrumentation: instrumentation,
                                  log: { print($0) }, progress: passProgress())
         guard let bytes = result.bytes else {
             try writeAtomically(Array(printGraph(result.optimized, fullConstants: true).utf8), to: output)
@@ -162,12 +193,30 @@ struct Convert: ParsableCommand {
         result.report.forEach { print($0) }
         print("\(output): \(result.optimized.ops.count) ops, \(result.optimized.parameterCount) parameters, "
               + "\(bytes.count) bytes (\(keras.format.rawValue), Keras \(keras.kerasVersion)) in \(String(format: "%.2f", seconds)) s")
+        if let metadata = result.metadata {
+            print(metadataLine(metadata))
+        }
         if prune != nil {
             print("sparsity \(result.optimized.zeroParameterCount)/\(result.optimized.parameterCount) parameters zero; gzip size \(try gzipSize(bytes)) bytes")
         }
     }
 
-    private func request() -> ConversionRequest {
+    /// Metadata is written only when asked for, so files converted as before stay byte-identical.
+    private var writesMetadata: Bool {
+        metadata || normalizationInModel || classNames != nil
+            || [metadataName, metadataDescription, metadataVersion, metadataAuthor, metadataLicense].contains { $0 != nil }
+    }
+
+    private func metadataRequest() throws -> MetadataRequest? {
+        guard writesMetadata else { return nil }
+        let names = try classNames.map(readClassNames) ?? (maxDrop != nil ? try labels.flatMap(H5ToLiteDriver.classNames(fromLabels:)) : nil)
+        var request = MetadataRequest(name: metadataName, description: metadataDescription, version: metadataVersion, author: metadataAuthor,
+                                      license: metadataLicense, classNames: names, preprocessing: preprocess, labelledOutput: labelledOutput)
+        request.normalizationInModel = normalizationInModel
+        return request
+    }
+
+    private func request() throws -> ConversionRequest {
         var options = PipelineOptions(pruning: prune.map { PruningOptions(sparsity: $0, scope: pruneScope, includeEnds: pruneEnds,
                                                                           recovery: pruneRecovery) },
                                       quantization: quantize,
@@ -179,7 +228,7 @@ struct Convert: ParsableCommand {
             calibration: calibration.map { SampleFile(list: $0, preprocessing: preprocess, limit: calibrationSamples) },
             maxDrop: maxDrop.map { MaxDrop(drop: $0, data: SampleFile(list: data!, preprocessing: preprocess), labels: labels!, metric: metric,
                                            labelledOutput: labelledOutput) },
-            stopAfter: stopAfter)
+            stopAfter: stopAfter, metadata: try metadataRequest())
     }
 
     /// Prints the comparisons and fails if the written file is further from the original than `tolerance`.
@@ -196,6 +245,16 @@ struct Convert: ParsableCommand {
             print(layerErrorTable(errors), terminator: "")
         }
     }
+}
+
+/// One line saying what the metadata holds.
+func metadataLine(_ packed: PackedMetadata) -> String {
+    let inputs = packed.metadata.inputs.compactMap { input -> String? in
+        guard let normalization = input.normalization else { return nil }
+        return "input '\(input.name)' mean \(normalization.mean) std \(normalization.std)"
+    }
+    let files = packed.files.map { "\($0.name) (\(String(decoding: $0.contents, as: UTF8.self).split(separator: "\n").count) lines)" }
+    return "metadata: '\(packed.metadata.name)'" + (inputs + files).map { ", " + $0 }.joined()
 }
 
 /// A progress bar on the terminal for each long pass (the pruning refit), finished when done.

@@ -23,6 +23,7 @@ struct Inspect: ParsableCommand {
         if !json {
             if let summary = read.summary {
                 printSummary(summary)
+                read.metadata.map(printMetadata)
             } else {
                 print("\(file): \(read.header.format), Keras \(read.header.kerasVersion ?? "unknown"), model '\(read.header.model ?? "")'")
             }
@@ -45,6 +46,30 @@ struct Inspect: ParsableCommand {
         for code in summary.operatorCodes {
             print("  op \(code.name) v\(code.version): \(code.uses) use(s)")
         }
+    }
+
+    private func printMetadata(_ packed: PackedMetadata) {
+        let metadata = packed.metadata
+        print("  metadata '\(metadata.name)'" + (metadata.version.map { " version \($0)" } ?? "")
+              + (metadata.minParserVersion.map { ", min_parser_version \($0)" } ?? "") + (metadata.description.map { ": \($0)" } ?? ""))
+        if metadata.author != nil || metadata.license != nil {
+            print("    author: \(metadata.author ?? "(none)"), license: \(metadata.license ?? "(none)")")
+        }
+        for (kind, tensors) in [("input", metadata.inputs), ("output", metadata.outputs)] {
+            for tensor in tensors { print("    \(kind) '\(tensor.name)': " + tensorMetadataText(tensor)) }
+        }
+        for file in packed.files {
+            print("  associated file \(file.name): \(file.contents.count) bytes")
+        }
+    }
+
+    private func tensorMetadataText(_ tensor: TensorMetadata) -> String {
+        var parts = [contentText(tensor.content)]
+        if let normalization = tensor.normalization { parts.append("normalization mean \(normalization.mean) std \(normalization.std)") }
+        if let range = tensor.range { parts.append("range \(range.min)...\(range.max)") }
+        parts += tensor.associatedFiles.map { "\($0.type) \($0.name)" }
+        if tensor.otherProcessUnits > 0 { parts.append("\(tensor.otherProcessUnits) other process unit(s)") }
+        return parts.joined(separator: ", ")
     }
 
     private func printGraphSummary(_ graph: Graph) {

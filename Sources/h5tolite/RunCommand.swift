@@ -20,16 +20,26 @@ struct Run: ParsableCommand {
         round(x / scale) + zero_point (halves away from zero), clamped to the type. \
         Outputs are written as float32, int8 and uint8 outputs dequantized, \
         scale * (q - zero_point), unless --raw-output is given.
+
+        With --image instead of --input and --output, a model with TFLite metadata (convert \
+        --metadata) classifies one PNG, JPEG or DICOM image: resized to the input, scaled with \
+        the embedded normalization, and the best classes printed with their labels.
         """)
 
     @Argument(help: "The .tflite model.")
     var model: String
 
     @Option(help: "Input samples (.npy; <f4, or <f8, <i4, |u1, |i1 converted to float32); several inputs: A.npy,B.npy in the model's input order.")
-    var input: String
+    var input: String?
 
     @Option(help: "Where to write the output (.npy, float32); with several outputs, a folder for <output name>.npy each.")
-    var output: String
+    var output: String?
+
+    @Option(help: "Classify this image (PNG, JPEG, DICOM) with the model's metadata: its normalization and labels.")
+    var image: String?
+
+    @Option(help: "With --image: how many of the best classes to print.")
+    var top = 5
 
     @Option(help: "Worker threads (default: one per core).")
     var threads: Int?
@@ -44,14 +54,31 @@ struct Run: ParsableCommand {
         if let threads, threads < 1 {
             throw ValidationError("--threads must be at least 1")
         }
+        if top < 1 {
+            throw ValidationError("--top must be at least 1")
+        }
+        if (image == nil) == (input == nil) || (input == nil) != (output == nil) {
+            throw ValidationError("give --input X.npy with --output Y.npy, or --image FILE")
+        }
     }
 
     func run() throws {
+        let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        if let image {
+            for score in try classifyImage(model: model, image: image, threads: threads).prefix(top) {
+                print(String(format: "%.6f  ", score.score) + (score.label ?? "class \(score.index)"))
+            }
+            return
+        }
+        try runArrays(input: input!, output: output!, threads: threads)
+    }
+
+    private func runArrays(input: String, output: String, threads: Int) throws {
         let paths = SampleFile(list: input).paths
         let samples = try paths.map { try readNPY(path: $0) }
         let outputs: [(name: String, values: Tensor)]
         do {
-            outputs = try runTFLite(model: model, inputs: samples, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+            outputs = try runTFLite(model: model, inputs: samples, threads: threads,
                                     raw: rawOutput, dumpValues: dumpValues)
         } catch let error as H5ToLiteError where error.file != nil {
             throw error

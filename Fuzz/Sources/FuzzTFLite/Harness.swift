@@ -2,7 +2,8 @@ import FuzzSupport
 import H5ToLiteInterpreter
 import H5ToLiteTFLite
 
-/// A .tflite file: the bounds-checked reader, then the interpreter's own checks.
+/// A .tflite file: the bounds-checked reader, then the interpreter's own checks, the summary
+/// `inspect` prints and the TFLite metadata with its appended ZIP archive.
 
 let fuzz: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32 = { data, size in
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
@@ -10,6 +11,7 @@ let fuzz: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32 = { data, size in
         _ = try? Interpreter(graph: graph, threads: 1)
     }
     _ = try? summarizeTFLite(bytes: bytes)
+    _ = try? readMetadata(bytes: bytes)
     return 0
 }
 
