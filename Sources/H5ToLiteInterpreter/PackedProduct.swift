@@ -318,45 +318,76 @@ struct DepthwiseKernel: Kernel {
     let hasBias: Bool
     let activation: FusedActivation
     let threads: Int
+    /// What a window reads where it leaves the image.
+    let padding: [Float]
+
+    init(windows: DepthwiseWindows, hasBias: Bool, activation: FusedActivation, threads: Int) {
+        self.windows = windows
+        self.hasBias = hasBias
+        self.activation = activation
+        self.threads = threads
+        padding = [Float](repeating: 0, count: windows.channels)
+    }
 
     func run(_ context: KernelContext) {
         let width = windows.width
         let (lo, hi) = clampBounds(activation)
         windows.withShape { shape in
+        padding.withUnsafeBufferPointer { padding in
             parallelFor(windows.pixels, threads: threads, grain: windows.grain) { _, range in
                 let output = context.output + range.lowerBound * width
-                h5t_f32_depthwise(shape, Int32(range.lowerBound), Int32(range.count), context.inputs[0], context.inputs[1],
-                                  hasBias ? context.inputs[2] : nil, output, lo, hi)
+                h5t_f32_depthwise(shape, Int32(range.lowerBound), Int32(range.count), context.inputs[0], padding.baseAddress,
+                                  context.inputs[1], hasBias ? context.inputs[2] : nil, output, lo, hi)
                 if activation == .tanh {
                     for i in 0..<(range.count * width) { output[i] = tanh(output[i]) }
                 }
             }
+        }
         }
     }
 }
 
 /// DEPTHWISE_CONV_2D on int8 activations, with TFLite's reference arithmetic (h5t_qs8_depthwise):
 /// exact int32 sums of the centred input times the weights less their zero point, plus the bias,
-/// requantized per output channel.
+/// requantized per output channel. The weights are packed in tap pairs with the input zero point
+/// folded into the biases, and the padding reads a row of the zero point.
 struct Int8DepthwiseKernel: Kernel {
     let windows: DepthwiseWindows
-    let weights: [Int32]
-    let bias: [Int32]?
-    let inputZeroPoint: Int32
+    let packed: [Int32]
+    let padding: [Int8]
     let requantization: Requantization
     let threads: Int
+
+    /// `weights` less their zero point, [taps][channels * multiplier].
+    init(windows: DepthwiseWindows, weights: [Int32], bias: [Int32]?, inputZeroPoint: Int32, requantization: Requantization,
+         threads: Int) {
+        self.windows = windows
+        let (taps, width) = (Int32(windows.taps), Int32(windows.width))
+        var packed = [Int32](repeating: 0, count: h5t_qs8_depthwise_packed_words(taps, width))
+        if let bias {
+            bias.withUnsafeBufferPointer { h5t_qs8_depthwise_pack(taps, width, weights, $0.baseAddress, inputZeroPoint, &packed) }
+        } else {
+            h5t_qs8_depthwise_pack(taps, width, weights, nil, inputZeroPoint, &packed)
+        }
+        self.packed = packed
+        padding = [Int8](repeating: Int8(truncatingIfNeeded: inputZeroPoint), count: windows.channels)
+        self.requantization = requantization
+        self.threads = threads
+    }
 
     func run(_ context: KernelContext) {
         let width = windows.width
         let input = context.input(0, as: Int8.self), output = context.output(as: Int8.self)
         windows.withShape { shape in
-        weights.withUnsafeBufferPointer { weights in
+        packed.withUnsafeBufferPointer { packed in
+        padding.withUnsafeBufferPointer { padding in
             requantization.withParameters(from: 0) { requantization in
                 parallelFor(windows.pixels, threads: threads, grain: windows.grain) { _, range in
-                    h5t_qs8_depthwise(shape, Int32(range.lowerBound), Int32(range.count), input, weights.baseAddress,
-                                      bias, inputZeroPoint, requantization, output + range.lowerBound * width)
+                    h5t_qs8_depthwise(shape, Int32(range.lowerBound), Int32(range.count), input, padding.baseAddress,
+                                      packed.baseAddress, requantization, output + range.lowerBound * width)
                 }
             }
+        }
         }
         }
     }

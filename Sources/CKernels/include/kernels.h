@@ -108,15 +108,21 @@ typedef struct {
 } h5t_depthwise;
 
 /* Output pixels first..first+count (output points at pixel `first`): the float sums, in tap order
-   with fused multiply-adds, plus the bias, clamped to [lo, hi]. */
-void h5t_f32_depthwise(const h5t_depthwise *d, int first, int count, const float *input, const float *weights,
-                       const float *bias, float *output, float lo, float hi);
+   with fused multiply-adds, plus the bias, clamped to [lo, hi]. `padding` is `channels` zeros,
+   read where a window leaves the image. */
+void h5t_f32_depthwise(const h5t_depthwise *d, int first, int count, const float *input, const float *padding,
+                       const float *weights, const float *bias, float *output, float lo, float hi);
 
-/* The int8 form: exact int32 sums of (x - input_zero_point) * w (weights less their zero point,
-   widened), plus the bias, requantized per output channel. */
-void h5t_qs8_depthwise(const h5t_depthwise *d, int first, int count, const int8_t *input, const int32_t *weights,
-                       const int32_t *bias, int32_t input_zero_point, const h5t_requantization *requantization,
-                       int8_t *output);
+/* The int8 form: exact int32 sums of (x - input_zero_point) * w (weights less their zero point),
+   plus the bias, requantized per output channel. Weights ([taps][width] int32, width = channels *
+   multiplier) and biases (or NULL) are packed once, with the input zero point folded in, into
+   h5t_qs8_depthwise_packed_words(taps, width) words; `padding` is `channels` bytes of the input
+   zero point, read where a window leaves the image. */
+size_t h5t_qs8_depthwise_packed_words(int taps, int width);
+void h5t_qs8_depthwise_pack(int taps, int width, const int32_t *weights, const int32_t *bias, int32_t input_zero_point,
+                            int32_t *packed);
+void h5t_qs8_depthwise(const h5t_depthwise *d, int first, int count, const int8_t *input, const int8_t *padding,
+                       const int32_t *packed, const h5t_requantization *requantization, int8_t *output);
 
 /* Int8 ADD (or SUB) of two tensors of one shape: each input centred, shifted left by 20 and
    requantized to the shared scale, summed, requantized to the output, plus its zero point and
