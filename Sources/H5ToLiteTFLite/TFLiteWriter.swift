@@ -1,3 +1,4 @@
+import Foundation
 import H5ToLiteCore
 import H5ToLiteIR
 
@@ -65,20 +66,34 @@ private struct FilePlan {
     /// The TFLITE_METADATA flatbuffer, stored in a buffer after min_runtime_version's.
     var metadata: [UInt8]?
     private var tensorIndex: [ValueID: Int32] = [:]
+    /// Buffers of constants, by their size in bytes.
+    private var constantBuffers: [Int: [Int]] = [:]
 
     mutating func tensor(for id: ValueID, in graph: Graph) -> Int32 {
         if let index = tensorIndex[id] { return index }
         let value = graph[id]
-        var buffer = 0
-        if let constant = value.constant {
-            buffers.append(.constant(constant))
-            buffer = buffers.count - 1
-        }
+        let buffer = value.constant.map { constantBuffer($0) } ?? 0
         tensors.append(PlannedTensor(name: value.name, shape: value.shape, type: tensorType(value.dtype),
                                      buffer: buffer, dynamicBatch: value.constant == nil && !value.shape.isEmpty,
                                      quantization: value.quantization))
         tensorIndex[id] = Int32(tensors.count - 1)
         return Int32(tensors.count - 1)
+    }
+
+    /// The buffer holding `constant`'s bytes. Constants with the same bytes share one, as in
+    /// TensorFlow's files: tensors that differ only in their quantization (the zero biases
+    /// TFLite's int8 kernels take for a separable convolution's depthwise half, each with its
+    /// own scales) store their data once.
+    private mutating func constantBuffer(_ constant: ConstantData) -> Int {
+        let size = constant.withUnsafeBytes { $0.count }
+        for index in constantBuffers[size, default: []] {
+            guard case .constant(let stored) = buffers[index] else { continue }
+            let same = stored.withUnsafeBytes { a in constant.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress!, size) == 0 } }
+            if same { return index }
+        }
+        buffers.append(.constant(constant))
+        constantBuffers[size, default: []].append(buffers.count - 1)
+        return buffers.count - 1
     }
 
     mutating func addConstant(name: String, shape: [Int], payload: Payload) -> Int32 {

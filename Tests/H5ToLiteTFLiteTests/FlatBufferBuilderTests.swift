@@ -32,6 +32,30 @@ func flatcJSON(_ bytes: [UInt8]) throws -> [String: Any] {
         return try writeTFLite(try runPipeline(try importKeras(try loadKerasModel(path: path))))
     }
 
+    /// y = (x + a) + b, with b's 1000 values equal to a's or not.
+    func twoAdds(sameValues: Bool) throws -> Graph {
+        var graph = Graph(name: "adds")
+        let x = graph.addInput(name: "x", shape: [1, 1000])
+        let values = (0..<1000).map { Float($0) * 0.5 }
+        let a = graph.addConstant(name: "a", shape: [1000], data: .float32(values))
+        let b = graph.addConstant(name: "b", shape: [1000], data: .float32(sameValues ? values : values.map { $0 + 1 }))
+        let sum = try graph.addOp(.binary(.add, .none), inputs: [x, a], name: "sum", origin: "sum")
+        graph.outputs = [try graph.addOp(.binary(.add, .none), inputs: [sum, b], name: "y", origin: "y")]
+        return graph
+    }
+
+    /// Constants with the same bytes share one buffer, as in TensorFlow's files (a separable
+    /// convolution's zero biases): the data is stored once, and both tensors read it back.
+    @Test func constantsWithTheSameBytesShareABuffer() throws {
+        let shared = try writeTFLite(try twoAdds(sameValues: true))
+        let separate = try writeTFLite(try twoAdds(sameValues: false))
+        #expect(shared.count <= separate.count - 4000)
+        let read = try readTFLite(bytes: shared)
+        let constants = read.values.filter { $0.constant != nil }
+        #expect(constants.count == 2)
+        #expect(constants.allSatisfy { $0.constant == .float32((0..<1000).map { Float($0) * 0.5 }) })
+    }
+
     @Test func fileIdentifierAndRootAreInPlace() throws {
         let bytes = try sampleBytes()
         #expect(Array(bytes[4..<8]) == Array("TFL3".utf8))
