@@ -173,11 +173,13 @@ static inline void dw_rows(const h5t_depthwise *d, int pixel, const int8_t *inpu
 }
 
 static void qs8_portable(const h5t_depthwise *d, int first, int count, const int8_t *input, const int8_t *padding,
-                         const int32_t *packed, const h5t_requantization *q, int8_t *output) {
+                         const int32_t *packed, const h5t_requantization *q, void *out) {
     int width = d->channels * d->multiplier, pairs = dw_pairs(d->taps);
+    int8_t *output = out;
+    int32_t *raw = out;
     const uint32_t *words = (const uint32_t *)(packed + (size_t)dw_blocks(width) * DW_BLOCK);
     const int8_t *rows[d->taps + 1];
-    for (int pixel = first; pixel < first + count; pixel++, output += width) {
+    for (int pixel = first; pixel < first + count; pixel++, output += width, raw += width) {
         dw_rows(d, pixel, input, padding, rows);
         for (int o = 0; o < width; o++) {
             const uint32_t *w = words + (size_t)(o / DW_BLOCK) * pairs * DW_BLOCK + dw_word(o % DW_BLOCK);
@@ -186,7 +188,11 @@ static void qs8_portable(const h5t_depthwise *d, int first, int count, const int
             for (int p = 0; p < pairs; p++) {
                 sum += rows[2 * p][c] * (int16_t)(w[p * DW_BLOCK] & 0xffff) + rows[2 * p + 1][c] * (int16_t)(w[p * DW_BLOCK] >> 16);
             }
-            output[o] = (int8_t)clamp32(requantize(sum, q->multiplier[o], q->shift[o]) + q->output_zero_point, q->lo, q->hi);
+            if (q) {
+                output[o] = (int8_t)clamp32(requantize(sum, q->multiplier[o], q->shift[o]) + q->output_zero_point, q->lo, q->hi);
+            } else {
+                raw[o] = sum;
+            }
         }
     }
 }
@@ -206,19 +212,21 @@ static inline __mmask16 dw_lanes16(int count) {
 
 H5T_TARGET_AVX512
 static void qs8_avx512(const h5t_depthwise *d, int first, int count, const int8_t *input, const int8_t *padding,
-                       const int32_t *packed, const h5t_requantization *q, int8_t *output) {
+                       const int32_t *packed, const h5t_requantization *q, void *out) {
+    int8_t *output = out;
+    int32_t *raw = out;
     int width = d->channels, pairs = dw_pairs(d->taps), blocks = dw_blocks(width);
     const int32_t *words = packed + (size_t)blocks * DW_BLOCK;
     const __m512i halves[2] = {_mm512_loadu_si512(dw_halves[0]), _mm512_loadu_si512(dw_halves[1])};
     const int8_t *rows[d->taps + 1];
     /* Each 16 channels' requantization, prepared once for all pixels. */
     h5t_requantizer16 requantizers[2 * blocks];
-    for (int h = 0; h < 2 * blocks; h++) {
+    for (int h = 0; q && h < 2 * blocks; h++) {
         __mmask16 valid = dw_lanes16(width - 16 * h);
         requantizers[h] = requantizer16(_mm512_maskz_loadu_epi32(valid, q->multiplier + 16 * h),
                                         _mm512_maskz_loadu_epi32(valid, q->shift + 16 * h));
     }
-    for (int pixel = first; pixel < first + count; pixel++, output += width) {
+    for (int pixel = first; pixel < first + count; pixel++, output += width, raw += width) {
         dw_rows(d, pixel, input, padding, rows);
         for (int b = 0; b < blocks; b++) {
             int c = b * DW_BLOCK, n = width - c < DW_BLOCK ? width - c : DW_BLOCK;
@@ -235,6 +243,10 @@ static void qs8_avx512(const h5t_depthwise *d, int first, int count, const int8_
                 int o = c + 16 * half;
                 __m512i sum = _mm512_permutex2var_epi32(low, halves[half], high);
                 sum = _mm512_add_epi32(sum, _mm512_loadu_si512(packed + o));
+                if (!q) {
+                    _mm512_mask_storeu_epi32(raw + o, dw_lanes16(n - 16 * half), sum);
+                    continue;
+                }
                 store16(requantize16_with(sum, &requantizers[2 * b + half]), q->output_zero_point, q->lo, q->hi,
                         n - 16 * half < 16 ? n - 16 * half : 16, output + o);
             }
@@ -246,12 +258,14 @@ static void qs8_avx512(const h5t_depthwise *d, int first, int count, const int8_
    words 8h..8h+7 and 16+8h..16+8h+7. */
 H5T_TARGET_AVX2
 static void qs8_avx2(const h5t_depthwise *d, int first, int count, const int8_t *input, const int8_t *padding,
-                     const int32_t *packed, const h5t_requantization *q, int8_t *output) {
+                     const int32_t *packed, const h5t_requantization *q, void *out) {
+    int8_t *output = out;
+    int32_t *raw = out;
     int width = d->channels, pairs = dw_pairs(d->taps), blocks = dw_blocks(width);
     const int32_t *words = packed + (size_t)blocks * DW_BLOCK;
     const int8_t *rows[d->taps + 1];
     int8_t tail[2][16];
-    for (int pixel = first; pixel < first + count; pixel++, output += width) {
+    for (int pixel = first; pixel < first + count; pixel++, output += width, raw += width) {
         dw_rows(d, pixel, input, padding, rows);
         for (int c = 0; c < width; c += 16) {
             int n = width - c < 16 ? width - c : 16, half = c % DW_BLOCK / 16;
@@ -281,11 +295,17 @@ static void qs8_avx2(const h5t_depthwise *d, int first, int count, const int8_t 
                 int o = c + 8 * part, valid = n - 8 * part < 8 ? n - 8 * part : 8;
                 int32_t m[8] = {0}, shift[8] = {0}, bias[8] = {0};
                 for (int j = 0; j < valid; j++) {
-                    m[j] = q->multiplier[o + j];
-                    shift[j] = q->shift[o + j];
+                    m[j] = q ? q->multiplier[o + j] : 0;
+                    shift[j] = q ? q->shift[o + j] : 0;
                     bias[j] = packed[o + j];
                 }
                 __m256i sum = _mm256_add_epi32(part ? second8 : first8, _mm256_loadu_si256((const __m256i *)bias));
+                if (!q) {
+                    int32_t sums[8];
+                    _mm256_storeu_si256((__m256i *)sums, sum);
+                    for (int j = 0; j < valid; j++) raw[o + j] = sums[j];
+                    continue;
+                }
                 store8(requantize8(sum, _mm256_loadu_si256((const __m256i *)m), _mm256_loadu_si256((const __m256i *)shift)),
                        q->output_zero_point, q->lo, q->hi, valid, output + o);
             }
@@ -295,7 +315,7 @@ static void qs8_avx2(const h5t_depthwise *d, int first, int count, const int8_t 
 #endif
 
 void h5t_qs8_depthwise(const h5t_depthwise *d, int first, int count, const int8_t *input, const int8_t *padding,
-                       const int32_t *packed, const h5t_requantization *requantization, int8_t *output) {
+                       const int32_t *packed, const h5t_requantization *requantization, void *output) {
 #ifdef H5T_X86
     if (d->multiplier == 1 && h5t_isa >= H5T_AVX512)
         return qs8_avx512(d, first, count, input, padding, packed, requantization, output);

@@ -39,33 +39,6 @@ func paddingBefore(input: Int, output: Int, kernel: Int, stride: Int, dilation: 
     return max((output - 1) * stride + effective - input, 0) / 2
 }
 
-/// DEPTHWISE_CONV_2D's sums at output pixel (y, x): output channel c*m+j adds input channel c
-/// under the window times its own tap, for the float kernel and (on centred values) the
-/// integer one.
-func depthwiseWindowSums(_ g: WindowGeometry, multiplier: Int, image: UnsafePointer<Float>, filter: UnsafePointer<Float>,
-                         y: Int, x: Int, into sums: UnsafeMutablePointer<Float>) {
-    let channels = g.inputChannels
-    let width = channels * multiplier
-    sums.update(repeating: 0, count: width)
-    for ky in 0..<g.kernelHeight {
-        let iy = g.inputRow(y) + ky * g.dilationHeight
-        guard iy >= 0, iy < g.inputHeight else { continue }
-        for kx in 0..<g.kernelWidth {
-            let ix = g.inputColumn(x) + kx * g.dilationWidth
-            guard ix >= 0, ix < g.inputWidth else { continue }
-            let source = image + (iy * g.inputWidth + ix) * channels
-            let taps = filter + (ky * g.kernelWidth + kx) * width
-            if multiplier == 1 {
-                for c in 0..<channels { sums[c] += source[c] * taps[c] }
-            } else {
-                for c in 0..<channels {
-                    for j in 0..<multiplier { sums[c * multiplier + j] += source[c] * taps[c * multiplier + j] }
-                }
-            }
-        }
-    }
-}
-
 /// Writes the input patch under each output pixel of `rows` (im2col), zeros where the
 /// window hangs over the padding. Integer convolutions pass centred inputs, whose
 /// padding value (the zero point) is 0 too.

@@ -18,79 +18,6 @@ enum IntegerInput: Equatable {
     /// quantizes them for the hybrid ops it takes: per image, or per row (pixel)
     /// for dense layers and the 1x1 convolutions it runs as dense layers.
     case xnnpack
-
-    /// Writes `count` centred values of one image or row to `target`; returns
-    /// the scale that turns them back into reals (1 for int8 inputs, whose scale
-    /// lives in the output stage).
-    func center(_ context: KernelContext, from start: Int, count: Int, into target: UnsafeMutablePointer<Float>) -> Float {
-        switch self {
-        case .int8(let zeroPoint):
-            let source = context.input(0, as: Int8.self) + start
-            let offset = Float(zeroPoint)
-            for i in 0..<count { target[i] = Float(source[i]) - offset }
-            return 1
-        case .asymmetric:
-            return quantizeAsymmetrically(context.inputs[0] + start, count: count, into: target)
-        case .xnnpack:
-            return quantizeLikeXNNPACK(context.inputs[0] + start, count: count, into: target)
-        }
-    }
-}
-
-/// TFLite's AsymmetricQuantizeFloats: the range [min(0, lowest), max(0, highest)]
-/// mapped onto [-128, 127] with the zero point nearer in error. Writes
-/// q - zeroPoint and returns the scale. Values are rounded as LiteRT's
-/// vectorized kernel (the one x86 and ARM builds run) rounds them: x * (1 / scale),
-/// the inverse taken in double, rounded half away from zero, then offset.
-func quantizeAsymmetrically(_ values: UnsafePointer<Float>, count: Int, into target: UnsafeMutablePointer<Float>) -> Float {
-    var lowest: Float = 0, highest: Float = 0
-    for i in 0..<count {
-        lowest = min(lowest, values[i])
-        highest = max(highest, values[i])
-    }
-    let (rmin, rmax) = (Double(lowest), Double(highest))
-    guard rmin != rmax else {
-        target.update(repeating: 0, count: count)
-        return 1
-    }
-    let scale = (rmax - rmin) / 255
-    let fromMin = -128 - rmin / scale, fromMax = 127 - rmax / scale
-    let zeroPointReal = 128 + abs(rmin / scale) < 127 + abs(rmax / scale) ? fromMin : fromMax
-    let zeroPoint: Float = zeroPointReal <= -128 ? -128 : zeroPointReal >= 127 ? 127 : Float(zeroPointReal.rounded(.toNearestOrAwayFromZero))
-    let floatScale = Float(scale)
-    let inverse = Float(1 / Double(floatScale))
-    for i in 0..<count {
-        target[i] = min(max(roundHalfAway(values[i] * inverse) + zeroPoint, -128), 127) - zeroPoint
-    }
-    return floatScale
-}
-
-/// x rounded half away from zero as a float sum and a truncation, the way the
-/// vectorized kernels do it (x ± 0.5 itself rounds for some x below 1).
-@inline(__always)
-func roundHalfAway(_ x: Float) -> Float {
-    (x + (x < 0 ? -0.5 : 0.5)).rounded(.towardZero)
-}
-
-/// XNNPACK's dynamic quantization (xnn_qd8_asymmetric_quantization_params and
-/// its f32-qs8 convert): a multiplier 255 / (max - min) over the range widened
-/// to hold 0, the zero point from whichever end errs less, ties to even, values
-/// rint(x * multiplier) + zeroPoint saturated to int8, all in float. Writes
-/// q - zeroPoint and returns 1 / multiplier.
-func quantizeLikeXNNPACK(_ values: UnsafePointer<Float>, count: Int, into target: UnsafeMutablePointer<Float>) -> Float {
-    var lowest: Float = 0, highest: Float = 0
-    for i in 0..<count {
-        lowest = min(lowest, values[i])
-        highest = max(highest, values[i])
-    }
-    let multiplier: Float = lowest == highest ? 1 : 255 / (highest - lowest)
-    let descaledMin = lowest * multiplier, descaledMax = highest * multiplier
-    let nearer: Float = (-128 + descaledMin) + (127 + descaledMax) > 0 ? -128 - descaledMin : 127 - descaledMax
-    let zeroPoint = min(max(nearer, -128), 127).rounded(.toNearestOrEven)
-    for i in 0..<count {
-        target[i] = min(max((values[i] * multiplier).rounded(.toNearestOrEven) + zeroPoint, -128), 127) - zeroPoint
-    }
-    return 1 / multiplier
 }
 
 /// How int32 sums become outputs, channel by channel.
@@ -143,6 +70,14 @@ enum IntegerOutput {
 /// scale, then fuses the weight scale and the bias into one multiply-add.
 enum HybridOrder {
     case tflite, tfliteDepthwise, xnnpack
+
+    var kernelOrder: h5t_hybrid_order {
+        switch self {
+        case .tflite: H5T_HYBRID_TFLITE
+        case .tfliteDepthwise: H5T_HYBRID_TFLITE_DEPTHWISE
+        case .xnnpack: H5T_HYBRID_XNNPACK
+        }
+    }
 }
 
 /// The weights of a convolution or dense layer with their zero point subtracted
@@ -166,11 +101,13 @@ struct HybridProductKernel: Kernel {
     let input: IntegerInput
     /// Whether each input pixel (row) is quantized on its own: each output row then has its scale.
     let perPixel: Bool
-    let output: IntegerOutput
+    let weightScales: [Float]
+    let activation: FusedActivation
+    let order: HybridOrder
     let hasBias: Bool
 
-    init(window: WindowGeometry?, units: Int, inputCount: Int, weights: [Int16], input: IntegerInput, output: IntegerOutput,
-         hasBias: Bool, threads: Int) {
+    init(window: WindowGeometry?, units: Int, inputCount: Int, weights: [Int16], input: IntegerInput, weightScales: [Float],
+         activation: FusedActivation, order: HybridOrder, hasBias: Bool, threads: Int) {
         product = IntegerProduct(window: window, units: units, inputCount: inputCount, weights: weights, bias: nil,
                                  inputZeroPoint: 0, layout: H5T_PAIRS, threads: threads)
         self.input = input
@@ -179,88 +116,126 @@ struct HybridProductKernel: Kernel {
         let pointwise = window.map { $0.kernelHeight == 1 && $0.kernelWidth == 1 && $0.strideHeight == 1 && $0.strideWidth == 1
             && $0.inputHeight == $0.outputHeight && $0.inputWidth == $0.outputWidth && channels + units > 2 } ?? true
         perPixel = input == .xnnpack && pointwise
-        self.output = output
+        self.weightScales = weightScales
+        self.activation = activation
+        self.order = order
         self.hasBias = hasBias
     }
 
     private var pixels: Int { product.pixels }
     private var channels: Int { product.rows.channels }
     private var units: Int { product.units }
-    /// Words of scratch: centred floats, staged pixels and their padding pixel, int32 sums, scales.
-    private var layout: (staged: Int, sums: Int, scales: Int, end: Int) {
-        let staged = pixels * channels
-        let sums = staged + wordCount((pixels + 1) * product.pixelBytes, size: 1)
+    /// Int16 words of each staged pixel.
+    private var width: Int { product.pixelBytes / 2 }
+    /// Words of scratch: staged pixels and their padding pixel, int32 sums, scales.
+    private var layout: (sums: Int, scales: Int, end: Int) {
+        let sums = wordCount((pixels + 1) * product.pixelBytes, size: 1)
         let scales = sums + product.rows.count * units
-        return (staged, sums, scales, scales + pixels)
+        return (sums, scales, scales + pixels)
     }
 
     var scratchCount: Int { layout.end }
 
     func run(_ context: KernelContext) {
-        let (stagedStart, sumsStart, scalesStart, _) = layout
-        let centred = context.scratch
-        let width = product.pixelBytes / 2
-        let staged = UnsafeMutableRawPointer(context.scratch + stagedStart).bindMemory(to: Int16.self, capacity: (pixels + 1) * width)
+        let (sumsStart, scalesStart, _) = layout
+        let staged = UnsafeMutableRawPointer(context.scratch).bindMemory(to: Int16.self, capacity: (pixels + 1) * width)
         let sums = UnsafeMutableRawPointer(context.scratch + sumsStart).bindMemory(to: Int32.self, capacity: product.rows.count * units)
         let scales = context.scratch + scalesStart
-        if perPixel {
-            for pixel in 0..<pixels { scales[pixel] = input.center(context, from: pixel * channels, count: channels, into: centred + pixel * channels) }
-        } else {
-            scales[0] = input.center(context, from: 0, count: pixels * channels, into: centred)
-        }
-        // Each pixel's channels, zeros past them; then one pixel of zeros, the padding.
-        for pixel in 0..<pixels {
-            let row = staged + pixel * width
-            for c in 0..<channels { row[c] = Int16(centred[pixel * channels + c]) }
-            (row + channels).update(repeating: 0, count: width - channels)
-        }
+        stage(context, into: staged, scales: scales)
+        // The padding pixel: zeros.
         (staged + pixels * width).update(repeating: 0, count: width)
         product.multiply(staged: staged, padding: staged + pixels * width, requantization: nil, into: UnsafeMutableRawPointer(sums))
         parallelFor(product.rows.count, threads: product.threads, grain: max(1, (1 << 12) / max(units, 1))) { _, range in
-            for row in range {
-                output.finish(sums + row * units, count: units, inputScale: scales[perPixel ? row : 0],
-                              bias: hasBias ? UnsafeRawPointer(context.inputs[2]) : nil,
-                              into: UnsafeMutableRawPointer(context.output) + row * units * output.elementSize)
+            let target = context.output + range.lowerBound * units
+            h5t_hybrid_finish(order.kernelOrder, Int32(range.count), Int32(units), sums + range.lowerBound * units,
+                              perPixel ? scales + range.lowerBound : scales, perPixel ? 1 : 0, weightScales,
+                              hasBias ? context.inputs[2] : nil, target)
+            applyActivation(activation, target, count: range.count * units)
+        }
+    }
+
+    /// The input as int16 pixels of `width` words (zeros past the channels), and the scales that
+    /// map them back: one for the image, or one per pixel.
+    private func stage(_ context: KernelContext, into staged: UnsafeMutablePointer<Int16>, scales: UnsafeMutablePointer<Float>) {
+        switch input {
+        case .int8(let zeroPoint):
+            let source = context.input(0, as: Int8.self)
+            for pixel in 0..<pixels {
+                let row = staged + pixel * width
+                for c in 0..<channels { row[c] = Int16(source[pixel * channels + c]) - Int16(zeroPoint) }
+                (row + channels).update(repeating: 0, count: width - channels)
+            }
+            scales[0] = 1
+        case .asymmetric, .xnnpack:
+            let mode = input == .xnnpack ? H5T_DYNAMIC_XNNPACK : H5T_DYNAMIC_TFLITE
+            guard perPixel else {
+                h5t_dynamic_stage(mode, 0, Int32(pixels), Int32(channels), Int32(width), context.inputs[0], staged, scales)
+                return
+            }
+            parallelFor(pixels, threads: product.threads, grain: max(1, (1 << 12) / max(channels, 1))) { _, range in
+                h5t_dynamic_stage(mode, 1, Int32(range.count), Int32(channels), Int32(width), context.inputs[0] + range.lowerBound * channels,
+                                  staged + range.lowerBound * width, scales + range.lowerBound)
             }
         }
     }
 }
 
-/// DEPTHWISE_CONV_2D on integers: each output channel c*m+j sums centred input
-/// channel c under the window times its own tap (a few products: exact in float).
+/// DEPTHWISE_CONV_2D with float activations and int8 weights (hybrid files), as TFLite's
+/// built-in kernel runs it: the image quantized as one range, exact int32 sums of the centred
+/// input and weights on the int8 depthwise kernel (weights packed on each run, since the input's
+/// zero point folded into them changes with the image), then each sum scaled to a float with
+/// the bias and the fused activation. An int8 input with a float output takes the same path.
 struct IntegerDepthwiseKernel: Kernel {
-    let geometry: WindowGeometry
-    let multiplier: Int
-    let weights: [Float]
+    let windows: DepthwiseWindows
+    /// The input's elements: pixels times channels.
+    let imageCount: Int
+    /// Weights less their zero point, [taps][channels * multiplier].
+    let weights: [Int32]
     let input: IntegerInput
-    let output: IntegerOutput
+    let weightScales: [Float]
+    let activation: FusedActivation
+    let order: HybridOrder
     let hasBias: Bool
     let threads: Int
 
-    private var imageCount: Int { geometry.inputHeight * geometry.inputWidth * geometry.inputChannels }
-    private var width: Int { geometry.inputChannels * multiplier }
-    private var chunks: Int { chunkCount(geometry.outputHeight, threads: threads) }
+    private var packedCount: Int { h5t_qs8_depthwise_packed_words(Int32(windows.taps), Int32(windows.width)) }
+    /// Words of scratch: the int8 image and a padding row of its zero point, packed weights, int32 sums.
+    private var layout: (packed: Int, sums: Int, end: Int) {
+        let packed = wordCount(imageCount + windows.channels, size: 1)
+        let sums = packed + packedCount
+        return (packed, sums, sums + windows.pixels * windows.width)
+    }
 
-    var scratchCount: Int { imageCount + chunks * 2 * width }
+    var scratchCount: Int { layout.end }
 
     func run(_ context: KernelContext) {
-        let image = context.scratch
-        let inputScale = input.center(context, from: 0, count: imageCount, into: image)
-        let rowLength = geometry.outputWidth * width * output.elementSize
-        parallelFor(geometry.outputHeight, threads: threads) { chunk, range in
-            let partial = context.scratch + imageCount + chunk * 2 * width
-            let sums = UnsafeMutableRawPointer(partial + width).bindMemory(to: Int32.self, capacity: width)
-            for y in range {
-                for x in 0..<geometry.outputWidth {
-                    weights.withUnsafeBufferPointer { filter in
-                        depthwiseWindowSums(geometry, multiplier: multiplier, image: image, filter: filter.baseAddress!,
-                                            y: y, x: x, into: partial)
-                    }
-                    for c in 0..<width { sums[c] = Int32(partial[c]) }
-                    output.finish(sums, count: width, inputScale: inputScale,
-                                  bias: hasBias ? UnsafeRawPointer(context.inputs[2]) : nil,
-                                  into: UnsafeMutableRawPointer(context.output) + y * rowLength + x * width * output.elementSize)
+        let (packedStart, sumsStart, _) = layout
+        let image = UnsafeMutableRawPointer(context.scratch).bindMemory(to: Int8.self, capacity: imageCount + windows.channels)
+        let packed = UnsafeMutableRawPointer(context.scratch + packedStart).bindMemory(to: Int32.self, capacity: packedCount)
+        let sums = UnsafeMutableRawPointer(context.scratch + sumsStart).bindMemory(to: Int32.self, capacity: windows.pixels * windows.width)
+        var scale: Float = 1
+        var zeroPoint: Int32 = 0
+        switch input {
+        case .int8(let inputZeroPoint):
+            image.update(from: context.input(0, as: Int8.self), count: imageCount)
+            zeroPoint = inputZeroPoint
+        case .asymmetric, .xnnpack:
+            h5t_dynamic_quantize(input == .xnnpack ? H5T_DYNAMIC_XNNPACK : H5T_DYNAMIC_TFLITE, imageCount, context.inputs[0], image,
+                                 &scale, &zeroPoint)
+        }
+        (image + imageCount).update(repeating: Int8(truncatingIfNeeded: zeroPoint), count: windows.channels)
+        h5t_qs8_depthwise_pack(Int32(windows.taps), Int32(windows.width), weights, nil, zeroPoint, packed)
+        let width = windows.width
+        windows.withShape { shape in
+            parallelFor(windows.pixels, threads: threads, grain: windows.grain) { _, range in
+                h5t_qs8_depthwise(shape, Int32(range.lowerBound), Int32(range.count), image, image + imageCount, packed, nil,
+                                  sums + range.lowerBound * width)
+                let target = context.output + range.lowerBound * width
+                withUnsafePointer(to: scale) { scale in
+                    h5t_hybrid_finish(order.kernelOrder, Int32(range.count), Int32(width), sums + range.lowerBound * width, scale, 0,
+                                      weightScales, hasBias ? context.inputs[2] : nil, target)
                 }
+                applyActivation(activation, target, count: range.count * width)
             }
         }
     }

@@ -218,14 +218,18 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
         if case .conv2d(let convolution, _) = op.kind {
             window = WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: convolution)
         }
+        guard case .float(let weightScales, let activation, let order) = stage else { throw unsupported(op, "with this input and output") }
         return HybridProductKernel(window: window, units: channels, inputCount: elementCount(shapes[0]), weights: weights.map { Int16($0) },
-                                   input: input, output: stage, hasBias: hasBias, threads: threads)
+                                   input: input, weightScales: weightScales, activation: activation, order: order, hasBias: hasBias,
+                                   threads: threads)
     }
     switch op.kind {
     case .depthwiseConv2d(let window, let multiplier, _):
-        return IntegerDepthwiseKernel(geometry: WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window),
-                                      multiplier: multiplier, weights: weights,
-                                      input: input, output: stage, hasBias: hasBias, threads: threads)
+        guard case .float(let weightScales, let activation, let order) = stage else { throw unsupported(op, "with this input and output") }
+        let geometry = WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window)
+        return IntegerDepthwiseKernel(windows: DepthwiseWindows(geometry, multiplier: multiplier), imageCount: elementCount(shapes[0]),
+                                      weights: weights.map { Int32($0) }, input: input, weightScales: weightScales,
+                                      activation: activation, order: order, hasBias: hasBias, threads: threads)
     case .transposeConv2d(let window, _, _):
         guard case .int8(let zeroPoint) = input, zeroPoints(filter).allSatisfy({ $0 == 0 }) else {
             throw unsupported(op, "unless its activations are int8 and its weights symmetric (no hybrid TRANSPOSE_CONV yet)")

@@ -1,3 +1,4 @@
+import CKernels
 import Testing
 import H5ToLiteCore
 @testable import H5ToLiteInterpreter
@@ -89,22 +90,36 @@ import H5ToLiteCore
         #expect(dequantizeValue(-128, parameters) == -62.5)
     }
 
+    /// The input's dynamic quantization as one image: q - zero point, and the scale back.
+    func stageDynamically(_ mode: h5t_dynamic_quantization, _ values: [Float]) -> (scale: Float, centred: [Int16]) {
+        var staged = [Int16](repeating: 9, count: values.count + 2)
+        var scale: Float = 0
+        h5t_dynamic_stage(mode, 0, 1, Int32(values.count), Int32(values.count + 2), values, &staged, &scale)
+        #expect(staged.suffix(2) == [0, 0], "zeros past the channels")
+        return (scale, Array(staged.prefix(values.count)))
+    }
+
     @Test func hybridInputQuantization() {
         // TFLite's AsymmetricQuantizeFloats on [-1, 0, 0.5, 3]: scale 4 / 255, the
         // zero point from the nearer end, -128 + 63.75 -> -64.
-        var values: [Float] = [-1, 0, 0.5, 3]
-        var centred = [Float](repeating: 0, count: 4)
-        let scale = quantizeAsymmetrically(&values, count: 4, into: &centred)
-        #expect(scale == Float(4.0 / 255))
-        #expect(centred == [-64, 0, 32, 191])
+        let values: [Float] = [-1, 0, 0.5, 3]
+        let tflite = stageDynamically(H5T_DYNAMIC_TFLITE, values)
+        #expect(tflite.scale == Float(4.0 / 255))
+        #expect(tflite.centred == [-64, 0, 32, 191])
         // XNNPACK's: multiplier 255 / 4, zero point rint(-128 + 63.75) = -64 too.
-        let inverse = quantizeLikeXNNPACK(&values, count: 4, into: &centred)
-        #expect(inverse == 1 / Float(255.0 / 4))
-        #expect(centred == [-64, 0, 32, 191])
+        let xnnpack = stageDynamically(H5T_DYNAMIC_XNNPACK, values)
+        #expect(xnnpack.scale == 1 / Float(255.0 / 4))
+        #expect(xnnpack.centred == [-64, 0, 32, 191])
         // A constant row quantizes to zeros with scale 1.
-        var zeros: [Float] = [0, 0]
-        var out: [Float] = [9, 9]
-        #expect(quantizeAsymmetrically(&zeros, count: 2, into: &out) == 1 && out == [0, 0])
-        #expect(quantizeLikeXNNPACK(&zeros, count: 2, into: &out) == 1 && out == [0, 0])
+        for mode in [H5T_DYNAMIC_TFLITE, H5T_DYNAMIC_XNNPACK] {
+            let zeros = stageDynamically(mode, [0, 0])
+            #expect(zeros.scale == 1 && zeros.centred == [0, 0])
+        }
+        // The int8 form: q itself and its zero point.
+        var q = [Int8](repeating: 0, count: 4)
+        var scale: Float = 0
+        var zeroPoint: Int32 = 0
+        h5t_dynamic_quantize(H5T_DYNAMIC_TFLITE, 4, values, &q, &scale, &zeroPoint)
+        #expect(q == [-128, -64, -32, 127] && zeroPoint == -64 && scale == Float(4.0 / 255))
     }
 }

@@ -117,12 +117,13 @@ void h5t_f32_depthwise(const h5t_depthwise *d, int first, int count, const float
    plus the bias, requantized per output channel. Weights ([taps][width] int32, width = channels *
    multiplier) and biases (or NULL) are packed once, with the input zero point folded in, into
    h5t_qs8_depthwise_packed_words(taps, width) words; `padding` is `channels` bytes of the input
-   zero point, read where a window leaves the image. */
+   zero point, read where a window leaves the image. Without a requantization (NULL) the int32
+   sums themselves are stored (`output` then holds int32), for the hybrid kernel's float outputs. */
 size_t h5t_qs8_depthwise_packed_words(int taps, int width);
 void h5t_qs8_depthwise_pack(int taps, int width, const int32_t *weights, const int32_t *bias, int32_t input_zero_point,
                             int32_t *packed);
 void h5t_qs8_depthwise(const h5t_depthwise *d, int first, int count, const int8_t *input, const int8_t *padding,
-                       const int32_t *packed, const h5t_requantization *requantization, int8_t *output);
+                       const int32_t *packed, const h5t_requantization *requantization, void *output);
 
 /* Int8 ADD (or SUB) of two tensors of one shape: each input centred, shifted left by 20 and
    requantized to the shared scale, summed, requantized to the output, plus its zero point and
@@ -163,5 +164,31 @@ void h5t_qs8_pool(const h5t_pool *p, int first, int count, const int8_t *input, 
 typedef void (*h5t_chunk_function)(void *context, int chunk);
 
 void h5t_parallel(int chunks, int threads, h5t_chunk_function function, void *context);
+
+/* Hybrid kernels (float activations, int8 weights). Dynamic quantization of float inputs, as
+   LiteRT's default delegate (XNNPACK: rounding to even, the zero point from the nearer end, all
+   in float) or TFLite's built-in kernels (AsymmetricQuantizeFloats) do it. */
+typedef enum { H5T_DYNAMIC_XNNPACK, H5T_DYNAMIC_TFLITE } h5t_dynamic_quantization;
+
+/* Quantizes `pixels` pixels of `channels` floats, over the whole image or each pixel on its own,
+   and writes q - zero_point as int16 into rows of `width` (zeros past the channels); the scale
+   that maps them back goes to scales[0], or scales[pixel] per pixel. */
+void h5t_dynamic_stage(h5t_dynamic_quantization mode, int per_pixel, int pixels, int channels, int width,
+                       const float *input, int16_t *staged, float *scales);
+
+/* Quantizes `count` floats as one range into int8 values; their scale and zero point (0 for a
+   range of one value, whose values all quantize to 0) go to `scale` and `zero_point`. */
+void h5t_dynamic_quantize(h5t_dynamic_quantization mode, size_t count, const float *input, int8_t *q, float *scale,
+                          int32_t *zero_point);
+
+/* The order of a hybrid kernel's float operations on a sum: TFLite's built-in kernels scale it by
+   (weight scale * input scale), or for depthwise by the input scale then the weight scale, then add
+   the bias; XNNPACK scales by the input scale and fuses the weight scale and the bias into one
+   multiply-add. */
+typedef enum { H5T_HYBRID_TFLITE, H5T_HYBRID_TFLITE_DEPTHWISE, H5T_HYBRID_XNNPACK } h5t_hybrid_order;
+
+/* rows x units int32 sums to floats, with each row's input scale (or input_scales[0] for all). */
+void h5t_hybrid_finish(h5t_hybrid_order order, int rows, int units, const int32_t *sums, const float *input_scales,
+                       int per_row, const float *weight_scales, const float *bias, float *output);
 
 #endif
