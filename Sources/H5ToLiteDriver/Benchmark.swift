@@ -12,6 +12,9 @@ public struct BenchmarkResult {
     /// With profiling: per kernel kind, the milliseconds one sample spends in it and how many
     /// kernels of that kind run, slowest kind first.
     public let kinds: [(kind: String, count: Int, milliseconds: Double)]
+    /// With profiling: the ops one sample spends longest in, slowest first (at most ten): the
+    /// value each computes, its shape, its kernel kind and milliseconds.
+    public let slowest: [(value: String, shape: [Int], kind: String, milliseconds: Double)]
 
     public var median: Double {
         let sorted = millisecondsPerSample.sorted()
@@ -46,15 +49,21 @@ public func benchmark(_ graph: Graph, threads: Int, runs: Int, batch: Int = 1, p
         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(batch))
     }
     var kinds: [String: (count: Int, milliseconds: Double)] = [:]
+    var ops: [ValueID: (kind: String, milliseconds: Double)] = [:]
     if profile {
         let repeats = max(runs, 1)
         for _ in 0..<repeats {
             for op in try interpreter.timeOps(inputs) {
                 kinds[op.kind, default: (0, 0)].milliseconds += op.seconds * 1000 / Double(repeats)
+                ops[op.value, default: (op.kind, 0)].milliseconds += op.seconds * 1000 / Double(repeats)
             }
         }
         for op in try interpreter.timeOps(inputs) { kinds[op.kind]!.count += 1 }
     }
+    let slowest = ops.sorted { ($0.value.milliseconds, $1.key) > ($1.value.milliseconds, $0.key) }.prefix(10).map { id, op in
+        (graph[id].name, graph[id].shape, op.kind, op.milliseconds)
+    }
     return BenchmarkResult(millisecondsPerSample: times,
-                           kinds: kinds.map { ($0.key, $0.value.count, $0.value.milliseconds) }.sorted { $0.milliseconds > $1.milliseconds })
+                           kinds: kinds.map { ($0.key, $0.value.count, $0.value.milliseconds) }.sorted { $0.milliseconds > $1.milliseconds },
+                           slowest: slowest)
 }

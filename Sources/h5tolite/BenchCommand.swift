@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
         Runs the model on seeded normal samples: a third of a second of warm-up, then --runs timed runs of \
         --batch samples each, and prints the median milliseconds per sample. A batch of more \
         than one sample spreads over the threads, one sample per worker. --profile adds the \
-        time one sample spends in each kind of kernel.
+        time one sample spends in each kind of kernel, and the ten slowest ops.
         """)
 
     @Argument(help: "The .tflite model.")
@@ -25,7 +25,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Samples per run.")
     var batch = 1
 
-    @Flag(help: "Also print the time per kernel kind.")
+    @Flag(help: "Also print the time per kernel kind and the ten slowest ops.")
     var profile = false
 
     func validate() throws {
@@ -44,6 +44,13 @@ struct Bench: ParsableCommand {
         for kind in result.kinds {
             let name = kind.kind.padding(toLength: max(kind.kind.count, 30), withPad: " ", startingAt: 0)
             print("  \(name) \(String(format: "%4d  %8.2f ms  %5.1f%%", kind.count, kind.milliseconds, 100 * kind.milliseconds / max(total, 1e-9)))")
+        }
+        if !result.slowest.isEmpty { print("slowest ops:") }
+        for op in result.slowest {
+            let shape = op.shape.map(String.init).joined(separator: "x")
+            // TensorFlow names a fused op after all it absorbed, joined by ';': the first is enough.
+            let name = op.value.split(separator: ";").first.map(String.init) ?? op.value
+            print("  \(String(format: "%8.3f ms", op.milliseconds))  \(name) [\(shape)] (\(op.kind))")
         }
     }
 }

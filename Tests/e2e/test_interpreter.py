@@ -1,4 +1,6 @@
 """The bundled interpreter against LiteRT, on our files and on TensorFlow's own files."""
+import re
+
 import numpy as np
 import pytest
 
@@ -126,3 +128,16 @@ def test_interpreter_runs_our_int8_file_as_tflite_reference_kernels(model, tmp_p
     ours = run_ours(out, inputs, tmp_path)
     # Integer arithmetic exactly as TFLite's reference kernels (a float softmax head may differ in the last bit).
     assert np.abs(ours - run_litert_reference(out, inputs)).max() <= 1e-6
+
+
+def test_bench_profile_names_the_slowest_ops():
+    """`bench --profile` lists time per kernel kind and the slowest ops by the values they compute."""
+    model = GOLDEN / "mini_densenet" / "tf.tflite"
+    result = h5tolite("bench", model, "--runs", "2", "--profile")
+    lines = result.stdout.splitlines()
+    assert "slowest ops:" in lines
+    ops = lines[lines.index("slowest ops:") + 1:]
+    assert 1 <= len(ops) <= 10
+    times = [float(re.match(r"\s+([0-9.]+) ms  ", line).group(1)) for line in ops]
+    assert times == sorted(times, reverse=True)
+    assert all(re.search(r"\[1x[0-9x]+\] \(\w+Kernel(<\w+>)?\)$", line) for line in ops), ops
