@@ -32,12 +32,16 @@ public struct ConversionRequest: Sendable {
     public var maxDrop: MaxDrop?
     /// Stop after this pass: the result carries the graph there and no file bytes.
     public var stopAfter: String?
+    /// Store weights with at least 30% zeros in TFLite's sparse format (`--sparse-weights`).
+    public var sparseWeights: Bool
 
-    public init(options: PipelineOptions, calibration: SampleFile? = nil, maxDrop: MaxDrop? = nil, stopAfter: String? = nil) {
+    public init(options: PipelineOptions, calibration: SampleFile? = nil, maxDrop: MaxDrop? = nil, stopAfter: String? = nil,
+                sparseWeights: Bool = false) {
         self.options = options
         self.calibration = calibration
         self.maxDrop = maxDrop
         self.stopAfter = stopAfter
+        self.sparseWeights = sparseWeights
     }
 }
 
@@ -77,8 +81,31 @@ public func convert(_ model: KerasModel, file: String, request: ConversionReques
         let saved = instrumentation?.saveFailure(failure)
         throw H5ToLiteError(file: file, "\(failure.description)" + (saved.map { " (last good IR in \($0))" } ?? ""))
     }
-    let bytes = request.stopAfter == nil ? try writeTFLite(optimized) : nil
-    return ConversionResult(imported: imported, options: options, optimized: optimized, bytes: bytes, report: context.report)
+    var report = context.report
+    var bytes: [UInt8]?
+    if request.stopAfter == nil {
+        let plan = request.sparseWeights ? planSparseWeights(optimized) : (sparse: [:], skipped: [])
+        bytes = try writeTFLite(optimized, sparse: plan.sparse)
+        if request.sparseWeights { report += sparseWeightsReport(plan.sparse, skipped: plan.skipped) }
+    }
+    return ConversionResult(imported: imported, options: options, optimized: optimized, bytes: bytes, report: report)
+}
+
+/// What `--sparse-weights` stored sparse, in which layouts, and what it kept dense and why.
+func sparseWeightsReport(_ sparse: [ValueID: SparseConstant], skipped: [String]) -> [String] {
+    var layouts: [String: Int] = [:]
+    for constant in sparse.values { layouts[constant.description, default: 0] += 1 }
+    let zeros = sparse.values.reduce(0) { $0 + $1.zeros }
+    let elements = sparse.values.reduce(0) { $0 + $1.elements }
+    var lines = ["sparse-weights: \(sparse.count) weight tensor(s) stored sparse ("
+                 + layouts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+                 + "), \(zeros) of their \(elements) values zero"]
+    if sparse.isEmpty { lines = ["sparse-weights: no weight tensor has 30% zeros or more; the file is dense"] }
+    if !skipped.isEmpty {
+        lines.append("sparse-weights: \(skipped.count) int8 weight tensor(s) kept dense: LiteRT's default XNNPACK delegate "
+                     + "cannot prepare FULLY_CONNECTED or CONV_2D behind DENSIFY with int8 weights")
+    }
+    return lines
 }
 
 /// The pipeline's passes, up to and including `stopAfter` when given.
