@@ -143,6 +143,16 @@ struct TFLiteGraphReader {
         for tensor in inputTensors {
             try addInput(tensor)
         }
+        // DENSIFY only restores constants: resolved first, so patterns that look ahead (a
+        // dilated convolution's SPACE_TO_BATCH_ND) find the weights a later DENSIFY restores.
+        for op in operators where op.code == .DENSIFY {
+            do {
+                try readDensify(op)
+            } catch let error as H5ToLiteError {
+                throw error.at(op.label)
+            }
+            absorbed.insert(op.index)
+        }
         for op in operators where !absorbed.contains(op.index) {
             do {
                 try readOperator(op)

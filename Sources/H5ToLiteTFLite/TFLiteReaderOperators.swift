@@ -58,7 +58,6 @@ extension TFLiteGraphReader {
         case .STRIDED_SLICE: try readStridedSlice(op)
         case .TILE: try readTile(op)
         case .DEQUANTIZE: try readDequantize(op)
-        case .DENSIFY: try readDensify(op)
         case .QUANTIZE: try readQuantize(op)
         case .SPACE_TO_BATCH_ND: try readDilatedConvolution(op)
         case .GREATER:
