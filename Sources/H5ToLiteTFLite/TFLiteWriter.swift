@@ -18,8 +18,9 @@ public func writeTFLite(_ graph: Graph, description: String = "h5tolite", sparse
         }
         let inputs = encoded.operands(tensors, constants)
         let outputs = op.outputs.map { plan.tensor(for: $0, in: graph) }
-        if plan.readsSparseBlocks(op, in: graph) {
-            // TFLite's op versions mark a FULLY_CONNECTED reading sparse weights as version 8.
+        if op.kind.isFullyConnected, op.inputs.count > 1, plan.sparse[op.inputs[1]] != nil {
+            // TFLite's op versions mark a FULLY_CONNECTED with sparse weights (read in blocks or
+            // through DENSIFY) as version 8, as TensorFlow's converter writes it.
             encoded.version = max(encoded.version, 8)
         }
         plan.operators.append(PlannedOperator(opcode: plan.opcode(encoded.code, encoded.version), inputs: inputs,
@@ -104,11 +105,6 @@ private struct FilePlan {
         }
         tensorIndex[id] = index
         return index
-    }
-
-    /// Whether `op` reads a sparse constant itself (a FULLY_CONNECTED filter in blocks).
-    func readsSparseBlocks(_ op: Op, in graph: Graph) -> Bool {
-        op.inputs.contains { sparse[$0].map { !$0.densify } ?? false }
     }
 
     mutating func addConstant(name: String, shape: [Int], payload: Payload) -> Int32 {
