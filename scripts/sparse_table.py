@@ -27,21 +27,35 @@ from ai_edge_litert.interpreter import Interpreter
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def litert(path, inputs, threads, repeats):
-    interpreter = Interpreter(model_path=str(path), num_threads=threads)
-    interpreter.allocate_tensors()
-    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
-    outputs = []
-    for sample in inputs:
-        interpreter.set_tensor(inp["index"], sample[None])
-        interpreter.invoke()
-        outputs.append(interpreter.get_tensor(out["index"])[0].copy())
-    timings = []
+def litert(paths, inputs, threads, repeats):
+    """Each file's outputs and median latency (None, and LiteRT's error, for a file LiteRT cannot
+    load); the files take turns, so a busy moment on a shared machine slows all of them alike."""
+    interpreters, outputs = [], []
+    for path in paths:
+        interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        try:
+            interpreter.allocate_tensors()
+        except RuntimeError as error:
+            interpreters.append(None)
+            outputs.append(str(error).splitlines()[0])
+            continue
+        interpreters.append(interpreter)
+        (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+        results = []
+        for sample in inputs:
+            interpreter.set_tensor(inp["index"], sample[None])
+            interpreter.invoke()
+            results.append(interpreter.get_tensor(out["index"])[0].copy())
+        outputs.append(np.stack(results))
+    timings = [[] for _ in interpreters]
     for _ in range(repeats):
-        start = time.perf_counter()
-        interpreter.invoke()
-        timings.append(time.perf_counter() - start)
-    return np.stack(outputs), statistics.median(timings) * 1000
+        for interpreter, times in zip(interpreters, timings):
+            if interpreter is None:
+                continue
+            start = time.perf_counter()
+            interpreter.invoke()
+            times.append(time.perf_counter() - start)
+    return outputs, [statistics.median(times) * 1000 if times else None for times in timings]
 
 
 def tensorflow_sparsify(dense, target):
@@ -58,7 +72,7 @@ def main():
     parser.add_argument("--quantize", default="none", help="h5tolite --quantize mode of all three files")
     parser.add_argument("--binary", default=str(ROOT / ".build" / "release" / "h5tolite"))
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
     model = pathlib.Path(args.model)
     inputs = np.load(args.inputs or model.parent / "input.npy").astype(np.float32)[:2]
@@ -73,13 +87,15 @@ def main():
                                     check=True, capture_output=True, text=True).stdout
             print(*[line for line in report.splitlines() if line.startswith("sparse-weights")], sep="\n")
             tensorflow_sparsify(dense, theirs)
-            reference, _ = litert(dense, inputs, args.threads, 1)
-            for label, path in (("h5tolite dense (pruned)", dense), ("h5tolite --sparse-weights", ours),
-                                ("TensorFlow mlir_sparsify, same weights", theirs)):
+            files = {"h5tolite dense (pruned)": dense, "h5tolite --sparse-weights": ours,
+                     "TensorFlow mlir_sparsify, same weights": theirs}
+            outputs, latencies = litert(files.values(), inputs, args.threads, args.repeats)
+            reference = outputs[0]
+            for (label, path), result, ms in zip(files.items(), outputs, latencies):
                 data = path.read_bytes()
-                outputs, ms = litert(path, inputs, args.threads, args.repeats)
-                rows.append(f"| {sparsity} | {label} | {len(data):,} | {len(gzip.compress(data, 9)):,} | {ms:.1f} | "
-                            f"{np.abs(outputs - reference).max():.1e} |")
+                measured = (f"{ms:.1f} | {np.abs(result - reference).max():.1e}" if ms is not None
+                            else f"fails to load: {result} | -")
+                rows.append(f"| {sparsity} | {label} | {len(data):,} | {len(gzip.compress(data, 9)):,} | {measured} |")
     print("\n".join(rows))
 
 

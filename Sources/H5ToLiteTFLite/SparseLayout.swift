@@ -75,7 +75,11 @@ public struct SparseLayout: Sendable, Equatable {
                 guard size == sizes[dimension] else {
                     throw H5ToLiteError("\(field).dense_size is \(size), dimension \(dimension) has \(sizes[dimension])")
                 }
-                positions *= size
+                let (product, overflow) = positions.multipliedReportingOverflow(by: size)
+                guard !overflow, product <= maximumElementCount else {
+                    throw H5ToLiteError("\(field).dense_size \(size) makes the tensor too large")
+                }
+                positions = product
             case .compressed(let segments, let indices):
                 guard dimension < rank else {
                     throw H5ToLiteError("\(field) is compressed, but block dimensions must be dense")
@@ -115,6 +119,9 @@ public struct SparseLayout: Sendable, Equatable {
             let (start, end) = (segments[parent], segments[parent + 1])
             guard start <= end else {
                 throw H5ToLiteError("\(field).array_segments decreases at entry \(parent + 1)")
+            }
+            guard end <= indices.count else {
+                throw H5ToLiteError("\(field).array_segments entry \(parent + 1) is \(end), past the \(indices.count) indices")
             }
             var previous = -1
             for index in indices[start..<end] {

@@ -122,6 +122,9 @@ import H5ToLiteTFLite
                       levels: [.dense(size: 8), .compressed(segments: [0, 2, 1, 2, 2, 2, 2, 2, 2], indices: [0, 1])]),
          "array_segments decreases at entry 2"),
         (SparseLayout(traversalOrder: [0], blockMap: [], levels: [.dense(size: 8)]), "traversal_order [0] is not an order"),
+        (SparseLayout(traversalOrder: [0, 1], blockMap: [],
+                      levels: [.dense(size: 8), .compressed(segments: [0, 5, 2, 2, 2, 2, 2, 2, 2], indices: [0, 1])]),
+         "array_segments entry 1 is 5, past the 2 indices"),
     ] as [(SparseLayout, String)])
     func malformedSparsityIsAOneLineErrorNamingTensorAndField(layout: SparseLayout, message: String) throws {
         let (graph, _) = try denseGraph()
