@@ -16,7 +16,7 @@ SOURCES = {
            "golden/models/layers_conv/tfkeras.h5"],
     "keras": ["golden/models/mini_densenet/model.keras", "golden/models/chexnet_nested/model.keras"],
     "tflite": ["golden/models/mini_mobilenetv2/tf.tflite", "golden/models/chexnet_nested/tf.tflite",
-               "golden/models/chexnet_nested/tf_int8.tflite", "Tests/e2e/fixtures/sparse/tf_sparse.tflite"],
+               "golden/models/chexnet_nested/tf_int8.tflite"],
 }
 
 

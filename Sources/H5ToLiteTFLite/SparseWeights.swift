@@ -48,13 +48,13 @@ public func planSparseWeights(_ graph: Graph) -> (sparse: [ValueID: SparseConsta
     var skipped: [String] = []
     for op in graph.ops {
         guard let weights = op.kind.facts.weights, op.inputs.count > weights.filter else { continue }
-        guard let (constant, viaDequantize) = weightConstant(op.inputs[weights.filter], in: graph, readers: readers),
+        guard let (constant, viaDequantize) = weightConstant(op.inputs[weights.filter], in: graph),
               sparse[constant] == nil, let data = graph[constant].constant, [2, 4].contains(graph[constant].shape.count),
               onlyWeightReaders(constant, graph: graph, readers: readers) else { continue }
         let zeros = zeroCount(data)
         guard Double(zeros) >= minimumSparsity * Double(data.count), data.count > 0 else { continue }
         if data.dtype == .int8 {
-            skipped.append(graph[constant].name)
+            if !skipped.contains(graph[constant].name) { skipped.append(graph[constant].name) }
             continue
         }
         let readsBlocks = op.kind.isFullyConnected && !viaDequantize && data.dtype == .float32
@@ -65,7 +65,7 @@ public func planSparseWeights(_ graph: Graph) -> (sparse: [ValueID: SparseConsta
 
 /// The constant behind a filter operand: the operand itself, or the float16 constant a
 /// DEQUANTIZE reads (float16 files), with whether it came through the DEQUANTIZE.
-private func weightConstant(_ filter: ValueID, in graph: Graph, readers: [ValueID: [(op: Op, operand: Int)]]) -> (ValueID, Bool)? {
+private func weightConstant(_ filter: ValueID, in graph: Graph) -> (ValueID, Bool)? {
     if graph.isConstant(filter) { return (filter, false) }
     guard let producer = graph.ops.first(where: { $0.outputs.contains(filter) }), producer.kind == .dequantize,
           let source = producer.inputs.first, graph[source].constant?.dtype == .float16 else { return nil }
@@ -82,12 +82,7 @@ private func onlyWeightReaders(_ constant: ValueID, graph: Graph, readers: [Valu
 }
 
 private func zeroCount(_ data: ConstantData) -> Int {
-    switch data {
-    case .float32(let values): return values.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
-    case .float16(let bits): return bits.reduce(0) { $0 + ($1 & 0x7FFF == 0 ? 1 : 0) }
-    case .int8(let values): return values.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
-    case .int32(let values): return values.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
-    }
+    (0..<data.count).reduce(0) { $0 + (zeroAt(data, $1) ? 1 : 0) }
 }
 
 /// TensorFlow's layouts: every axis dense but the last, which is compressed; a FULLY_CONNECTED
@@ -96,7 +91,7 @@ private func zeroCount(_ data: ConstantData) -> Int {
 private func encode(_ data: ConstantData, shape: [Int], zeros: Int, readsBlocks: Bool) -> SparseConstant {
     let bytes = data.withUnsafeBytes { Array($0) }
     let elementSize = bytes.count / max(data.count, 1)
-    let isZero = { (index: Int) -> Bool in zeroAt(data, index) }
+    let isZero = { zeroAt(data, $0) }
     if readsBlocks, shape.count == 2, shape[1] % 4 == 0 {
         let blocked = SparseLayout.compressingLastAxis(shape: shape, block: 4, elementSize: elementSize, bytes: bytes, isZero: isZero)
         let blockSparsity = Double(data.count - blocked.stored.count / elementSize) / Double(data.count)
@@ -109,6 +104,7 @@ private func encode(_ data: ConstantData, shape: [Int], zeros: Int, readsBlocks:
     return SparseConstant(layout: random.layout, stored: random.stored, densify: true, zeros: zeros, elements: data.count)
 }
 
+/// Whether element `index` is zero (either sign: TensorFlow drops -0.0 too).
 private func zeroAt(_ data: ConstantData, _ index: Int) -> Bool {
     switch data {
     case .float32(let values): return values[index] == 0

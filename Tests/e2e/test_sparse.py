@@ -5,6 +5,8 @@ longer take; h5tolite lays the weights out
 as TensorFlow's converter does, and runs TensorFlow's own sparse file (fixtures/sparse, made by
 fixtures/sparse/generate.py from the golden layers_conv model)."""
 import json
+import random
+import sys
 
 import numpy as np
 import pytest
@@ -116,3 +118,23 @@ def test_tensorflows_sparse_file_runs_in_the_bundled_interpreter(tmp_path):
     assert relative_error(ours, run_litert(tf_file, inputs)) <= 1e-5
     listing = h5tolite("inspect", tf_file).stdout
     assert "levels dense 10 / csr / dense 4, blocks 4 on axis 1" in listing, listing
+
+
+def test_damaged_sparse_files_are_one_line_errors(tmp_path):
+    """TensorFlow's sparse fixture, truncated and with bytes flipped or spliced as
+    scripts/mutate_corpus.py damages the golden files: never a crash, a one-line error naming
+    the file (mostly the tensor and sparsity field) or a run."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from mutate_corpus import mutate
+    from test_hostile_files import check, run
+
+    original = (FIXTURES / "tf_sparse.tflite").read_bytes()
+    rng = random.Random(18)
+    x, y = tmp_path / "x.npy", tmp_path / "y.npy"
+    np.save(x, np.load(GOLDEN / "layers_conv" / "input.npy")[:1])
+    for index in range(60):
+        path = tmp_path / f"mutant{index:02d}.tflite"
+        path.write_bytes(mutate(original, rng))
+        check(run("inspect", path), path)
+        check(run("run", path, "--input", x, "--output", y), path, y)
+        y.unlink(missing_ok=True)
