@@ -100,7 +100,9 @@ func sparseWeightsReport(_ sparse: [ValueID: SparseConstant], skipped: [String])
     var lines = ["sparse-weights: \(sparse.count) weight tensor(s) stored sparse ("
                  + layouts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
                  + "), \(zeros) of their \(elements) values zero"]
-    if sparse.isEmpty { lines = ["sparse-weights: no weight tensor has 30% zeros or more; the file is dense"] }
+    if sparse.isEmpty {
+        lines = skipped.isEmpty ? ["sparse-weights: no weight tensor has 30% zeros or more; the file is dense"] : []
+    }
     if !skipped.isEmpty {
         lines.append("sparse-weights: \(skipped.count) int8 weight tensor(s) kept dense: LiteRT's default XNNPACK delegate "
                      + "cannot prepare FULLY_CONNECTED or CONV_2D behind DENSIFY with int8 weights")
