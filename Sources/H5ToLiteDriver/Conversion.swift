@@ -105,7 +105,8 @@ func sparseWeightsReport(_ sparse: [ValueID: SparseConstant], skipped: [String])
     }
     if !skipped.isEmpty {
         lines.append("sparse-weights: \(skipped.count) int8 weight tensor(s) kept dense: LiteRT's default XNNPACK delegate "
-                     + "cannot prepare FULLY_CONNECTED or CONV_2D behind DENSIFY with int8 weights")
+                     + "cannot prepare an op reading int8 weights through DENSIFY, and computes a hybrid FULLY_CONNECTED's "
+                     + "int8 blocks wrongly")
     }
     return lines
 }

@@ -35,10 +35,11 @@ let minimumSparsity = 0.3
 /// (rank 2 or 4) of a convolution, depthwise, transposed convolution or fully connected op, or
 /// the float16 constant a DEQUANTIZE turns into that filter, when at least 30% of it is zero.
 /// Every such weight is stored with its last axis compressed (CSR) behind a DENSIFY op, except
-/// a float32 FULLY_CONNECTED filter whose 1x4 blocks are nearly as sparse as its elements: the
-/// kernel reads those blocks directly. Weights of int8 and hybrid ops stay dense, because
-/// LiteRT's default XNNPACK delegate fails to prepare their DENSIFY (measured on TensorFlow's
-/// own sparse files, LiteRT 2.3.0); `skipped` lists them.
+/// a FULLY_CONNECTED filter whose blocks (1x4 in float32, 1x16 in int8) are nearly as sparse as
+/// its elements: the kernel reads those blocks directly. Other int8 weights stay dense, because
+/// LiteRT's default XNNPACK delegate fails to prepare an op reading them through DENSIFY, and
+/// computes a hybrid FULLY_CONNECTED's int8 blocks wrongly (both measured on TensorFlow's own
+/// sparse files, LiteRT 2.3.0); `skipped` lists them.
 public func planSparseWeights(_ graph: Graph) -> (sparse: [ValueID: SparseConstant], skipped: [String]) {
     var readers: [ValueID: [(op: Op, operand: Int)]] = [:]
     for op in graph.ops {
@@ -54,7 +55,12 @@ public func planSparseWeights(_ graph: Graph) -> (sparse: [ValueID: SparseConsta
         let zeros = zeroCount(data)
         guard Double(zeros) >= minimumSparsity * Double(data.count), data.count > 0 else { continue }
         if data.dtype == .int8 {
-            if !skipped.contains(graph[constant].name) { skipped.append(graph[constant].name) }
+            if op.kind.isFullyConnected, graph[op.inputs[0]].dtype == .int8,
+               let blocked = blocked(data, shape: graph[constant].shape, zeros: zeros, block: 16, ratio: 0.8) {
+                sparse[constant] = blocked
+            } else if !skipped.contains(graph[constant].name) {
+                skipped.append(graph[constant].name)
+            }
             continue
         }
         let readsBlocks = op.kind.isFullyConnected && !viaDequantize && data.dtype == .float32
@@ -85,23 +91,31 @@ private func zeroCount(_ data: ConstantData) -> Int {
     (0..<data.count).reduce(0) { $0 + (zeroAt(data, $1) ? 1 : 0) }
 }
 
-/// TensorFlow's layouts: every axis dense but the last, which is compressed; a FULLY_CONNECTED
-/// filter is cut into 1x4 blocks along its input axis when the blocks keep less than
-/// 1 / 0.9 as many values as single elements would (`kBlockOverRandomSparsityRatio`).
+/// TensorFlow's layouts: every axis dense but the last, which is compressed; a float32
+/// FULLY_CONNECTED filter is cut into 1x4 blocks along its input axis when the blocks keep
+/// less than 1 / 0.9 as many values as single elements would (`kBlockOverRandomSparsityRatio`).
 private func encode(_ data: ConstantData, shape: [Int], zeros: Int, readsBlocks: Bool) -> SparseConstant {
-    let bytes = data.withUnsafeBytes { Array($0) }
-    let elementSize = bytes.count / max(data.count, 1)
-    let isZero = { zeroAt(data, $0) }
-    if readsBlocks, shape.count == 2, shape[1] % 4 == 0 {
-        let blocked = SparseLayout.compressingLastAxis(shape: shape, block: 4, elementSize: elementSize, bytes: bytes, isZero: isZero)
-        let blockSparsity = Double(data.count - blocked.stored.count / elementSize) / Double(data.count)
-        let sparsity = Double(zeros) / Double(data.count)
-        if blockSparsity / sparsity > 0.9 {
-            return SparseConstant(layout: blocked.layout, stored: blocked.stored, densify: false, zeros: zeros, elements: data.count)
-        }
+    if readsBlocks, let blocked = blocked(data, shape: shape, zeros: zeros, block: 4, ratio: 0.9) {
+        return blocked
     }
-    let random = SparseLayout.compressingLastAxis(shape: shape, block: 1, elementSize: elementSize, bytes: bytes, isZero: isZero)
+    let bytes = data.withUnsafeBytes { Array($0) }
+    let random = SparseLayout.compressingLastAxis(shape: shape, block: 1, elementSize: bytes.count / data.count, bytes: bytes,
+                                                  isZero: { zeroAt(data, $0) })
     return SparseConstant(layout: random.layout, stored: random.stored, densify: true, zeros: zeros, elements: data.count)
+}
+
+/// A FULLY_CONNECTED filter in 1 x `block` blocks along its input axis, for the kernel to read
+/// directly, when the share of elements in all-zero blocks is more than `ratio` times the share
+/// of zero elements; nil otherwise.
+private func blocked(_ data: ConstantData, shape: [Int], zeros: Int, block: Int, ratio: Double) -> SparseConstant? {
+    guard shape.count == 2, shape[1] % block == 0 else { return nil }
+    let bytes = data.withUnsafeBytes { Array($0) }
+    let elementSize = bytes.count / data.count
+    let encoded = SparseLayout.compressingLastAxis(shape: shape, block: block, elementSize: elementSize, bytes: bytes,
+                                                   isZero: { zeroAt(data, $0) })
+    let blockSparsity = Double(data.count - encoded.stored.count / elementSize) / Double(data.count)
+    guard blockSparsity / (Double(zeros) / Double(data.count)) > ratio else { return nil }
+    return SparseConstant(layout: encoded.layout, stored: encoded.stored, densify: false, zeros: zeros, elements: data.count)
 }
 
 /// Whether element `index` is zero (either sign: TensorFlow drops -0.0 too).

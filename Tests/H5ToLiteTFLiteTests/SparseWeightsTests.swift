@@ -67,6 +67,23 @@ import H5ToLiteTFLite
         #expect(plan.sparse.isEmpty && plan.skipped == ["w"])
     }
 
+    @Test func int8DenseWeightsIn16WideBlocksAreReadByFullyConnectedItself() throws {
+        var weights = seededNormalSamples(shape: [8, 32], count: 1).data
+        for index in weights.indices where abs(weights[index - index % 16]) < 0.7 { weights[index] = 0 }
+        let quantized = weights.map { Int8(max(-127, min(127, ($0 * 40).rounded()))) }
+        var graph = Graph(name: "int8")
+        let x = graph.addInput(name: "x", shape: [1, 32], dtype: .int8)
+        graph[x].quantization = Quantization(scale: 0.05, zeroPoint: 0)
+        let w = graph.addConstant(name: "w", shape: [8, 32], data: .int8(quantized), quantization: Quantization(scale: 1.0 / 40, zeroPoint: 0))
+        graph.outputs = [try graph.addOp(.fullyConnected(.none), inputs: [x, w], name: "y", origin: "dense",
+                                         quantization: Quantization(scale: 0.1, zeroPoint: 0))]
+        let plan = planSparseWeights(graph)
+        let sparse = try #require(plan.sparse[w])
+        #expect(!sparse.densify && sparse.layout.blockMap == [1] && plan.skipped.isEmpty)
+        let read = try readTFLite(bytes: try writeTFLite(graph, sparse: plan.sparse))
+        #expect(read.values.first { $0.shape == [8, 32] }?.constant == .int8(quantized))
+    }
+
     /// Writes `weights` of `graph` with a hand-made sparse layout and reads them back.
     func roundTrip(_ graph: Graph, layout: SparseLayout, stored: [Float]) throws -> [UInt8] {
         let id = try #require(graph.values.indices.first { graph.values[$0].shape == [8, 16] })

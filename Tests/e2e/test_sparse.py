@@ -144,3 +144,23 @@ def test_damaged_sparse_files_are_one_line_errors(tmp_path):
         check(run("inspect", path), path)
         check(run("run", path, "--input", x, "--output", y), path, y)
         y.unlink(missing_ok=True)
+
+
+def test_int8_dense_layers_read_16_wide_blocks_directly(tmp_path):
+    """An int8 FULLY_CONNECTED whose weights are zero in 1x16 blocks reads them itself, with no
+    DENSIFY, as TensorFlow writes it; LiteRT runs it with its default delegate."""
+    model, inputs = FIXTURES / "blocks16.keras", FIXTURES / "blocks16_input.npy"
+    dense, sparse = tmp_path / "dense.tflite", tmp_path / "sparse.tflite"
+    common = ["--quantize", "int8", "--calibration", inputs]
+    h5tolite("convert", model, "-o", dense, *common)
+    result = h5tolite("convert", model, "-o", sparse, *common, "--sparse-weights")
+    assert "2 weight tensor(s) stored sparse (2 blocks 1x16, read by FULLY_CONNECTED)" in result.stdout, result.stdout
+    assert all(t["layout"].endswith("blocks 16 on axis 1") for t in sparse_tensors(sparse))
+    samples = np.load(inputs)
+    outputs = run_litert(sparse, samples)
+    assert np.array_equal(run_ours(sparse, samples, tmp_path), run_ours(dense, samples, tmp_path))
+    assert relative_error(run_ours(sparse, samples, tmp_path), run_builtin(sparse, samples)) <= 1e-6
+    # LiteRT's dense int8 kernels round a step apart from its reference arithmetic, as for every int8 file.
+    step = next(d["quantization"][0] for d in Interpreter(model_path=str(sparse)).get_tensor_details()
+                if d["name"] == "logits/int8")
+    assert np.abs(outputs - run_litert(dense, samples)).max() <= 2 * step + 1e-7
