@@ -34,14 +34,17 @@ public struct ConversionRequest: Sendable {
     public var stopAfter: String?
     /// TFLite metadata to write into the file; nil writes none.
     public var metadata: MetadataRequest?
+    /// Store weights with at least 30% zeros in TFLite's sparse format (`--sparse-weights`).
+    public var sparseWeights: Bool
 
     public init(options: PipelineOptions, calibration: SampleFile? = nil, maxDrop: MaxDrop? = nil, stopAfter: String? = nil,
-                metadata: MetadataRequest? = nil) {
+                metadata: MetadataRequest? = nil, sparseWeights: Bool = false) {
         self.options = options
         self.calibration = calibration
         self.maxDrop = maxDrop
         self.stopAfter = stopAfter
         self.metadata = metadata
+        self.sparseWeights = sparseWeights
     }
 }
 
@@ -91,8 +94,10 @@ public func convert(_ model: KerasModel, file: String, request: ConversionReques
         written = try embedNormalization(optimized, metadata.preprocessing, file: file)
     }
     let metadata = try request.metadata.map { try planMetadata($0, graph: written, modelName: model.name, file: file) }
-    let bytes = try writeTFLite(written, metadata: metadata)
     var report = context.report
+    let sparse = request.sparseWeights ? planSparseWeights(written) : (sparse: [:], skipped: [])
+    let bytes = try writeTFLite(written, metadata: metadata, sparse: sparse.sparse)
+    if request.sparseWeights { report += sparseWeightsReport(sparse.sparse, skipped: sparse.skipped) }
     if options.channelPruning != nil {
         report.append(try channelPruningSpeedUp(imported, options: options, pruned: optimized))
     }
@@ -110,6 +115,26 @@ func channelPruningSpeedUp(_ imported: Graph, options: PipelineOptions, pruned: 
     let after = try benchmark(pruned, threads: threads, runs: 10).median
     return "bundled interpreter: " + String(format: "%.2f ms per image without --prune-channels, %.2f ms with it (%.2fx, %d threads)",
                                             before, after, after / before, threads)
+}
+
+/// What `--sparse-weights` stored sparse, in which layouts, and what it kept dense and why.
+func sparseWeightsReport(_ sparse: [ValueID: SparseConstant], skipped: [String]) -> [String] {
+    var layouts: [String: Int] = [:]
+    for constant in sparse.values { layouts[constant.description, default: 0] += 1 }
+    let zeros = sparse.values.reduce(0) { $0 + $1.zeros }
+    let elements = sparse.values.reduce(0) { $0 + $1.elements }
+    var lines = ["sparse-weights: \(sparse.count) weight tensor(s) stored sparse ("
+                 + layouts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+                 + "), \(zeros) of their \(elements) values zero"]
+    if sparse.isEmpty {
+        lines = skipped.isEmpty ? ["sparse-weights: no weight tensor has 30% zeros or more; the file is dense"] : []
+    }
+    if !skipped.isEmpty {
+        lines.append("sparse-weights: \(skipped.count) int8 weight tensor(s) kept dense: LiteRT's default XNNPACK delegate "
+                     + "cannot prepare an op reading int8 weights through DENSIFY, and computes a hybrid FULLY_CONNECTED's "
+                     + "int8 blocks wrongly")
+    }
+    return lines
 }
 
 /// The pipeline's passes, up to and including `stopAfter` when given.

@@ -56,11 +56,21 @@ public struct FileHeader: Encodable {
     var signatures: [String]?
     var operatorCodes: [OperatorCode]?
     var metadata: MetadataDescription?
+    var sparseTensors: [SparseTensor]?
 
     struct OperatorCode: Encodable {
         var name: String
         var version: Int32
         var uses: Int
+    }
+
+    struct SparseTensor: Encodable {
+        var name: String
+        var type: String
+        var shape: [Int]
+        var storedValues: Int
+        var elements: Int
+        var layout: String
     }
 
     public init(format: String = "TFLite", kerasVersion: String? = nil, model: String? = nil) {
@@ -78,6 +88,10 @@ public struct FileHeader: Encodable {
         minRuntimeVersion = summary.minimumRuntime
         signatures = summary.signatures
         operatorCodes = summary.operatorCodes.map { OperatorCode(name: $0.name, version: $0.version, uses: $0.uses) }
+        sparseTensors = summary.sparseTensors.map {
+            SparseTensor(name: $0.name, type: $0.type, shape: $0.shape, storedValues: $0.storedValues, elements: $0.elements,
+                         layout: $0.layout.summary)
+        }
     }
 }
 

@@ -272,6 +272,8 @@ func minimumRuntime(_ code: BuiltinOperator, _ version: Int32) -> String {
     case (.DEPTHWISE_CONV_2D, 6): return "2.3.0"
     case (.CONV_2D, 5): return "2.4.0"
     case (.FULLY_CONNECTED, 12): return "2.17.0"
+    case (.FULLY_CONNECTED, 8): return "2.3.0"
+    case (.DENSIFY, 1): return "2.2.0"
     case (.LEAKY_RELU, 2): return "2.3.0"
     case (.REDUCE_MAX, 2): return "1.14.0"
     case (.RELU6, 2): return "1.14.0"

@@ -40,6 +40,8 @@ struct TensorEntry {
     let signature: [Int]?
     let buffer: Int
     let quantization: Quantization?
+    /// How the buffer stores a sparse constant; nil for dense tensors.
+    let sparsity: SparseLayout?
 
     /// Whether `inferred` is a shape this tensor can take.
     func accepts(_ inferred: [Int]) -> Bool {
@@ -107,6 +109,8 @@ struct TFLiteGraphReader {
     var values: [Int: ValueID] = [:]
     /// Integer tensors known while reading: constants and folded shape arithmetic.
     var integers: [Int: IntTensor] = [:]
+    /// The sparse constant each DENSIFY output restores.
+    var densifiedFrom: [Int: Int] = [:]
     /// Operators absorbed into an earlier operator's pattern.
     var absorbed: Set<Int> = []
     var inputTensors: [Int] = []
@@ -138,6 +142,16 @@ struct TFLiteGraphReader {
     mutating func read() throws -> Graph {
         for tensor in inputTensors {
             try addInput(tensor)
+        }
+        // DENSIFY only restores constants: resolved first, so patterns that look ahead (a
+        // dilated convolution's SPACE_TO_BATCH_ND) find the weights a later DENSIFY restores.
+        for op in operators where op.code == .DENSIFY {
+            do {
+                try readDensify(op)
+            } catch let error as H5ToLiteError {
+                throw error.at(op.label)
+            }
+            absorbed.insert(op.index)
         }
         for op in operators where !absorbed.contains(op.index) {
             do {
@@ -193,8 +207,14 @@ struct TFLiteGraphReader {
                 throw H5ToLiteError("tensor \(index) ('\(name)') refers to buffer \(buffer), but the model has \(buffers.count) buffers")
             }
             let quantization = try readQuantization(table, index: index, name: name, type: type, shape: shape)
+            let sparsity: SparseLayout?
+            do {
+                sparsity = try Self.readSparsity(table, shape: shape)
+            } catch let error as H5ToLiteError {
+                throw error.at("tensor \(index) ('\(name)')")
+            }
             return TensorEntry(index: index, name: name, type: type, shape: shape, signature: signature, buffer: buffer,
-                               quantization: quantization)
+                               quantization: quantization, sparsity: sparsity)
         }
     }
 
@@ -264,9 +284,13 @@ struct TFLiteGraphReader {
         return file.bytes[Int(offset)..<Int(offset + size)]
     }
 
-    /// The constant data of a tensor, checked against its shape; nil for activations.
+    /// The constant data of a tensor, checked against its shape (dense, for a sparse
+    /// constant); nil for activations.
     func constantBytes(_ tensor: TensorEntry) throws -> ArraySlice<UInt8>? {
         let bytes = try bufferBytes(tensor)
+        if let layout = tensor.sparsity, tensor.buffer > 0 {
+            return ArraySlice(try densified(tensor, layout: layout, stored: bytes))
+        }
         guard !bytes.isEmpty else { return nil }
         guard let size = tensor.type.byteSize else {
             throw H5ToLiteError("tensor '\(tensor.name)' holds \(tensor.type) data, which is not supported")
@@ -302,6 +326,10 @@ struct TFLiteGraphReader {
     /// constant (float32, or int8 and int32 with their quantization) added on first use.
     mutating func value(_ index: Int) throws -> ValueID {
         if let id = values[index] { return id }
+        if let source = densifiedFrom[index] {
+            values[index] = try value(source)
+            return values[index]!
+        }
         let tensor = tensors[index]
         guard let bytes = try constantBytes(tensor) else {
             throw H5ToLiteError("tensor \(index) ('\(tensor.name)') is read before any operator writes it")

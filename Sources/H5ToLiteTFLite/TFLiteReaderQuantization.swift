@@ -80,7 +80,8 @@ extension TFLiteGraphReader {
     /// it stands for. DEQUANTIZE of int8 weights or of an activation stays an op.
     mutating func readDequantize(_ op: OperatorEntry) throws {
         try op.expectInputs(1...1)
-        let source = tensors[try op.input(0)]
+        let operand = try op.input(0)
+        let source = tensors[densifiedFrom[operand] ?? operand]
         let target = tensors[try op.output]
         if source.type == .FLOAT16, values[source.index] == nil, let bytes = try constantBytes(source) {
             guard target.type == .FLOAT32, target.shape == source.shape, values[target.index] == nil else {

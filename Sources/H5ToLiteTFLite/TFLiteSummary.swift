@@ -13,6 +13,20 @@ public struct TFLiteSummary {
     public var operatorCodes: [(name: String, version: Int32, uses: Int)]
     public var bufferBytes: Int
     public var fileBytes: Int
+    /// The constants stored in TFLite's sparse format, in tensor order.
+    public var sparseTensors: [SparseTensorSummary]
+}
+
+public struct SparseTensorSummary: Sendable {
+    public var name: String
+    public var type: String
+    public var shape: [Int]
+    /// Values the buffer stores, of the tensor's elements.
+    public var storedValues: Int
+    public var elements: Int
+    public var layout: SparseLayout
+
+    public var density: Double { elements == 0 ? 0 : Double(storedValues) / Double(elements) }
 }
 
 public func summarizeTFLite(bytes: [UInt8]) throws -> TFLiteSummary {
@@ -57,8 +71,36 @@ public func summarizeTFLite(bytes: [UInt8]) throws -> TFLiteSummary {
             codes.append((name, try code.scalar(Slot.OperatorCode.version, default: Int32(1)), uses[index] ?? 0))
         }
     }
+    let sparse = try sparseTensors(model, bufferData: bufferData)
     return TFLiteSummary(schemaVersion: try model.scalar(Slot.Model.version, default: UInt32(0)),
                          description: try model.string(Slot.Model.description) ?? "",
                          minimumRuntime: minimumRuntime, signatures: signatures, operatorCodes: codes,
-                         bufferBytes: bufferData.reduce(0) { $0 + $1.count }, fileBytes: bytes.count)
+                         bufferBytes: bufferData.reduce(0) { $0 + $1.count }, fileBytes: bytes.count,
+                         sparseTensors: sparse)
+}
+
+/// The sparse constants of subgraph 0, their layouts checked against their shapes.
+private func sparseTensors(_ model: FlatTable, bufferData: [ArraySlice<UInt8>]) throws -> [SparseTensorSummary] {
+    guard let subgraphs = try model.vector(Slot.Model.subgraphs, elementSize: 4), subgraphs.count > 0,
+          let tensors = try subgraphs.table(0).vector(Slot.SubGraph.tensors, elementSize: 4) else { return [] }
+    var found: [SparseTensorSummary] = []
+    for index in 0..<tensors.count {
+        let table = try tensors.table(index)
+        let name = try table.string(Slot.Tensor.name) ?? "tensor\(index)"
+        let shape = try table.vector(Slot.Tensor.shape, elementSize: 4)?.scalars(Int32.self).map(Int.init) ?? []
+        guard shape.allSatisfy({ $0 >= 0 }) else { continue }
+        let layout: SparseLayout
+        do {
+            guard let read = try TFLiteGraphReader.readSparsity(table, shape: shape) else { continue }
+            layout = read
+        } catch let error as H5ToLiteError {
+            throw error.at("tensor \(index) ('\(name)')")
+        }
+        let type = TensorType(rawValue: try table.scalar(Slot.Tensor.type, default: Int8(0)))
+        let buffer = Int(try table.scalar(Slot.Tensor.buffer, default: UInt32(0)))
+        let stored = buffer < bufferData.count ? bufferData[buffer].count / (type?.byteSize ?? 1) : 0
+        found.append(SparseTensorSummary(name: name, type: type.map { "\($0)" } ?? "?", shape: shape, storedValues: stored,
+                                         elements: shape.reduce(1, *), layout: layout))
+    }
+    return found
 }

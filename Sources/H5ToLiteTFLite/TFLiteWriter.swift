@@ -7,11 +7,13 @@ import H5ToLiteIR
 /// a dynamic batch axis in `shape_signature`, `min_runtime_version` metadata and
 /// a `serving_default` signature named after the model's inputs and outputs. With
 /// `metadata`, a TFLITE_METADATA buffer too, and its files in a ZIP after the flatbuffer.
-public func writeTFLite(_ graph: Graph, description: String = "h5tolite", metadata: PackedMetadata? = nil) throws -> [UInt8] {
-    var plan = FilePlan()
+/// Constants in `sparse` (from `planSparseWeights`) are stored in TFLite's sparse format.
+public func writeTFLite(_ graph: Graph, description: String = "h5tolite", metadata: PackedMetadata? = nil,
+                        sparse: [ValueID: SparseConstant] = [:]) throws -> [UInt8] {
+    var plan = FilePlan(sparse: sparse)
     for id in graph.inputs { _ = plan.tensor(for: id, in: graph) }
     for op in graph.ops {
-        let encoded = try encode(op, in: graph)
+        var encoded = try encode(op, in: graph)
         let tensors = op.inputs.map { plan.tensor(for: $0, in: graph) }
         let constants = encoded.constantOperands.enumerated().map { index, operand in
             plan.addConstant(name: "\(graph[op.outputs[0]].name)/operand\(index)", shape: operand.shape,
@@ -19,6 +21,11 @@ public func writeTFLite(_ graph: Graph, description: String = "h5tolite", metada
         }
         let inputs = encoded.operands(tensors, constants)
         let outputs = op.outputs.map { plan.tensor(for: $0, in: graph) }
+        if op.kind.isFullyConnected, op.inputs.count > 1, plan.sparse[op.inputs[1]] != nil {
+            // TFLite's op versions mark a FULLY_CONNECTED with sparse weights (read in blocks or
+            // through DENSIFY) as version 8, as TensorFlow's converter writes it.
+            encoded.version = max(encoded.version, 8)
+        }
         plan.operators.append(PlannedOperator(opcode: plan.opcode(encoded.code, encoded.version), inputs: inputs,
                                               outputs: outputs, encoded: encoded))
     }
@@ -49,6 +56,7 @@ private struct PlannedTensor {
     var buffer: Int
     var dynamicBatch: Bool
     var quantization: Quantization?
+    var sparsity: SparseLayout? = nil
 }
 
 private struct PlannedOperator {
@@ -68,10 +76,18 @@ private struct FilePlan {
     private var tensorIndex: [ValueID: Int32] = [:]
     /// Buffers of constants, by their size in bytes.
     private var constantBuffers: [Int: [Int]] = [:]
+    let sparse: [ValueID: SparseConstant]
+
+    init(sparse: [ValueID: SparseConstant]) {
+        self.sparse = sparse
+    }
 
     mutating func tensor(for id: ValueID, in graph: Graph) -> Int32 {
         if let index = tensorIndex[id] { return index }
         let value = graph[id]
+        if let stored = sparse[id], value.constant != nil {
+            return sparseTensor(for: id, stored, in: graph)
+        }
         let buffer = value.constant.map { constantBuffer($0) } ?? 0
         tensors.append(PlannedTensor(name: value.name, shape: value.shape, type: tensorType(value.dtype),
                                      buffer: buffer, dynamicBatch: value.constant == nil && !value.shape.isEmpty,
@@ -94,6 +110,25 @@ private struct FilePlan {
         buffers.append(.constant(constant))
         constantBuffers[size, default: []].append(buffers.count - 1)
         return buffers.count - 1
+    }
+
+    /// A sparse constant, and when its reader cannot take it as it is, the DENSIFY op that
+    /// restores it, placed just before the op being planned (its first reader).
+    private mutating func sparseTensor(for id: ValueID, _ stored: SparseConstant, in graph: Graph) -> Int32 {
+        let value = graph[id]
+        buffers.append(.bytes(stored.stored))
+        tensors.append(PlannedTensor(name: value.name, shape: value.shape, type: tensorType(value.dtype), buffer: buffers.count - 1,
+                                     dynamicBatch: false, quantization: value.quantization, sparsity: stored.layout))
+        var index = Int32(tensors.count - 1)
+        if stored.densify {
+            tensors.append(PlannedTensor(name: "\(value.name)/densify", shape: value.shape, type: tensorType(value.dtype), buffer: 0,
+                                         dynamicBatch: false, quantization: value.quantization))
+            operators.append(PlannedOperator(opcode: opcode(.DENSIFY, 1), inputs: [index], outputs: [index + 1],
+                                             encoded: EncodedOp(code: .DENSIFY)))
+            index += 1
+        }
+        tensorIndex[id] = index
+        return index
     }
 
     mutating func addConstant(name: String, shape: [Int], payload: Payload) -> Int32 {
@@ -184,12 +219,14 @@ private struct FilePlan {
         let shape = b.createVector(tensor.shape.map { Int32($0) })
         let signature = tensor.dynamicBatch ? b.createVector([Int32(-1)] + tensor.shape.dropFirst().map { Int32($0) }) : nil
         let quantization = tensor.quantization.map { writeQuantization($0, &b) }
+        let sparsity = tensor.sparsity.map { writeSparsity($0, &b) }
         b.startTable()
         b.add(Slot.Tensor.shape, shape)
         b.add(Slot.Tensor.type, tensor.type.rawValue)
         b.add(Slot.Tensor.buffer, UInt32(tensor.buffer))
         b.add(Slot.Tensor.name, name)
         b.add(Slot.Tensor.quantization, quantization)
+        b.add(Slot.Tensor.sparsity, sparsity)
         b.add(Slot.Tensor.shape_signature, signature)
         b.add(Slot.Tensor.has_rank, true)
         return b.endTable()
@@ -203,6 +240,52 @@ private struct FilePlan {
         b.add(Slot.QuantizationParameters.zero_point, zeroPoints)
         b.add(Slot.QuantizationParameters.quantized_dimension, Int32(q.axis))
         return b.endTable()
+    }
+
+    private func writeSparsity(_ layout: SparseLayout, _ b: inout FlatBufferBuilder) -> FBOffset {
+        let levels = layout.levels.map { level -> FBOffset in
+            switch level {
+            case .dense(let size):
+                b.startTable()
+                b.add(Slot.DimensionMetadata.dense_size, Int32(size))
+                return b.endTable()
+            case .compressed(let segments, let indices):
+                let segmentVector = writeIndexVector(segments, &b)
+                let indexVector = writeIndexVector(indices, &b)
+                b.startTable()
+                b.add(Slot.DimensionMetadata.format, DimensionType.SPARSE_CSR.rawValue)
+                b.add(Slot.DimensionMetadata.array_segments_type, segmentVector.type.rawValue)
+                b.add(Slot.DimensionMetadata.array_segments, segmentVector.table)
+                b.add(Slot.DimensionMetadata.array_indices_type, indexVector.type.rawValue)
+                b.add(Slot.DimensionMetadata.array_indices, indexVector.table)
+                return b.endTable()
+            }
+        }
+        let order = b.createVector(layout.traversalOrder.map { Int32($0) })
+        let blockMap = b.createVector(layout.blockMap.map { Int32($0) })
+        let metadata = b.createVector(offsets: levels)
+        b.startTable()
+        b.add(Slot.SparsityParameters.traversal_order, order)
+        b.add(Slot.SparsityParameters.block_map, blockMap)
+        b.add(Slot.SparsityParameters.dim_metadata, metadata)
+        return b.endTable()
+    }
+
+    /// An index vector in the narrowest type that holds its largest value, as TensorFlow writes them.
+    private func writeIndexVector(_ values: [Int], _ b: inout FlatBufferBuilder) -> (type: SparseIndexVector, table: FBOffset) {
+        let largest = values.max() ?? 0
+        let type: SparseIndexVector
+        let vector: FBOffset
+        if largest <= Int(UInt8.max) {
+            (type, vector) = (.Uint8Vector, b.createVector(values.map { UInt8($0) }, alignment: 4))
+        } else if largest <= Int(UInt16.max) {
+            (type, vector) = (.Uint16Vector, b.createVector(values.map { UInt16($0) }, alignment: 4))
+        } else {
+            (type, vector) = (.Int32Vector, b.createVector(values.map { Int32($0) }))
+        }
+        b.startTable()
+        b.add(Slot.Int32Vector.values, vector)
+        return (type, b.endTable())
     }
 
     private func writeOperator(_ op: PlannedOperator, _ b: inout FlatBufferBuilder) -> FBOffset {

@@ -115,6 +115,9 @@ struct Convert: ParsableCommand {
     @Option(name: .customLong("metadata-license"), help: "The model's license in the metadata (default: none).")
     var metadataLicense: String?
 
+    @Flag(name: .customLong("sparse-weights"), help: "Store conv, depthwise and dense weights with at least 30% zeros (after --prune, say) in TFLite's sparse format, as TensorFlow's EXPERIMENTAL_SPARSITY does.")
+    var sparseWeights = false
+
     @Flag(help: "Run the original model and the written file with the bundled interpreter and compare them.")
     var verify = false
 
@@ -228,7 +231,7 @@ struct Convert: ParsableCommand {
             calibration: calibration.map { SampleFile(list: $0, preprocessing: preprocess, limit: calibrationSamples) },
             maxDrop: maxDrop.map { MaxDrop(drop: $0, data: SampleFile(list: data!, preprocessing: preprocess), labels: labels!, metric: metric,
                                            labelledOutput: labelledOutput) },
-            stopAfter: stopAfter, metadata: try metadataRequest())
+            stopAfter: stopAfter, metadata: try metadataRequest(), sparseWeights: sparseWeights)
     }
 
     /// Prints the comparisons and fails if the written file is further from the original than `tolerance`.

@@ -46,6 +46,10 @@ struct Inspect: ParsableCommand {
         for code in summary.operatorCodes {
             print("  op \(code.name) v\(code.version): \(code.uses) use(s)")
         }
+        for tensor in summary.sparseTensors {
+            print("  sparse \(tensor.name): \(tensor.type)\(tensor.shape), \(tensor.storedValues) of \(tensor.elements) values stored "
+                  + "(density \(String(format: "%.3f", tensor.density))), \(tensor.layout.summary)")
+        }
     }
 
     private func printMetadata(_ packed: PackedMetadata) {
