@@ -1,0 +1,87 @@
+"""Error of int8 logits against float, per --calibration-method, on the golden models.
+
+Each model is calibrated on the first half of its golden calibration.npy and measured on the
+held-out rest plus its input.npy, in LiteRT. The logits are the input of the final SOFTMAX or
+LOGISTIC (the model's output when it has none): random-weight models give nearly constant
+outputs after a softmax, which says little. The float32 file stands in for Keras (the float
+tests hold it within 1e-5 of Keras). The error is the mean absolute difference divided by the
+float logits' range over the held-out samples.
+
+    H5TOLITE=.build/debug/h5tolite python scripts/calibration_error.py [--methods minmax,mse] [MODEL ...]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "models"
+
+
+def logits(path, samples):
+    """The final activation's input (else the model's output) for each sample."""
+    interpreter = Interpreter(model_path=str(path), experimental_preserve_all_tensors=True)
+    interpreter.allocate_tensors()
+    (input_detail,) = interpreter.get_input_details()
+    output = interpreter.get_output_details()[0]["index"]
+    target = output
+    for op in interpreter._get_ops_details():
+        if output in op["outputs"] and op["op_name"] in ("SOFTMAX", "LOGISTIC"):
+            target = op["inputs"][0]
+    results = []
+    for sample in samples:
+        interpreter.set_tensor(input_detail["index"], sample[None].astype(np.float32))
+        interpreter.invoke()
+        results.append(interpreter.get_tensor(target).astype(np.float32).copy())
+    return np.stack(results)
+
+
+def convert(h5tolite, model, out, *extra):
+    subprocess.run([h5tolite, "convert", GOLDEN / model / "keras3.h5", "-o", out, *extra], check=True,
+                   capture_output=True)
+
+
+def measure(h5tolite, model, methods, folder):
+    calibration = np.load(GOLDEN / model / "calibration.npy")
+    half = len(calibration) // 2
+    np.save(folder / "calibration.npy", calibration[:half])
+    held_out = np.concatenate([calibration[half:], np.load(GOLDEN / model / "input.npy")])
+    convert(h5tolite, model, folder / "float.tflite")
+    expected = logits(folder / "float.tflite", held_out)
+    scale = max(float(expected.max() - expected.min()), 1e-12)
+    errors = {}
+    for method in methods:
+        out = folder / f"{method}.tflite"
+        convert(h5tolite, model, out, "--quantize", "int8", "--calibration", folder / "calibration.npy",
+                "--calibration-method", method)
+        errors[method] = float(np.abs(logits(out, held_out) - expected).mean()) / scale
+    return errors
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("models", nargs="*")
+    parser.add_argument("--methods", default="minmax,mse")
+    args = parser.parse_args()
+    h5tolite = os.environ.get("H5TOLITE", "h5tolite")
+    methods = args.methods.split(",")
+    models = args.models or sorted(p.name for p in GOLDEN.iterdir()
+                                   if (p / "calibration.npy").exists() and (p / "input.npy").exists())
+    print("| model | " + " | ".join(methods) + " |")
+    print("|---" * (len(methods) + 1) + "|")
+    for model in models:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                errors = measure(h5tolite, model, methods, Path(tmp))
+            except subprocess.CalledProcessError as error:
+                print(f"{model}: {error.stderr.decode().strip()}", file=sys.stderr)
+                continue
+        print(f"| {model} | " + " | ".join(f"{errors[m]:.5f}" for m in methods) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
