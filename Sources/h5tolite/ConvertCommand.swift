@@ -65,7 +65,7 @@ struct Convert: ParsableCommand {
     @Option(help: "How images in a --calibration folder are preprocessed, as in keras.applications: torch, tf, caffe or none.")
     var preprocess: Preprocessing?
 
-    @Option(name: .customLong("calibration-method"), help: "How --quantize int8 picks ranges from the calibration data: minmax (smallest and largest value seen) or mse (the clipped range, and weight scales, of least squared error).")
+    @Option(name: .customLong("calibration-method"), help: "How --quantize int8 picks ranges from the calibration data: minmax (smallest and largest value seen) or mse (each activation's clipped range of least squared error on its histogram).")
     var calibrationMethod: CalibrationMethod = .minmax
 
     @Option(name: .customLong("calibration-samples"), help: "Use at most this many calibration samples (default: all).")

@@ -6,7 +6,8 @@ import H5ToLiteInterpreter
 /// the bundled interpreter and records each value's smallest and largest value in the IR
 /// (`range(min, max)`), so that quantize-int8 can be tested on stored ranges alone. With
 /// `--calibration-method mse` the same run also fills each value's histogram, and the range
-/// recorded is the one whose int8 grid errs least on it (`lowestErrorRange`).
+/// recorded is the one whose int8 grid errs least on it (`lowestErrorRange`); the model's
+/// inputs keep min/max, as clipping them measured worse (their error reaches every layer).
 ///
 ///     %3 "conv": f32[1,8,8,4] = conv2d(%0, %1, %2) {...}
 ///   ->
@@ -22,7 +23,8 @@ let calibrate = Pass(name: "calibrate",
     }
     var ranges = measured.ranges
     if method == .mse {
-        for (id, histogram) in measured.histograms where graph.values.indices.contains(id) && graph[id].constant == nil {
+        for (id, histogram) in measured.histograms
+        where graph.values.indices.contains(id) && graph[id].constant == nil && !graph.inputs.contains(id) {
             ranges[id] = lowestErrorRange(histogram, observed: ranges[id]!)
         }
     }

@@ -20,8 +20,7 @@ import H5ToLiteIR
 let quantizeInt8 = Pass(name: "quantize-int8",
                         summary: "int8 weights and activations from calibrated ranges (--quantize int8)") { graph, context in
     var rewriter = try Int8Rewriter(graph: graph, keepFloat: context.options.keepFloat, io: context.options.io,
-                                    floatHead: context.options.floatHead,
-                                    searchWeightClips: context.options.calibrationMethod == .mse)
+                                    floatHead: context.options.floatHead)
     graph = try rewriter.rewrite()
     let kept = graph.ops.filter { !$0.kind.isConversion && graph[$0.outputs[0]].dtype == .float32 }.map(\.origin)
     if !kept.isEmpty {
@@ -66,13 +65,10 @@ private struct Int8Rewriter {
     var quantized: [ValueID: ValueID] = [:]
     var dequantized: [ValueID: ValueID] = [:]
     var newOps: [Op] = []
-    /// `--calibration-method mse`: each weight channel's scale chosen by its squared error.
-    let searchWeightClips: Bool
 
-    init(graph: Graph, keepFloat: Set<String>, io: DType, floatHead: Bool, searchWeightClips: Bool) throws {
+    init(graph: Graph, keepFloat: Set<String>, io: DType, floatHead: Bool) throws {
         self.graph = graph
         self.io = io
-        self.searchWeightClips = searchWeightClips
         integerOps = Set(graph.ops.indices.filter { index in
             let op = graph.ops[index]
             return op.kind.facts.int8 != nil && !keepFloat.contains(op.origin) && !(floatHead && io == .float32 && isFloatHead(op, graph))
@@ -260,8 +256,7 @@ private struct Int8Rewriter {
         let value = graph[id]
         guard let floats = value.constant?.floats else { return id }
         if let weights = op.kind.facts.weights, position == weights.filter {
-            let (data, quantization) = symmetricInt8(floats, shape: value.shape, axis: weights.channelAxis,
-                                                      searchClip: searchWeightClips)
+            let (data, quantization) = symmetricInt8(floats, shape: value.shape, axis: weights.channelAxis)
             return graph.addConstant(name: value.name, shape: value.shape, data: .int8(data), quantization: quantization)
         }
         if let weights = op.kind.facts.weights, position == weights.bias {

@@ -25,21 +25,14 @@ let quantizeWeights = Pass(name: "quantize-weights",
 }
 
 /// Symmetric int8 quantization in [-127, 127], per slice along `axis` or per tensor when
-/// `axis` is nil, rounding w * (1 / scale) half away from zero as TensorFlow does. `searchClip`
-/// (`--calibration-method mse`) lets each slice's scale clip its largest weights where that
-/// lowers the slice's squared error.
-func symmetricInt8(_ values: [Float], shape: [Int], axis: Int?, searchClip: Bool = false) -> ([Int8], Quantization) {
+/// `axis` is nil, rounding w * (1 / scale) half away from zero as TensorFlow does.
+func symmetricInt8(_ values: [Float], shape: [Int], axis: Int?) -> ([Int8], Quantization) {
     let channels = axis.map { shape[$0] } ?? 1
     let inner = axis.map { shape[($0 + 1)...].reduce(1, *) } ?? values.count
     let channelOf: (Int) -> Int = { index in axis == nil ? 0 : (index / inner) % channels }
     var maxima = [Float](repeating: 0, count: channels)
     for (index, value) in values.enumerated() {
         maxima[channelOf(index)] = max(maxima[channelOf(index)], abs(value))
-    }
-    if searchClip {
-        var slices = [[Float]](repeating: [], count: channels)
-        for (index, value) in values.enumerated() { slices[channelOf(index)].append(value) }
-        maxima = zip(slices, maxima).map { lowestErrorSymmetricClip($0, maximum: $1) }
     }
     // An all-zero channel still needs a positive scale for the file to be valid.
     let scales = maxima.map { $0 > 0 ? $0 / 127 : 1 }

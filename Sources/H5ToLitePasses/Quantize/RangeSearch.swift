@@ -5,8 +5,8 @@ public enum CalibrationMethod: String, Sendable, CaseIterable {
     /// The smallest and largest value seen.
     case minmax
     /// The range, among min/max, a few percentiles and a clipping search, whose int8 grid
-    /// gives the smallest mean squared error on the value's histogram; weights' per-channel
-    /// scales searched the same way on the weights themselves.
+    /// gives the smallest mean squared error on the value's histogram. Model inputs and
+    /// weights keep their full range: clipping them measured worse (README, "Calibration method").
     case mse
 }
 
@@ -88,22 +88,4 @@ private func quantile(_ bins: [(value: Double, count: Double)], _ fraction: Doub
         if seen >= fraction * total { return Float(value) }
     }
     return Float(bins.last!.value)
-}
-
-/// The clip, at most `maximum`, whose symmetric int8 grid in [-127, 127] gives `values`
-/// the smallest squared error, measured exactly on the values; the full range wins ties.
-func lowestErrorSymmetricClip(_ values: [Float], maximum: Float) -> Float {
-    guard maximum > 0 else { return maximum }
-    func error(_ clip: Float) -> Double {
-        let scale = clip / 127
-        let reciprocal = 1 / scale
-        var total = 0.0
-        for value in values {
-            let restored = max(-127, min(127, (value * reciprocal).rounded())) * scale
-            total += Double(value - restored) * Double(value - restored)
-        }
-        return total
-    }
-    // Clips down to half the largest magnitude, in steps of 1/128.
-    return lowest((0..<64).map { maximum * (1 - Float($0) / 128) }, by: error)
 }
