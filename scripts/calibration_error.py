@@ -7,7 +7,11 @@ outputs after a softmax, which says little. The float32 file stands in for Keras
 tests hold it within 1e-5 of Keras). The error is the mean absolute difference divided by the
 float logits' range over the held-out samples.
 
-    H5TOLITE=.build/debug/h5tolite python scripts/calibration_error.py [--methods minmax,mse] [MODEL ...]
+    H5TOLITE=.build/debug/h5tolite python scripts/calibration_error.py [--methods minmax,mse] [MODEL|FOLDER ...]
+
+A FOLDER (such as /work/fullsize/densenet121) holds keras3.h5, calibration.npy and input.npy as a
+golden model's does; with --tensorflow, its tf_int8.tflite is measured too (TensorFlow calibrated
+it on the whole calibration.npy, held-out half included).
 """
 import argparse
 import os
@@ -40,16 +44,20 @@ def logits(path, samples):
     return np.stack(results)
 
 
+def model_folder(model):
+    return Path(model) if "/" in model else GOLDEN / model
+
+
 def convert(h5tolite, model, out, *extra):
-    subprocess.run([h5tolite, "convert", GOLDEN / model / "keras3.h5", "-o", out, *extra], check=True,
+    subprocess.run([h5tolite, "convert", model_folder(model) / "keras3.h5", "-o", out, *extra], check=True,
                    capture_output=True)
 
 
-def measure(h5tolite, model, methods, folder):
-    calibration = np.load(GOLDEN / model / "calibration.npy")
+def measure(h5tolite, model, methods, folder, tensorflow=False):
+    calibration = np.load(model_folder(model) / "calibration.npy")
     half = len(calibration) // 2
     np.save(folder / "calibration.npy", calibration[:half])
-    held_out = np.concatenate([calibration[half:], np.load(GOLDEN / model / "input.npy")])
+    held_out = np.concatenate([calibration[half:], np.load(model_folder(model) / "input.npy")])
     convert(h5tolite, model, folder / "float.tflite")
     expected = logits(folder / "float.tflite", held_out)
     scale = max(float(expected.max() - expected.min()), 1e-12)
@@ -59,6 +67,8 @@ def measure(h5tolite, model, methods, folder):
         convert(h5tolite, model, out, "--quantize", "int8", "--calibration", folder / "calibration.npy",
                 "--calibration-method", method)
         errors[method] = float(np.abs(logits(out, held_out) - expected).mean()) / scale
+    if tensorflow:
+        errors["tensorflow"] = float(np.abs(logits(model_folder(model) / "tf_int8.tflite", held_out) - expected).mean()) / scale
     return errors
 
 
@@ -66,21 +76,23 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("models", nargs="*")
     parser.add_argument("--methods", default="minmax,mse")
+    parser.add_argument("--tensorflow", action="store_true")
     args = parser.parse_args()
     h5tolite = os.environ.get("H5TOLITE", "h5tolite")
     methods = args.methods.split(",")
+    columns = methods + (["tensorflow"] if args.tensorflow else [])
     models = args.models or sorted(p.name for p in GOLDEN.iterdir()
                                    if (p / "calibration.npy").exists() and (p / "input.npy").exists())
-    print("| model | " + " | ".join(methods) + " |")
-    print("|---" * (len(methods) + 1) + "|")
+    print("| model | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
     for model in models:
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                errors = measure(h5tolite, model, methods, Path(tmp))
+                errors = measure(h5tolite, model, methods, Path(tmp), args.tensorflow)
             except subprocess.CalledProcessError as error:
                 print(f"{model}: {error.stderr.decode().strip()}", file=sys.stderr)
                 continue
-        print(f"| {model} | " + " | ".join(f"{errors[m]:.5f}" for m in methods) + " |", flush=True)
+        print(f"| {Path(model).name} | " + " | ".join(f"{errors[m]:.5f}" for m in columns) + " |", flush=True)
 
 
 if __name__ == "__main__":
