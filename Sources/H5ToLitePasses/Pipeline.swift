@@ -31,7 +31,7 @@ public struct PipelineOptions: Sendable {
     public var biasCorrection: Bool = false
     /// With float model outputs, compute a final sigmoid or softmax in float.
     public var floatHead: Bool = true
-    /// How int8 ranges and weight scales are chosen from what calibration saw.
+    /// How int8 activation ranges are chosen from what calibration saw.
     public var calibrationMethod = CalibrationMethod.minmax
 
     public init(pruning: PruningOptions? = nil, quantization: QuantizationMode = .none, calibration: [Tensor]? = nil,

@@ -2,17 +2,17 @@
 /// bin is its float32 bit pattern's top 14 bits (sign, exponent and 5 mantissa bits), so a
 /// bin spans 1/32 of a power of two and the counts of several samples, seen in any order
 /// by any number of threads, add up to the same integers.
-public struct Histogram: Sendable, Equatable {
+struct Histogram: Sendable, Equatable {
     /// Count per bin key, only the bins that hold something.
-    public private(set) var counts: [UInt16: UInt64] = [:]
+    private(set) var counts: [UInt16: UInt64] = [:]
 
     static let droppedBits: UInt32 = 18
     static let binCount = 1 << (32 - Int(droppedBits))
 
-    public init() {}
+    init() {}
 
     /// Counts `values` (NaN and infinity are left out: they have no int8 form).
-    public init(_ values: [Float]) {
+    init(_ values: [Float]) {
         var dense = [UInt32](repeating: 0, count: Self.binCount)
         for value in values where value.isFinite {
             dense[Int(value.bitPattern >> Self.droppedBits)] &+= 1
@@ -22,12 +22,12 @@ public struct Histogram: Sendable, Equatable {
         }
     }
 
-    public mutating func add(_ other: Histogram) {
+    mutating func add(_ other: Histogram) {
         counts.merge(other.counts, uniquingKeysWith: +)
     }
 
     /// Every bin as (the middle of its interval, count), in ascending value order.
-    public var bins: [(value: Double, count: Double)] {
+    var bins: [(value: Double, count: Double)] {
         counts.map { key, count in (Self.middle(of: key), Double(count)) }.sorted { $0.value < $1.value }
     }
 
