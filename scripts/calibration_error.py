@@ -1,10 +1,10 @@
 """Error of int8 logits against float, per --calibration-method, on the golden models.
 
 Each model is calibrated on the first half of its golden calibration.npy and measured on the
-held-out rest plus its input.npy, in LiteRT. The logits are the input of the final SOFTMAX or
-LOGISTIC (the model's output when it has none): random-weight models give nearly constant
-outputs after a softmax, which says little. The float32 file stands in for Keras (the float
-tests hold it within 1e-5 of Keras). The error is the mean absolute difference divided by the
+held-out rest plus its input.npy, in LiteRT without delegates. The logits are the input of the
+final SOFTMAX or LOGISTIC (the model's output when it has none): random-weight models give nearly
+constant outputs after a softmax, which says little. The float32 file stands in for Keras (the
+float tests hold it within 1e-5 of Keras). The error is the mean absolute difference divided by the
 float logits' range over the held-out samples.
 
     H5TOLITE=.build/debug/h5tolite python scripts/calibration_error.py [--methods minmax,mse] [MODEL|FOLDER ...]
@@ -34,10 +34,13 @@ def logits(path, samples):
     interpreter.allocate_tensors()
     (input_detail,) = interpreter.get_input_details()
     output = interpreter.get_output_details()[0]["index"]
-    target = output
-    for op in interpreter._get_ops_details():
-        if output in op["outputs"] and op["op_name"] in ("SOFTMAX", "LOGISTIC"):
-            target = op["inputs"][0]
+    producers = {index: op for op in interpreter._get_ops_details() for index in op["outputs"]}
+    head = output
+    # TensorFlow's files end in an int8 activation and a DEQUANTIZE.
+    while head in producers and producers[head]["op_name"] == "DEQUANTIZE":
+        head = producers[head]["inputs"][0]
+    has_head = head in producers and producers[head]["op_name"] in ("SOFTMAX", "LOGISTIC")
+    target = producers[head]["inputs"][0] if has_head else output
     # TensorFlow's files feed an int8 SOFTMAX: its input is int8, read back as real values.
     scale, zero_point = next(t["quantization"] for t in interpreter.get_tensor_details() if t["index"] == target)
     results = []
@@ -72,7 +75,7 @@ def measure(h5tolite, model, methods, folder, tensorflow=False):
         convert(h5tolite, model, out, "--quantize", "int8", "--calibration", folder / "calibration.npy",
                 "--calibration-method", method)
         errors[method] = float(np.abs(logits(out, held_out) - expected).mean()) / scale
-    if tensorflow:
+    if tensorflow and (model_folder(model) / "tf_int8.tflite").exists():
         errors["tensorflow"] = float(np.abs(logits(model_folder(model) / "tf_int8.tflite", held_out) - expected).mean()) / scale
     return errors
 
@@ -97,7 +100,7 @@ def main():
             except subprocess.CalledProcessError as error:
                 print(f"{model}: {error.stderr.decode().strip()}", file=sys.stderr)
                 continue
-        print(f"| {Path(model).name} | " + " | ".join(f"{errors[m]:.5f}" for m in columns) + " |", flush=True)
+        print(f"| {Path(model).name} | " + " | ".join(f"{errors[m]:.5f}" if m in errors else "-" for m in columns) + " |", flush=True)
 
 
 if __name__ == "__main__":
