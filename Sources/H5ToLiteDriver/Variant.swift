@@ -6,7 +6,7 @@ import H5ToLitePasses
 /// `prune:S` (refit on the calibration data), `prune:S:batchnorm`, `prune:S:raw`,
 /// `channels:F` (channel pruning removing a fraction F of multiply-adds, recovered likewise;
 /// `channels:F:batchnorm`, `channels:F:raw`),
-/// `bias-correction`, `int8-head` (the final sigmoid or softmax in int8, as TensorFlow writes it).
+/// `int8:minmax`, `int8:mse` (int8 with that `--calibration-method`), `bias-correction`, `int8-head` (the final sigmoid or softmax in int8, as TensorFlow writes it).
 public struct Variant: Equatable {
     public var quantization: QuantizationMode = .none
     public var prune: Double?
@@ -14,6 +14,7 @@ public struct Variant: Equatable {
     public var recovery = PruningRecovery.refit
     public var biasCorrection = false
     public var integerHead = false
+    public var calibrationMethod = CalibrationMethod.minmax
     public let spec: String
 
     public init(_ spec: String) throws {
@@ -29,12 +30,15 @@ public struct Variant: Equatable {
                 quantization = .none
             } else if part == "bias-correction" {
                 biasCorrection = true
+            } else if part.hasPrefix("int8:"), let method = CalibrationMethod(rawValue: String(part.dropFirst("int8:".count))) {
+                quantization = .int8
+                calibrationMethod = method
             } else if part == "int8-head" {
                 integerHead = true
             } else if let mode = QuantizationMode(rawValue: String(part)), mode != .none {
                 quantization = mode
             } else {
-                throw H5ToLiteError("--variants: '\(spec)' is not float32, float16, dynamic, int8, prune:S[:batchnorm|:raw], "
+                throw H5ToLiteError("--variants: '\(spec)' is not float32, float16, dynamic, int8, int8:minmax|mse, prune:S[:batchnorm|:raw], "
                                    + "channels:F[:batchnorm|:raw], bias-correction, int8-head or a '+' of them")
             }
         }
@@ -66,6 +70,7 @@ public struct Variant: Equatable {
         options.channelPruning = channels.map { ChannelPruningOptions(fraction: $0, recovery: recovery) }
         options.biasCorrection = biasCorrection
         options.floatHead = !integerHead
+        options.calibrationMethod = calibrationMethod
         return options
     }
 }

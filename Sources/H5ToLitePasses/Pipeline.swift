@@ -31,6 +31,8 @@ public struct PipelineOptions: Sendable {
     public var biasCorrection: Bool = false
     /// With float model outputs, compute a final sigmoid or softmax in float.
     public var floatHead: Bool = true
+    /// How int8 activation ranges are chosen from what calibration saw.
+    public var calibrationMethod = CalibrationMethod.minmax
 
     public init(pruning: PruningOptions? = nil, quantization: QuantizationMode = .none, calibration: [Tensor]? = nil,
                 keepFloat: Set<String> = [], io: DType = .float32) {
@@ -118,7 +120,7 @@ extension PipelineOptions {
     /// Options written as `key=value` words, the form golden pass cases carry in a
     /// `# options:` line and `h5tolite opt --options` takes:
     /// `prune=0.5 prune-scope=global prune-ends prune-recovery=batchnorm prune-channels=0.3 quantize=int8
-    /// calibration=normal:16 keep-float=a,b io=int8 bias-correction`. `calibration=normal:N`
+    /// calibration=normal:16 calibration-method=mse keep-float=a,b io=int8 bias-correction`. `calibration=normal:N`
     /// stands for N seeded standard-normal samples of each of the graph's inputs.
     public init(words: String, graph: Graph) throws {
         var settings: [String: String] = [:]
@@ -142,6 +144,7 @@ extension PipelineOptions {
                   io: try parsed("io") { ["float32": DType.float32, "int8": .int8, "uint8": .uint8][$0] } ?? .float32)
         channelPruning = try parsed("prune-channels") { Double($0) }.map { ChannelPruningOptions(fraction: $0, recovery: recovery) }
         biasCorrection = try parsed("bias-correction") { $0 == "true" ? true : nil } ?? false
+        calibrationMethod = try parsed("calibration-method") { CalibrationMethod(rawValue: $0) } ?? .minmax
         if let unknown = settings.keys.sorted().first {
             throw H5ToLiteError("options: unknown option '\(unknown)'")
         }

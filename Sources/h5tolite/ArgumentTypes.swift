@@ -8,6 +8,7 @@ extension PruningScope: ExpressibleByArgument {}
 extension PruningRecovery: ExpressibleByArgument {}
 
 extension QuantizationMode: ExpressibleByArgument {}
+extension CalibrationMethod: ExpressibleByArgument {}
 
 /// `--io`: the element type of an int8 model's input and output tensors.
 enum IOType: String, ExpressibleByArgument, CaseIterable {

@@ -65,6 +65,9 @@ struct Convert: ParsableCommand {
     @Option(help: "How images in a --calibration folder are preprocessed, as in keras.applications: torch, tf, caffe or none.")
     var preprocess: Preprocessing?
 
+    @Option(name: .customLong("calibration-method"), help: "How --quantize int8 picks ranges from the calibration data: minmax (smallest and largest value seen) or mse (each activation's clipped range of least squared error on its histogram).")
+    var calibrationMethod: CalibrationMethod = .minmax
+
     @Option(name: .customLong("calibration-samples"), help: "Use at most this many calibration samples (default: all).")
     var calibrationSamples: Int?
 
@@ -225,6 +228,7 @@ struct Convert: ParsableCommand {
                                       quantization: quantize,
                                       keepFloat: Set((keepFloat ?? "").split(separator: ",").map(String.init)), io: io.dtype)
         options.biasCorrection = biasCorrection
+        options.calibrationMethod = calibrationMethod
         options.channelPruning = pruneChannels.map { ChannelPruningOptions(fraction: $0, recovery: pruneRecovery) }
         return ConversionRequest(
             options: options,

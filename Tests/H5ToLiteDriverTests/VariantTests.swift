@@ -15,9 +15,12 @@ import H5ToLitePasses
         #expect(try Variant("int8+bias-correction").biasCorrection)
         #expect(try Variant("int8+int8-head").integerHead)
         #expect(try Variant("float32").quantization == QuantizationMode.none)
+        let clipped = try Variant("int8:mse")
+        #expect(clipped.quantization == .int8 && clipped.options(calibration: []).calibrationMethod == .mse)
+        #expect(try Variant("int8:minmax").calibrationMethod == .minmax)
     }
 
-    @Test(arguments: ["prune:1.0", "prune:0.5:", "prune:x", "int4", "prune:0.5:refit:x"])
+    @Test(arguments: ["prune:1.0", "prune:0.5:", "prune:x", "int4", "prune:0.5:refit:x", "int8:median"])
     func malformedVariantsAreRefused(spec: String) {
         #expect(throws: H5ToLiteError.self) { try Variant(spec) }
     }
