@@ -14,13 +14,12 @@ of one round is what to trust on a shared machine: the absolute times move with 
 """
 import argparse
 import pathlib
-import re
 import statistics
 import subprocess
 import sys
 import time
 
-from interpreter_speed import litert_ms
+from interpreter_speed import h5tolite_ms, litert_ms
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -32,12 +31,6 @@ def convert(binary, model_dir, out, options):
     subprocess.run([binary, "convert", str(model_dir / "keras3.h5"), "-o", str(out), *options],
                    check=True, capture_output=True, text=True)
     print(f"converted {out.name} in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
-
-
-def bench_ms(binary, path, threads, runs):
-    result = subprocess.run([binary, "bench", str(path), "--threads", str(threads), "--runs", str(runs)],
-                            check=True, capture_output=True, text=True)
-    return float(re.search(r": ([0-9.]+) ms per sample", result.stdout).group(1))
 
 
 def main():
@@ -67,7 +60,7 @@ def main():
     for _ in range(args.rounds):
         for name, (path, _) in files.items():
             litert[name].append(litert_ms(path, args.threads, args.runs))
-            ours[name].append(bench_ms(args.binary, path, args.threads, args.runs))
+            ours[name].append(h5tolite_ms(args.binary, path, args.threads, args.runs, 1))
     print(f"{args.model}, {args.threads} threads, {args.rounds} rounds")
     print("| file | MB | LiteRT ms | LiteRT against dense | h5tolite ms | h5tolite against dense |")
     print("|---|---|---|---|---|---|")
