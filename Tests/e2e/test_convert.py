@@ -15,8 +15,10 @@ from conftest import EXPECTED, FORMATS, GOLDEN, ROOT, golden_cases, h5tolite
 TOLERANCE = 1e-5
 
 
-def run_litert(path, inputs):
-    interpreter = Interpreter(model_path=str(path))
+def run_litert(path, inputs, resolver=OpResolverType.AUTO):
+    """LiteRT on each sample: by default with its XNNPACK delegate; `resolver` picks other kernels
+    (BUILTIN_REF: TFLite's reference kernels; BUILTIN_WITHOUT_DEFAULT_DELEGATES: its own optimized ones)."""
+    interpreter = Interpreter(model_path=str(path), experimental_op_resolver_type=resolver)
     interpreter.allocate_tensors()
     (input_detail,) = interpreter.get_input_details()
     (output_detail,) = interpreter.get_output_details()

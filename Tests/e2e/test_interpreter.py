@@ -70,16 +70,8 @@ def quantized_files():
 
 def run_litert_reference(path, inputs):
     """LiteRT with TFLite's reference kernels: the arithmetic our integer kernels follow."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-    interpreter = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
-    interpreter.allocate_tensors()
-    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
-    outputs = []
-    for sample in inputs:
-        interpreter.set_tensor(inp["index"], sample[None].astype(np.float32))
-        interpreter.invoke()
-        outputs.append(interpreter.get_tensor(out["index"])[0].copy())
-    return np.stack(outputs)
+    from ai_edge_litert.interpreter import OpResolverType
+    return run_litert(path, inputs, OpResolverType.BUILTIN_REF)
 
 
 @pytest.mark.parametrize("model,variant", quantized_files())

@@ -26,15 +26,7 @@ PER_TENSOR_BYTES = 320
 
 def run_builtin(path, inputs):
     """LiteRT's own kernels, without the XNNPACK delegate."""
-    interpreter = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    interpreter.allocate_tensors()
-    (input_detail,), (output_detail,) = interpreter.get_input_details(), interpreter.get_output_details()
-    outputs = []
-    for sample in inputs:
-        interpreter.set_tensor(input_detail["index"], sample[None].astype(np.float32))
-        interpreter.invoke()
-        outputs.append(interpreter.get_tensor(output_detail["index"])[0].copy())
-    return np.stack(outputs)
+    return run_litert(path, inputs, OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
 
 
 def sparse_tensors(path):
