@@ -91,68 +91,44 @@ INLINE dynamic_params params_for(h5t_dynamic_quantization mode, size_t count, co
     return p;
 }
 
-/* q - zero_point for one value. TFLite's vectorized kernels round half away from zero as a sum
-   and a truncation (x ± 0.5 itself rounds for some x below 1). */
-INLINE int16_t centred(const dynamic_params *p, float v) {
-    float scaled = v * p->multiplier, rounded;
-    if (p->asymmetric) {
-        float half = scaled < 0 ? -0.5f : 0.5f;
-        float shifted = scaled + half;
-        rounded = __builtin_truncf(shifted);
-    } else {
-        rounded = __builtin_rintf(scaled);
+/* One row's sums to floats. Without weight sums the zero point is 0 and the row's own sums stand
+   in for them, so that the loops carry no test. */
+INLINE void finish_row(h5t_hybrid_order order, int units, const int32_t *sums, float in, int32_t zero_point,
+                       const int32_t *weight_sums, const float *weight_scales, const float *bias, float *output) {
+    if (!weight_sums) {
+        weight_sums = sums;
+        zero_point = 0;
     }
-    float q = rounded + p->zero_point;
-    q = q < -128 ? -128 : q > 127 ? 127 : q;
-    return (int16_t)(q - p->zero_point);
-}
-
-INLINE void stage_pixels(const dynamic_params *p, int pixels, int channels, int width, const float *x, int16_t *staged) {
-    for (int pixel = 0; pixel < pixels; pixel++, x += channels, staged += width) {
-        for (int c = 0; c < channels; c++) staged[c] = p->zero ? 0 : centred(p, x[c]);
-        for (int c = channels; c < width; c++) staged[c] = 0;
+    /* Wrapping arithmetic: the exact sum fits, whatever its parts do. */
+#define EXACT(c) (float)(int32_t)((uint32_t)sums[c] - (uint32_t)zero_point * (uint32_t)weight_sums[c])
+    switch (order) {
+    case H5T_HYBRID_TFLITE:
+        for (int c = 0; c < units; c++) {
+            float s = weight_scales[c] * in;
+            float product = EXACT(c) * s;
+            output[c] = product + (bias ? bias[c] : 0);
+        }
+        break;
+    case H5T_HYBRID_TFLITE_DEPTHWISE:
+        for (int c = 0; c < units; c++) {
+            float scaled = EXACT(c) * in;
+            float product = scaled * weight_scales[c];
+            output[c] = product + (bias ? bias[c] : 0);
+        }
+        break;
+    case H5T_HYBRID_XNNPACK:
+        for (int c = 0; c < units; c++) output[c] = __builtin_fmaf(EXACT(c) * in, weight_scales[c], bias ? bias[c] : 0);
+        break;
     }
-}
-
-INLINE void stage(h5t_dynamic_quantization mode, int per_pixel, int pixels, int channels, int width,
-                  const float *input, int16_t *staged, float *scales, range_function range) {
-    if (!per_pixel) {
-        dynamic_params p = params_for(mode, (size_t)pixels * channels, input, range);
-        stage_pixels(&p, pixels, channels, width, input, staged);
-        scales[0] = p.scale;
-        return;
-    }
-    for (int pixel = 0; pixel < pixels; pixel++) {
-        dynamic_params p = params_for(mode, (size_t)channels, input + (size_t)pixel * channels, range);
-        stage_pixels(&p, 1, channels, width, input + (size_t)pixel * channels, staged + (size_t)pixel * width);
-        scales[pixel] = p.scale;
-    }
+#undef EXACT
 }
 
 INLINE void finish(h5t_hybrid_order order, int rows, int units, const int32_t *sums, const float *input_scales,
-                   int per_row, const float *weight_scales, const float *bias, float *output) {
+                   const int32_t *zero_points, const int32_t *weight_sums, int per_row, const float *weight_scales,
+                   const float *bias, float *output) {
     for (int row = 0; row < rows; row++, sums += units, output += units) {
-        float in = input_scales[per_row ? row : 0];
-        for (int c = 0; c < units; c++) {
-            float sum = (float)sums[c], b = bias ? bias[c] : 0;
-            switch (order) {
-            case H5T_HYBRID_TFLITE: {
-                float s = weight_scales[c] * in;
-                float product = sum * s;
-                output[c] = product + b;
-                break;
-            }
-            case H5T_HYBRID_TFLITE_DEPTHWISE: {
-                float scaled = sum * in;
-                float product = scaled * weight_scales[c];
-                output[c] = product + b;
-                break;
-            }
-            case H5T_HYBRID_XNNPACK:
-                output[c] = __builtin_fmaf(sum * in, weight_scales[c], b);
-                break;
-            }
-        }
+        int at = per_row ? row : 0;
+        finish_row(order, units, sums, input_scales[at], zero_points ? zero_points[at] : 0, weight_sums, weight_scales, bias, output);
     }
 }
 
@@ -160,33 +136,50 @@ INLINE void finish(h5t_hybrid_order order, int rows, int units, const int32_t *s
 INLINE void quantize(h5t_dynamic_quantization mode, size_t count, const float *input, int8_t *q, float *scale,
                      int32_t *zero_point, range_function range) {
     dynamic_params p = params_for(mode, count, input, range);
-    for (size_t i = 0; i < count; i++) q[i] = p.zero ? 0 : (int8_t)(centred(&p, input[i]) + (int16_t)p.zero_point);
     *scale = p.scale;
     *zero_point = p.zero ? 0 : (int32_t)p.zero_point;
+    if (p.zero) {
+        for (size_t i = 0; i < count; i++) q[i] = 0;
+        return;
+    }
+    /* One loop per rounding, with nothing else to decide per value, so that it vectorizes.
+       TFLite's vectorized kernels round half away from zero as a sum and a truncation (x ± 0.5
+       itself rounds for some x below 1); XNNPACK rounds to even. */
+    float m = p.multiplier, z = p.zero_point;
+    if (p.asymmetric) {
+        for (size_t i = 0; i < count; i++) {
+            float scaled = input[i] * m;
+            float shifted = scaled + (scaled < 0 ? -0.5f : 0.5f);
+            float v = __builtin_truncf(shifted) + z;
+            q[i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+        }
+    } else {
+        for (size_t i = 0; i < count; i++) {
+            float v = __builtin_rintf(input[i] * m) + z;
+            q[i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+        }
+    }
 }
 
 /* The same code compiled for AVX2 and FMA (vectorized rounding, fused multiply-adds as
    instructions) and for the baseline; both give the same bits. */
 #ifdef H5T_X86
 H5T_TARGET_AVX2
-static void stage_avx2(h5t_dynamic_quantization mode, int per_pixel, int pixels, int channels, int width,
-                       const float *input, int16_t *staged, float *scales) {
-    stage(mode, per_pixel, pixels, channels, width, input, staged, scales, range_avx2);
-}
-
-H5T_TARGET_AVX2
 static void finish_avx2(h5t_hybrid_order order, int rows, int units, const int32_t *sums, const float *input_scales,
-                        int per_row, const float *weight_scales, const float *bias, float *output) {
-    finish(order, rows, units, sums, input_scales, per_row, weight_scales, bias, output);
+                        const int32_t *zero_points, const int32_t *weight_sums, int per_row, const float *weight_scales,
+                        const float *bias, float *output) {
+    finish(order, rows, units, sums, input_scales, zero_points, weight_sums, per_row, weight_scales, bias, output);
 }
 #endif
 
-void h5t_dynamic_stage(h5t_dynamic_quantization mode, int per_pixel, int pixels, int channels, int width,
-                       const float *input, int16_t *staged, float *scales) {
+void h5t_hybrid_finish(h5t_hybrid_order order, int rows, int units, const int32_t *sums, const float *input_scales,
+                       const int32_t *zero_points, const int32_t *weight_sums, int per_row, const float *weight_scales,
+                       const float *bias, float *output) {
 #ifdef H5T_X86
-    if (h5t_isa >= H5T_AVX2) return stage_avx2(mode, per_pixel, pixels, channels, width, input, staged, scales);
+    if (h5t_isa >= H5T_AVX2)
+        return finish_avx2(order, rows, units, sums, input_scales, zero_points, weight_sums, per_row, weight_scales, bias, output);
 #endif
-    stage(mode, per_pixel, pixels, channels, width, input, staged, scales, range_scalar);
+    finish(order, rows, units, sums, input_scales, zero_points, weight_sums, per_row, weight_scales, bias, output);
 }
 
 #ifdef H5T_X86
@@ -203,12 +196,4 @@ void h5t_dynamic_quantize(h5t_dynamic_quantization mode, size_t count, const flo
     if (h5t_isa >= H5T_AVX2) return quantize_avx2(mode, count, input, q, scale, zero_point);
 #endif
     quantize(mode, count, input, q, scale, zero_point, range_scalar);
-}
-
-void h5t_hybrid_finish(h5t_hybrid_order order, int rows, int units, const int32_t *sums, const float *input_scales,
-                       int per_row, const float *weight_scales, const float *bias, float *output) {
-#ifdef H5T_X86
-    if (h5t_isa >= H5T_AVX2) return finish_avx2(order, rows, units, sums, input_scales, per_row, weight_scales, bias, output);
-#endif
-    finish(order, rows, units, sums, input_scales, per_row, weight_scales, bias, output);
 }

@@ -93,14 +93,18 @@ func centredWeights(_ graph: Graph, _ id: ValueID) throws -> [Float] {
 
 /// CONV_2D and FULLY_CONNECTED with float activations and int8 weights (hybrid files), as LiteRT
 /// runs them: the input quantized on the fly (per image, or per pixel or row where XNNPACK does
-/// it so), exact int32 sums of the centred input and weights (h5t_qs8_igemm without
-/// requantization), then each sum scaled to a float with the bias and the fused activation.
+/// it so), exact int32 sums of the centred input and weights, then each sum scaled to a float
+/// with the bias and the fused activation. The sums run on the int8 product kernels (VNNI where
+/// the processor has it) over the quantized values themselves; the zero point, which changes
+/// with every image or row, is taken out afterwards: sum (q - z) w = sum q w - z sum w, which
+/// holds in the padding too since the padding pixel is z.
 struct HybridProductKernel: Kernel {
-    /// Weights packed as int16 pairs: the centred input does not fit a byte.
     let product: IntegerProduct
     let input: IntegerInput
     /// Whether each input pixel (row) is quantized on its own: each output row then has its scale.
     let perPixel: Bool
+    /// Each unit's sum of weights (less their zero point), for taking the input zero point out.
+    let weightSums: [Int32]
     let weightScales: [Float]
     let activation: FusedActivation
     let order: HybridOrder
@@ -109,13 +113,15 @@ struct HybridProductKernel: Kernel {
     init(window: WindowGeometry?, units: Int, inputCount: Int, weights: [Int16], input: IntegerInput, weightScales: [Float],
          activation: FusedActivation, order: HybridOrder, hasBias: Bool, threads: Int) {
         product = IntegerProduct(window: window, units: units, inputCount: inputCount, weights: weights, bias: nil,
-                                 inputZeroPoint: 0, layout: H5T_PAIRS, threads: threads)
+                                 inputZeroPoint: 0, layout: nil, threads: threads)
         self.input = input
         // XNNPACK takes a dense layer, and a 1x1 stride-1 convolution as one, row by row.
         let channels = product.rows.channels
         let pointwise = window.map { $0.kernelHeight == 1 && $0.kernelWidth == 1 && $0.strideHeight == 1 && $0.strideWidth == 1
             && $0.inputHeight == $0.outputHeight && $0.inputWidth == $0.outputWidth && channels + units > 2 } ?? true
         perPixel = input == .xnnpack && pointwise
+        let depth = weights.count / units
+        weightSums = (0..<units).map { unit in weights[unit * depth..<(unit + 1) * depth].reduce(Int32(0)) { $0 &+ Int32($1) } }
         self.weightScales = weightScales
         self.activation = activation
         self.order = order
@@ -125,56 +131,64 @@ struct HybridProductKernel: Kernel {
     private var pixels: Int { product.pixels }
     private var channels: Int { product.rows.channels }
     private var units: Int { product.units }
-    /// Int16 words of each staged pixel.
-    private var width: Int { product.pixelBytes / 2 }
-    /// Words of scratch: staged pixels and their padding pixel, int32 sums, scales.
-    private var layout: (sums: Int, scales: Int, end: Int) {
-        let sums = wordCount((pixels + 1) * product.pixelBytes, size: 1)
+    /// Words of scratch: the quantized input, staged pixels and their padding pixel, int32 sums,
+    /// scales and zero points (one per pixel, or one).
+    private var layout: (staged: Int, sums: Int, scales: Int, zeroPoints: Int, end: Int) {
+        let staged = wordCount(pixels * channels, size: 1)
+        let sums = staged + wordCount((pixels + 1) * product.pixelBytes, size: 1)
         let scales = sums + product.rows.count * units
-        return (sums, scales, scales + pixels)
+        let zeroPoints = scales + pixels
+        return (staged, sums, scales, zeroPoints, zeroPoints + pixels)
     }
 
     var scratchCount: Int { layout.end }
 
     func run(_ context: KernelContext) {
-        let (sumsStart, scalesStart, _) = layout
-        let staged = UnsafeMutableRawPointer(context.scratch).bindMemory(to: Int16.self, capacity: (pixels + 1) * width)
+        let (stagedStart, sumsStart, scalesStart, zeroPointsStart, _) = layout
+        let quantized = context.scratch(as: Int8.self, count: pixels * channels)
+        let stride = product.pixelBytes
+        let staged = UnsafeMutableRawPointer(context.scratch + stagedStart).bindMemory(to: UInt8.self, capacity: (pixels + 1) * stride)
         let sums = UnsafeMutableRawPointer(context.scratch + sumsStart).bindMemory(to: Int32.self, capacity: product.rows.count * units)
         let scales = context.scratch + scalesStart
-        stage(context, into: staged, scales: scales)
-        // The padding pixel: zeros.
-        (staged + pixels * width).update(repeating: 0, count: width)
-        product.multiply(staged: staged, padding: staged + pixels * width, requantization: nil, into: UnsafeMutableRawPointer(sums))
+        let zeroPoints = UnsafeMutableRawPointer(context.scratch + zeroPointsStart).bindMemory(to: Int32.self, capacity: pixels)
+        quantize(context, into: quantized, scales: scales, zeroPoints: zeroPoints)
+        parallelFor(pixels, threads: product.threads, grain: max(1, (1 << 14) / max(channels, 1))) { _, range in
+            h5t_qs8_stage(product.layout, Int32(range.count), Int32(channels), quantized + range.lowerBound * channels, 0,
+                          staged + range.lowerBound * stride)
+        }
+        // The padding pixel: the zero point (only a whole image's quantization meets padding).
+        let padding = [Int8](repeating: Int8(truncatingIfNeeded: zeroPoints[0]), count: channels)
+        h5t_qs8_stage(product.layout, 1, Int32(channels), padding, 0, staged + pixels * stride)
+        product.multiply(staged: staged, padding: staged + pixels * stride, requantization: nil, into: UnsafeMutableRawPointer(sums))
         parallelFor(product.rows.count, threads: product.threads, grain: max(1, (1 << 12) / max(units, 1))) { _, range in
             let target = context.output + range.lowerBound * units
             h5t_hybrid_finish(order.kernelOrder, Int32(range.count), Int32(units), sums + range.lowerBound * units,
-                              perPixel ? scales + range.lowerBound : scales, perPixel ? 1 : 0, weightScales,
-                              hasBias ? context.inputs[2] : nil, target)
+                              perPixel ? scales + range.lowerBound : scales, perPixel ? zeroPoints + range.lowerBound : zeroPoints,
+                              weightSums, perPixel ? 1 : 0, weightScales, hasBias ? context.inputs[2] : nil, target)
             applyActivation(activation, target, count: range.count * units)
         }
     }
 
-    /// The input as int16 pixels of `width` words (zeros past the channels), and the scales that
-    /// map them back: one for the image, or one per pixel.
-    private func stage(_ context: KernelContext, into staged: UnsafeMutablePointer<Int16>, scales: UnsafeMutablePointer<Float>) {
+    /// The input as int8 values, with the scales and zero points that map them back: one for
+    /// the image, or one per pixel.
+    private func quantize(_ context: KernelContext, into quantized: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>,
+                          zeroPoints: UnsafeMutablePointer<Int32>) {
         switch input {
         case .int8(let zeroPoint):
-            let source = context.input(0, as: Int8.self)
-            for pixel in 0..<pixels {
-                let row = staged + pixel * width
-                for c in 0..<channels { row[c] = Int16(source[pixel * channels + c]) - Int16(zeroPoint) }
-                (row + channels).update(repeating: 0, count: width - channels)
-            }
+            quantized.update(from: context.input(0, as: Int8.self), count: pixels * channels)
             scales[0] = 1
+            zeroPoints[0] = zeroPoint
         case .asymmetric, .xnnpack:
             let mode = input == .xnnpack ? H5T_DYNAMIC_XNNPACK : H5T_DYNAMIC_TFLITE
             guard perPixel else {
-                h5t_dynamic_stage(mode, 0, Int32(pixels), Int32(channels), Int32(width), context.inputs[0], staged, scales)
+                h5t_dynamic_quantize(mode, pixels * channels, context.inputs[0], quantized, scales, zeroPoints)
                 return
             }
             parallelFor(pixels, threads: product.threads, grain: max(1, (1 << 12) / max(channels, 1))) { _, range in
-                h5t_dynamic_stage(mode, 1, Int32(range.count), Int32(channels), Int32(width), context.inputs[0] + range.lowerBound * channels,
-                                  staged + range.lowerBound * width, scales + range.lowerBound)
+                for pixel in range {
+                    h5t_dynamic_quantize(mode, channels, context.inputs[0] + pixel * channels, quantized + pixel * channels,
+                                         scales + pixel, zeroPoints + pixel)
+                }
             }
         }
     }
@@ -232,8 +246,8 @@ struct IntegerDepthwiseKernel: Kernel {
                                   sums + range.lowerBound * width)
                 let target = context.output + range.lowerBound * width
                 withUnsafePointer(to: scale) { scale in
-                    h5t_hybrid_finish(order.kernelOrder, Int32(range.count), Int32(width), sums + range.lowerBound * width, scale, 0,
-                                      weightScales, hasBias ? context.inputs[2] : nil, target)
+                    h5t_hybrid_finish(order.kernelOrder, Int32(range.count), Int32(width), sums + range.lowerBound * width, scale, nil,
+                                      nil, 0, weightScales, hasBias ? context.inputs[2] : nil, target)
                 }
                 applyActivation(activation, target, count: range.count * width)
             }

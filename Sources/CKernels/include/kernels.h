@@ -170,12 +170,6 @@ void h5t_parallel(int chunks, int threads, h5t_chunk_function function, void *co
    in float) or TFLite's built-in kernels (AsymmetricQuantizeFloats) do it. */
 typedef enum { H5T_DYNAMIC_XNNPACK, H5T_DYNAMIC_TFLITE } h5t_dynamic_quantization;
 
-/* Quantizes `pixels` pixels of `channels` floats, over the whole image or each pixel on its own,
-   and writes q - zero_point as int16 into rows of `width` (zeros past the channels); the scale
-   that maps them back goes to scales[0], or scales[pixel] per pixel. */
-void h5t_dynamic_stage(h5t_dynamic_quantization mode, int per_pixel, int pixels, int channels, int width,
-                       const float *input, int16_t *staged, float *scales);
-
 /* Quantizes `count` floats as one range into int8 values; their scale and zero point (0 for a
    range of one value, whose values all quantize to 0) go to `scale` and `zero_point`. */
 void h5t_dynamic_quantize(h5t_dynamic_quantization mode, size_t count, const float *input, int8_t *q, float *scale,
@@ -187,8 +181,11 @@ void h5t_dynamic_quantize(h5t_dynamic_quantization mode, size_t count, const flo
    multiply-add. */
 typedef enum { H5T_HYBRID_TFLITE, H5T_HYBRID_TFLITE_DEPTHWISE, H5T_HYBRID_XNNPACK } h5t_hybrid_order;
 
-/* rows x units int32 sums to floats, with each row's input scale (or input_scales[0] for all). */
+/* rows x units int32 sums to floats, with each row's input scale (or input_scales[0] for all).
+   With zero points (per row likewise) and each unit's sum of weights, the sums are of quantized
+   values q rather than q - zero_point, and zero_point * weight_sums[c] is taken out first. */
 void h5t_hybrid_finish(h5t_hybrid_order order, int rows, int units, const int32_t *sums, const float *input_scales,
-                       int per_row, const float *weight_scales, const float *bias, float *output);
+                       const int32_t *zero_points, const int32_t *weight_sums, int per_row, const float *weight_scales,
+                       const float *bias, float *output);
 
 #endif
