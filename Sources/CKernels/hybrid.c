@@ -102,13 +102,6 @@ INLINE void finish_row(h5t_hybrid_order order, int units, const int32_t *sums, f
     /* Wrapping arithmetic: the exact sum fits, whatever its parts do. */
 #define EXACT(c) (float)(int32_t)((uint32_t)sums[c] - (uint32_t)zero_point * (uint32_t)weight_sums[c])
     switch (order) {
-    case H5T_HYBRID_TFLITE:
-        for (int c = 0; c < units; c++) {
-            float s = weight_scales[c] * in;
-            float product = EXACT(c) * s;
-            output[c] = product + (bias ? bias[c] : 0);
-        }
-        break;
     case H5T_HYBRID_TFLITE_DEPTHWISE:
         for (int c = 0; c < units; c++) {
             float scaled = EXACT(c) * in;

@@ -29,51 +29,16 @@ enum IntegerOutput {
     /// float bias, then the fused activation. `scales` holds each channel's weight
     /// scale; the order of the float operations follows the kernel imitated.
     case float(scales: [Float], activation: FusedActivation, order: HybridOrder)
-
-    /// Finishes `count` sums of one output pixel or row, channels 0..<count.
-    func finish(_ sums: UnsafePointer<Int32>, count: Int, inputScale: Float, bias: UnsafeRawPointer?,
-                into output: UnsafeMutableRawPointer) {
-        switch self {
-        case .int8(let multipliers, let zeroPoint, let bounds):
-            let target = output.assumingMemoryBound(to: Int8.self)
-            let biases = bias?.assumingMemoryBound(to: Int32.self)
-            multipliers.withUnsafeBufferPointer { multipliers in
-                for c in 0..<count {
-                    let value = multipliers[c].apply(sums[c] &+ (biases?[c] ?? 0)) &+ zeroPoint
-                    target[c] = Int8(truncatingIfNeeded: min(max(value, bounds.lowerBound), bounds.upperBound))
-                }
-            }
-        case .float(let scales, let activation, let order):
-            let target = output.assumingMemoryBound(to: Float.self)
-            let biases = bias?.assumingMemoryBound(to: Float.self)
-            for c in 0..<count {
-                let sum = Float(sums[c]), bias = biases?[c] ?? 0
-                switch order {
-                case .tflite: target[c] = sum * (scales[c] * inputScale) + bias
-                case .tfliteDepthwise: target[c] = sum * inputScale * scales[c] + bias
-                case .xnnpack: target[c] = bias.addingProduct(sum * inputScale, scales[c])
-                }
-            }
-            applyActivation(activation, target, count: count)
-        }
-    }
-
-    var elementSize: Int {
-        if case .int8 = self { return 1 }
-        return 4
-    }
 }
 
-/// The order of a hybrid kernel's float operations: TFLite's built-in kernels
-/// scale the sum by (weight scale * input scale), or for depthwise by the input
-/// scale, then the weight scale, and add the bias; XNNPACK scales by the input
-/// scale, then fuses the weight scale and the bias into one multiply-add.
+/// The order of a hybrid kernel's float operations: TFLite's built-in depthwise kernel scales
+/// the sum by the input scale, then the weight scale, and adds the bias; XNNPACK scales by the
+/// input scale, then fuses the weight scale and the bias into one multiply-add.
 enum HybridOrder {
-    case tflite, tfliteDepthwise, xnnpack
+    case tfliteDepthwise, xnnpack
 
     var kernelOrder: h5t_hybrid_order {
         switch self {
-        case .tflite: H5T_HYBRID_TFLITE
         case .tfliteDepthwise: H5T_HYBRID_TFLITE_DEPTHWISE
         case .xnnpack: H5T_HYBRID_XNNPACK
         }
@@ -81,14 +46,14 @@ enum HybridOrder {
 }
 
 /// The weights of a convolution or dense layer with their zero point subtracted
-/// (TFLite's filter offset; zero for symmetric weights), as floats.
-func centredWeights(_ graph: Graph, _ id: ValueID) throws -> [Float] {
+/// (TFLite's filter offset; zero for symmetric weights).
+func centredWeights(_ graph: Graph, _ id: ValueID) throws -> [Int32] {
     guard case .int8(let values) = graph[id].constant else {
         throw H5ToLiteError("weights '\(graph[id].name)' must be an int8 constant")
     }
     let zeroPoints = graph[id].quantization?.zeroPoints ?? [0]
-    let zeroPoint = zeroPoints.count == 1 ? Float(zeroPoints[0]) : 0
-    return values.map { Float($0) - zeroPoint }
+    let zeroPoint = zeroPoints.count == 1 ? Int32(zeroPoints[0]) : 0
+    return values.map { Int32($0) - zeroPoint }
 }
 
 /// CONV_2D and FULLY_CONNECTED with float activations and int8 weights (hybrid files), as LiteRT
@@ -131,10 +96,10 @@ struct HybridProductKernel: Kernel {
     private var pixels: Int { product.pixels }
     private var channels: Int { product.rows.channels }
     private var units: Int { product.units }
-    /// Words of scratch: the quantized input, staged pixels and their padding pixel, int32 sums,
-    /// scales and zero points (one per pixel, or one).
+    /// Words of scratch: the quantized input and a pixel of its zero point, staged pixels and
+    /// their padding pixel, int32 sums, scales and zero points (one per pixel, or one).
     private var layout: (staged: Int, sums: Int, scales: Int, zeroPoints: Int, end: Int) {
-        let staged = wordCount(pixels * channels, size: 1)
+        let staged = wordCount((pixels + 1) * channels, size: 1)
         let sums = staged + wordCount((pixels + 1) * product.pixelBytes, size: 1)
         let scales = sums + product.rows.count * units
         let zeroPoints = scales + pixels
@@ -145,7 +110,7 @@ struct HybridProductKernel: Kernel {
 
     func run(_ context: KernelContext) {
         let (stagedStart, sumsStart, scalesStart, zeroPointsStart, _) = layout
-        let quantized = context.scratch(as: Int8.self, count: pixels * channels)
+        let quantized = context.scratch(as: Int8.self, count: (pixels + 1) * channels)
         let stride = product.pixelBytes
         let staged = UnsafeMutableRawPointer(context.scratch + stagedStart).bindMemory(to: UInt8.self, capacity: (pixels + 1) * stride)
         let sums = UnsafeMutableRawPointer(context.scratch + sumsStart).bindMemory(to: Int32.self, capacity: product.rows.count * units)
@@ -157,7 +122,8 @@ struct HybridProductKernel: Kernel {
                           staged + range.lowerBound * stride)
         }
         // The padding pixel: the zero point (only a whole image's quantization meets padding).
-        let padding = [Int8](repeating: Int8(truncatingIfNeeded: zeroPoints[0]), count: channels)
+        let padding = quantized + pixels * channels
+        padding.update(repeating: Int8(truncatingIfNeeded: zeroPoints[0]), count: channels)
         h5t_qs8_stage(product.layout, 1, Int32(channels), padding, 0, staged + pixels * stride)
         product.multiply(staged: staged, padding: staged + pixels * stride, requantization: nil, into: UnsafeMutableRawPointer(sums))
         parallelFor(product.rows.count, threads: product.threads, grain: max(1, (1 << 12) / max(units, 1))) { _, range in

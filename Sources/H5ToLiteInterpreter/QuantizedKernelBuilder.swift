@@ -208,7 +208,7 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
             biasValues = values
         }
         let geometry = WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window)
-        return Int8DepthwiseKernel(windows: DepthwiseWindows(geometry, multiplier: multiplier), weights: weights.map { Int32($0) },
+        return Int8DepthwiseKernel(windows: DepthwiseWindows(geometry, multiplier: multiplier), weights: weights,
                                    bias: biasValues, inputZeroPoint: zeroPoint,
                                    requantization: Requantization(multipliers, outputZeroPoint: outputZeroPoint, bounds: bounds),
                                    threads: threads)
@@ -228,14 +228,16 @@ private func makeIntegerConvolution(_ op: Op, in graph: Graph, input: IntegerInp
         guard case .float(let weightScales, let activation, let order) = stage else { throw unsupported(op, "with this input and output") }
         let geometry = WindowGeometry(input: shapes[0], output: output.shape, kernel: [filter.shape[1], filter.shape[2]], window: window)
         return IntegerDepthwiseKernel(windows: DepthwiseWindows(geometry, multiplier: multiplier), imageCount: elementCount(shapes[0]),
-                                      weights: weights.map { Int32($0) }, input: input, weightScales: weightScales,
+                                      weights: weights, input: input, weightScales: weightScales,
                                       activation: activation, order: order, hasBias: hasBias, threads: threads)
     case .transposeConv2d(let window, _, _):
-        guard case .int8(let zeroPoint) = input, zeroPoints(filter).allSatisfy({ $0 == 0 }) else {
+        guard case .int8(let zeroPoint) = input, case .int8(let multipliers, let outputZeroPoint, let bounds) = stage,
+              zeroPoints(filter).allSatisfy({ $0 == 0 }) else {
             throw unsupported(op, "unless its activations are int8 and its weights symmetric (no hybrid TRANSPOSE_CONV yet)")
         }
         return IntegerTransposeConvolutionKernel(geometry: TransposeGeometry(input: shapes[0], filter: filter.shape, output: output.shape, window: window),
-                                                 inputZeroPoint: zeroPoint, weights: weights.map { Int32($0) }, output: stage, hasBias: hasBias)
+                                                 inputZeroPoint: zeroPoint, weights: weights, multipliers: multipliers,
+                                                 outputZeroPoint: outputZeroPoint, bounds: bounds, hasBias: hasBias)
     default:
         throw unsupported(op, "on integers")
     }

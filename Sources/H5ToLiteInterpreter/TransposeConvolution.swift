@@ -89,7 +89,9 @@ struct IntegerTransposeConvolutionKernel: Kernel {
     let geometry: TransposeGeometry
     let inputZeroPoint: Int32
     let weights: [Int32]
-    let output: IntegerOutput
+    let multipliers: [QuantizedMultiplier]
+    let outputZeroPoint: Int32
+    let bounds: ClosedRange<Int32>
     let hasBias: Bool
 
     var scratchCount: Int { geometry.outputCount }
@@ -114,11 +116,12 @@ struct IntegerTransposeConvolutionKernel: Kernel {
                 }
             }
         }
-        let bias = hasBias ? UnsafeRawPointer(context.inputs[2]) : nil
+        let bias = hasBias ? context.input(2, as: Int32.self) : nil
         let target = context.output(as: Int8.self)
-        for pixel in 0..<(g.outputHeight * g.outputWidth) {
-            output.finish(sums + pixel * g.outputChannels, count: g.outputChannels, inputScale: 1, bias: bias,
-                          into: target + pixel * g.outputChannels)
+        for index in 0..<g.outputCount {
+            let c = index % g.outputChannels
+            let value = multipliers[c].apply(sums[index] &+ (bias?[c] ?? 0)) &+ outputZeroPoint
+            target[index] = Int8(truncatingIfNeeded: min(max(value, bounds.lowerBound), bounds.upperBound))
         }
     }
 }

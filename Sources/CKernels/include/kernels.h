@@ -175,11 +175,10 @@ typedef enum { H5T_DYNAMIC_XNNPACK, H5T_DYNAMIC_TFLITE } h5t_dynamic_quantizatio
 void h5t_dynamic_quantize(h5t_dynamic_quantization mode, size_t count, const float *input, int8_t *q, float *scale,
                           int32_t *zero_point);
 
-/* The order of a hybrid kernel's float operations on a sum: TFLite's built-in kernels scale it by
-   (weight scale * input scale), or for depthwise by the input scale then the weight scale, then add
-   the bias; XNNPACK scales by the input scale and fuses the weight scale and the bias into one
-   multiply-add. */
-typedef enum { H5T_HYBRID_TFLITE, H5T_HYBRID_TFLITE_DEPTHWISE, H5T_HYBRID_XNNPACK } h5t_hybrid_order;
+/* The order of a hybrid kernel's float operations on a sum: TFLite's built-in depthwise kernel
+   scales it by the input scale, then the weight scale, then adds the bias; XNNPACK scales by the
+   input scale and fuses the weight scale and the bias into one multiply-add. */
+typedef enum { H5T_HYBRID_TFLITE_DEPTHWISE, H5T_HYBRID_XNNPACK } h5t_hybrid_order;
 
 /* rows x units int32 sums to floats, with each row's input scale (or input_scales[0] for all).
    With zero points (per row likewise) and each unit's sum of weights, the sums are of quantized
